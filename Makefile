@@ -1,0 +1,46 @@
+# kubectl-mesh: `make build` builds the four plugins into bin/, `make test` runs the unit
+# tests and the end-to-end tests against a real kube-apiserver + etcd (built once into .cache/).
+
+GO      ?= go
+PKG     := github.com/kubectl-mesh/kubectl-mesh
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+LDFLAGS := -s -w -X $(PKG)/pkg/version.version=$(VERSION) -X $(PKG)/pkg/version.commit=$(COMMIT)
+PLUGINS := kubectl-mesh kubectl-mesh_canary kubectl-mesh_lockdown kubectl-mesh_graph
+
+# The end-to-end tests use the kubectl on PATH; a machine without one gets it built from the
+# same Kubernetes release as the test API server.
+KUBECTL_PATH := $(if $(shell command -v kubectl),,$(CURDIR)/.cache/kubectl:)
+
+.PHONY: all build install test unit e2e test-components lint bench clean
+
+all: build
+
+build:
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/ ./cmd/...
+
+install:
+	$(GO) install -trimpath -ldflags "$(LDFLAGS)" ./cmd/...
+
+test: unit e2e
+
+unit:
+	$(GO) test ./...
+
+e2e: test-components
+	PATH="$(KUBECTL_PATH)$$PATH" $(GO) test -tags e2e -count=1 ./test/e2e/
+
+test-components:
+	hack/build-test-components.sh
+	@if [ -n "$(KUBECTL_PATH)" ]; then hack/build-test-components.sh kubectl; fi
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) vet -tags e2e ./test/e2e/
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+clean:
+	rm -rf bin dist

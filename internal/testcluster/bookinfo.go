@@ -1,0 +1,278 @@
+package testcluster
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+
+	apinetworking "istio.io/api/networking/v1alpha3"
+	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
+	istioclient "istio.io/client-go/pkg/clientset/versioned"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+)
+
+// Workload is one Deployment's worth of pods in a fixture: the labels Istio and our plugins
+// read (app, version), its ServiceAccount, and how many of its pods are ready.
+type Workload struct {
+	App, Version   string
+	ServiceAccount string
+	Replicas       int
+	Ready          int
+}
+
+// Bookinfo is Istio's sample application as the tutorial deploys it: four services, reviews
+// in three versions.
+var Bookinfo = []Workload{
+	{App: "productpage", Version: "v1", ServiceAccount: "bookinfo-productpage", Replicas: 1, Ready: 1},
+	{App: "details", Version: "v1", ServiceAccount: "bookinfo-details", Replicas: 1, Ready: 1},
+	{App: "ratings", Version: "v1", ServiceAccount: "bookinfo-ratings", Replicas: 1, Ready: 1},
+	{App: "reviews", Version: "v1", ServiceAccount: "bookinfo-reviews", Replicas: 1, Ready: 1},
+	{App: "reviews", Version: "v2", ServiceAccount: "bookinfo-reviews", Replicas: 1, Ready: 1},
+	{App: "reviews", Version: "v3", ServiceAccount: "bookinfo-reviews", Replicas: 1, Ready: 1},
+}
+
+// ProxyImage is the sidecar image fixtures put in istio-proxy containers.
+const ProxyImage = "docker.io/istio/proxyv2:1.28.0"
+
+// Fixture writes the objects a real cluster would hold for a set of workloads: what users
+// apply (Services, ServiceAccounts, DestinationRules) and what controllers and kubelets would
+// write (Pods marked Running and Ready through the status subresource, EndpointSlices).
+type Fixture struct {
+	Kube  kubernetes.Interface
+	Istio istioclient.Interface
+}
+
+// NewFixture builds clients from cfg (an admin's).
+func NewFixture(cfg *rest.Config) (*Fixture, error) {
+	kube, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	istio, err := istioclient.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Fixture{Kube: kube, Istio: istio}, nil
+}
+
+// LoadBookinfo loads bookinfo into namespace ns (created, labelled for sidecar injection),
+// with a DestinationRule per service whose subsets are the versions deployed.
+func (f *Fixture) LoadBookinfo(ctx context.Context, ns string) error {
+	if err := f.EnsureNamespace(ctx, ns, map[string]string{"istio-injection": "enabled"}); err != nil {
+		return err
+	}
+	return f.LoadApp(ctx, ns, Bookinfo...)
+}
+
+// EnsureNamespace creates ns, or adds labels to it when it exists.
+func (f *Fixture) EnsureNamespace(ctx context.Context, ns string, labels map[string]string) error {
+	existing, err := f.Kube.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		_, err = f.Kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: labels}}, metav1.CreateOptions{})
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	if existing.Labels == nil {
+		existing.Labels = map[string]string{}
+	}
+	for k, v := range labels {
+		existing.Labels[k] = v
+	}
+	_, err = f.Kube.CoreV1().Namespaces().Update(ctx, existing, metav1.UpdateOptions{})
+	return err
+}
+
+// LoadApp writes workloads into ns: per app a Service, its EndpointSlice and a
+// DestinationRule with one subset per version (in the order given); per workload a
+// ServiceAccount and its pods.
+func (f *Fixture) LoadApp(ctx context.Context, ns string, workloads ...Workload) error {
+	var apps []string
+	byApp := map[string][]Workload{}
+	for _, w := range workloads {
+		if _, seen := byApp[w.App]; !seen {
+			apps = append(apps, w.App)
+		}
+		byApp[w.App] = append(byApp[w.App], w)
+	}
+	for _, app := range apps {
+		var endpoints []discoveryv1.Endpoint
+		for _, w := range byApp[app] {
+			eps, err := f.createWorkload(ctx, ns, w)
+			if err != nil {
+				return err
+			}
+			endpoints = append(endpoints, eps...)
+		}
+		if err := f.createService(ctx, ns, app, endpoints); err != nil {
+			return err
+		}
+		if err := f.createDestinationRule(ctx, ns, app, byApp[app]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (f *Fixture) createWorkload(ctx context.Context, ns string, w Workload) ([]discoveryv1.Endpoint, error) {
+	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: w.ServiceAccount, Labels: map[string]string{"account": w.App}}}
+	if _, err := f.Kube.CoreV1().ServiceAccounts(ns).Create(ctx, sa, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return nil, fmt.Errorf("serviceaccount %s/%s: %w", ns, w.ServiceAccount, err)
+	}
+	var endpoints []discoveryv1.Endpoint
+	for i := range w.Replicas {
+		pod, err := f.createPod(ctx, ns, w, i, i < w.Ready)
+		if err != nil {
+			return nil, err
+		}
+		ready := i < w.Ready
+		endpoints = append(endpoints, discoveryv1.Endpoint{
+			Addresses:  []string{pod.Status.PodIP},
+			Conditions: discoveryv1.EndpointConditions{Ready: &ready, Serving: &ready, Terminating: ptr(false)},
+			TargetRef:  &corev1.ObjectReference{Kind: "Pod", Namespace: ns, Name: pod.Name, UID: pod.UID},
+			NodeName:   ptr(pod.Spec.NodeName),
+		})
+	}
+	return endpoints, nil
+}
+
+var podIPs atomic.Uint32
+
+func nextPodIP() string {
+	n := podIPs.Add(1)
+	return fmt.Sprintf("10.244.%d.%d", n/250, n%250+1)
+}
+
+// PodLabels are the labels Istio's injector and a Deployment would give a workload's pods.
+func PodLabels(w Workload) map[string]string {
+	labels := map[string]string{
+		"app":                                 w.App,
+		"security.istio.io/tlsMode":           "istio",
+		"service.istio.io/canonical-name":     w.App,
+		"service.istio.io/canonical-revision": "latest",
+	}
+	if w.Version != "" {
+		labels["version"] = w.Version
+		labels["service.istio.io/canonical-revision"] = w.Version
+	}
+	return labels
+}
+
+// WorkloadName is the Deployment name a workload stands for: app-version, or app alone.
+func WorkloadName(w Workload) string {
+	if w.Version == "" {
+		return w.App
+	}
+	return w.App + "-" + w.Version
+}
+
+func (f *Fixture) createPod(ctx context.Context, ns string, w Workload, index int, ready bool) (*corev1.Pod, error) {
+	name := fmt.Sprintf("%s-%d", WorkloadName(w), index)
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:        name,
+			Labels:      PodLabels(w),
+			Annotations: map[string]string{"sidecar.istio.io/status": `{"containers":["istio-proxy"],"initContainers":["istio-init"]}`},
+		},
+		Spec: corev1.PodSpec{
+			ServiceAccountName:           w.ServiceAccount,
+			AutomountServiceAccountToken: ptr(false),
+			NodeName:                     "node-1",
+			Containers: []corev1.Container{
+				{Name: w.App, Image: "docker.io/istio/examples-bookinfo-" + w.App + "-" + w.Version + ":1.20.2", Ports: []corev1.ContainerPort{{ContainerPort: 9080}}},
+				{Name: "istio-proxy", Image: ProxyImage, Args: []string{"proxy", "sidecar"}, Ports: []corev1.ContainerPort{{Name: "http-envoy-prom", ContainerPort: 15090}}},
+			},
+		},
+	}
+	created, err := f.Kube.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("pod %s/%s: %w", ns, name, err)
+	}
+	// What the kubelet would report.
+	status := corev1.ConditionFalse
+	if ready {
+		status = corev1.ConditionTrue
+	}
+	now := metav1.Now()
+	created.Status = corev1.PodStatus{
+		Phase:     corev1.PodRunning,
+		PodIP:     nextPodIP(),
+		HostIP:    "192.0.2.1",
+		StartTime: &now,
+		Conditions: []corev1.PodCondition{
+			{Type: corev1.PodScheduled, Status: corev1.ConditionTrue, LastTransitionTime: now},
+			{Type: corev1.PodInitialized, Status: corev1.ConditionTrue, LastTransitionTime: now},
+			{Type: corev1.ContainersReady, Status: status, LastTransitionTime: now},
+			{Type: corev1.PodReady, Status: status, LastTransitionTime: now},
+		},
+	}
+	created.Status.PodIPs = []corev1.PodIP{{IP: created.Status.PodIP}}
+	for _, c := range created.Spec.Containers {
+		created.Status.ContainerStatuses = append(created.Status.ContainerStatuses, corev1.ContainerStatus{
+			Name: c.Name, Image: c.Image, Ready: ready, Started: ptr(true),
+			State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: now}},
+		})
+	}
+	updated, err := f.Kube.CoreV1().Pods(ns).UpdateStatus(ctx, created, metav1.UpdateOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("pod %s/%s status: %w", ns, name, err)
+	}
+	return updated, nil
+}
+
+func (f *Fixture) createService(ctx context.Context, ns, app string, endpoints []discoveryv1.Endpoint) error {
+	svc := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: app, Labels: map[string]string{"app": app, "service": app}},
+		Spec: corev1.ServiceSpec{
+			Selector: map[string]string{"app": app},
+			Ports:    []corev1.ServicePort{{Name: "http", Port: 9080, TargetPort: intstr.FromInt32(9080), Protocol: corev1.ProtocolTCP}},
+		},
+	}
+	if _, err := f.Kube.CoreV1().Services(ns).Create(ctx, svc, metav1.CreateOptions{}); err != nil {
+		return fmt.Errorf("service %s/%s: %w", ns, app, err)
+	}
+	// What the endpointslice controller would write.
+	slice := &discoveryv1.EndpointSlice{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: app + "-fixture",
+			Labels: map[string]string{
+				discoveryv1.LabelServiceName: app,
+				discoveryv1.LabelManagedBy:   "endpointslice-controller.k8s.io",
+			},
+		},
+		AddressType: discoveryv1.AddressTypeIPv4,
+		Endpoints:   endpoints,
+		Ports:       []discoveryv1.EndpointPort{{Name: ptr("http"), Port: ptr(int32(9080)), Protocol: ptr(corev1.ProtocolTCP)}},
+	}
+	if _, err := f.Kube.DiscoveryV1().EndpointSlices(ns).Create(ctx, slice, metav1.CreateOptions{}); err != nil {
+		return fmt.Errorf("endpointslice %s/%s: %w", ns, slice.Name, err)
+	}
+	return nil
+}
+
+func (f *Fixture) createDestinationRule(ctx context.Context, ns, app string, workloads []Workload) error {
+	dr := &networkingv1.DestinationRule{ObjectMeta: metav1.ObjectMeta{Name: app}}
+	dr.Spec.Host = app
+	for _, w := range workloads {
+		if w.Version == "" {
+			continue
+		}
+		dr.Spec.Subsets = append(dr.Spec.Subsets, &apinetworking.Subset{Name: w.Version, Labels: map[string]string{"version": w.Version}})
+	}
+	if len(dr.Spec.Subsets) == 0 {
+		return nil
+	}
+	if _, err := f.Istio.NetworkingV1().DestinationRules(ns).Create(ctx, dr, metav1.CreateOptions{}); err != nil {
+		return fmt.Errorf("destinationrule %s/%s: %w", ns, app, err)
+	}
+	return nil
+}
+
+func ptr[T any](v T) *T { return &v }

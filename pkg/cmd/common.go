@@ -1,0 +1,31 @@
+package cmd
+
+import (
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/mesh"
+)
+
+// clusterOptions is what every cluster-facing command shares: where to find the cluster,
+// which namespace to work in, and where to print.
+type clusterOptions struct {
+	getter  mesh.ClientGetter
+	streams genericiooptions.IOStreams
+
+	namespace string
+	clients   *mesh.Clients
+}
+
+// completeCluster resolves the namespace and builds clients. It sends no request.
+func (o *clusterOptions) completeCluster() error {
+	ns, err := o.getter.Namespace()
+	if err != nil {
+		return err
+	}
+	clients, err := o.getter.Clients()
+	if err != nil {
+		return err
+	}
+	o.namespace, o.clients = ns, clients
+	return nil
+}

@@ -1,0 +1,94 @@
+// Package cmd holds one cobra command per operation. Each command is an Options struct with
+// Complete (read flags, args and kubeconfig), Validate (pure checks, no cluster) and Run.
+package cmd
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/mesh"
+)
+
+// displayName is how users call us: kubectl finds the plugin binary `kubectl-mesh` for
+// `kubectl mesh ...`, so help and errors say "kubectl mesh", never the binary's name.
+const displayName = "kubectl mesh"
+
+// NewCmdMesh is the umbrella command: `kubectl mesh canary|lockdown|graph|version|completion`.
+func NewCmdMesh(streams genericiooptions.IOStreams) *cobra.Command {
+	flags := mesh.NewConfigFlags()
+	root := &cobra.Command{
+		Use:   "mesh",
+		Short: "Run an Istio service mesh safely from the terminal",
+		Long: `kubectl mesh does the day-two Istio operations safely, in one command each:
+
+  canary    shift a share of a service's traffic to a canary subset, promote or roll back
+  lockdown  STRICT mTLS and default-deny authorization for a namespace, reversible
+  graph     the service graph: rps, errors, p50/p99 latency and mTLS per edge
+
+Every command that writes can show what it would do first (--dry-run, -o yaml).`,
+		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: displayName},
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	flags.AddFlags(root.PersistentFlags())
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return fmt.Errorf("%w\nSee '%s --help' for usage.", err, c.CommandPath())
+	})
+	root.AddCommand(
+		NewCmdCanary(flags, streams),
+		NewCmdLockdown(flags, streams),
+		NewCmdGraph(flags, streams),
+		NewCmdVersion(streams),
+	)
+	root.SetIn(streams.In)
+	root.SetOut(streams.Out)
+	root.SetErr(streams.ErrOut)
+	return root
+}
+
+// Execute runs the umbrella command with args and returns the process exit code.
+func Execute(streams genericiooptions.IOStreams, args []string) int {
+	root := NewCmdMesh(streams)
+	root.SetArgs(args)
+	return report(root.Execute(), streams.ErrOut)
+}
+
+// ExecutePlugin runs one operation as its own plugin binary (kubectl-mesh_canary is reached
+// as `kubectl mesh-canary ...`). It runs the same command tree with the operation's name put
+// in front of the arguments, so flags, help and usage lines are those of `kubectl mesh NAME`.
+func ExecutePlugin(name string, streams genericiooptions.IOStreams, args []string) int {
+	root := NewCmdMesh(streams)
+	root.SetArgs(pluginArgs(name, args))
+	return report(root.Execute(), streams.ErrOut)
+}
+
+// pluginArgs puts the operation name first, after cobra's hidden completion request command
+// when the shell asks for completions.
+func pluginArgs(name string, args []string) []string {
+	if len(args) > 0 && (args[0] == cobra.ShellCompRequestCmd || args[0] == cobra.ShellCompNoDescRequestCmd) {
+		return append([]string{args[0], name}, args[1:]...)
+	}
+	return append([]string{name}, args...)
+}
+
+// report prints err the way kubectl does ("error: ...") and maps it to an exit code.
+func report(err error, errOut io.Writer) int {
+	if err == nil {
+		return 0
+	}
+	var silent *exitError
+	if errors.As(err, &silent) {
+		return silent.code
+	}
+	fmt.Fprintf(errOut, "error: %v\n", mesh.Explain(err))
+	return 1
+}
+
+// exitError ends the command with a code after the command has already said why.
+type exitError struct{ code int }
+
+func (e *exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }

@@ -1,0 +1,56 @@
+package cmd
+
+import (
+	"bytes"
+	"reflect"
+	"strings"
+	"testing"
+
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+)
+
+func TestPluginArgs(t *testing.T) {
+	tests := []struct {
+		args, want []string
+	}{
+		{[]string{"reviews", "10"}, []string{"canary", "reviews", "10"}},
+		{nil, []string{"canary"}},
+		{[]string{"--help"}, []string{"canary", "--help"}},
+		// Shell completion asks `kubectl-mesh_canary __complete reviews ""`.
+		{[]string{"__complete", "rev"}, []string{"__complete", "canary", "rev"}},
+		{[]string{"__completeNoDesc", ""}, []string{"__completeNoDesc", "canary", ""}},
+	}
+	for _, tt := range tests {
+		if got := pluginArgs("canary", tt.args); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("pluginArgs(canary, %q) = %q, want %q", tt.args, got, tt.want)
+		}
+	}
+}
+
+func run(args ...string) (stdout, stderr string, code int) {
+	var out, errOut bytes.Buffer
+	code = Execute(genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}, args)
+	return out.String(), errOut.String(), code
+}
+
+func TestUsageErrorsPointAtHelp(t *testing.T) {
+	_, stderr, code := run("canary", "--bogus")
+	if code != 1 || stderr != "error: unknown flag: --bogus\nSee 'kubectl mesh canary --help' for usage.\n" {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+	_, stderr, code = run("frobnicate")
+	if code != 1 || !strings.Contains(stderr, `unknown command "frobnicate" for "kubectl mesh"`) {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+}
+
+func TestVersionOutput(t *testing.T) {
+	stdout, _, code := run("version", "-o", "json")
+	if code != 0 || !strings.Contains(stdout, `"goVersion": "go1.`) {
+		t.Errorf("exit %d, stdout %q", code, stdout)
+	}
+	_, stderr, code := run("version", "-o", "xml")
+	if code != 1 || !strings.Contains(stderr, `unknown output format "xml"`) {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+}

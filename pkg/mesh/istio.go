@@ -1,0 +1,64 @@
+package mesh
+
+import (
+	"fmt"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/discovery"
+)
+
+// Istio resources the plugins depend on, by the API version we speak (networking.istio.io/v1
+// and security.istio.io/v1 are served since Istio 1.22).
+var (
+	VirtualServices       = IstioResource{schema.GroupVersion{Group: "networking.istio.io", Version: "v1"}, "virtualservices", "VirtualService"}
+	DestinationRules      = IstioResource{schema.GroupVersion{Group: "networking.istio.io", Version: "v1"}, "destinationrules", "DestinationRule"}
+	PeerAuthentications   = IstioResource{schema.GroupVersion{Group: "security.istio.io", Version: "v1"}, "peerauthentications", "PeerAuthentication"}
+	AuthorizationPolicies = IstioResource{schema.GroupVersion{Group: "security.istio.io", Version: "v1"}, "authorizationpolicies", "AuthorizationPolicy"}
+)
+
+// IstioResource names one Istio custom resource as the API server serves it.
+type IstioResource struct {
+	GroupVersion schema.GroupVersion
+	Resource     string
+	Kind         string
+}
+
+// ErrIstioNotInstalled is returned (wrapped) when the cluster lacks an Istio API we need.
+type ErrIstioNotInstalled struct{ Missing IstioResource }
+
+func (e *ErrIstioNotInstalled) Error() string {
+	return fmt.Sprintf("Istio is not installed in this cluster (the API server does not serve %s %s): "+
+		"install Istio with `istioctl install`, or check that --context names the right cluster",
+		e.Missing.GroupVersion, e.Missing.Kind)
+}
+
+// RequireIstio checks, with one discovery request per API group version, that the cluster
+// serves every resource given. It turns a missing CRD into one clear error instead of the
+// "the server could not find the requested resource" a first real request would produce.
+func RequireIstio(disc discovery.DiscoveryInterface, resources ...IstioResource) error {
+	served := map[schema.GroupVersion]map[string]bool{}
+	for _, r := range resources {
+		names, seen := served[r.GroupVersion]
+		if !seen {
+			list, err := disc.ServerResourcesForGroupVersion(r.GroupVersion.String())
+			switch {
+			case apierrors.IsNotFound(err):
+				// The group version is not served at all.
+			case err != nil:
+				return Explain(err)
+			}
+			names = map[string]bool{}
+			if list != nil {
+				for _, res := range list.APIResources {
+					names[res.Name] = true
+				}
+			}
+			served[r.GroupVersion] = names
+		}
+		if !names[r.Resource] {
+			return &ErrIstioNotInstalled{Missing: r}
+		}
+	}
+	return nil
+}
