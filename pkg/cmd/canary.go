@@ -1,39 +1,228 @@
 package cmd
 
 import (
-	"errors"
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/canary"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/mesh"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/output"
 )
 
 // CanaryOptions shift a share of a service's traffic to a canary subset.
 type CanaryOptions struct {
 	clusterOptions
-	Service string
+
+	// From the command line.
+	serviceArg string
+	dryRunArg  string
+	Output     string
+	Request    canary.Request
+
+	// From Complete.
+	service canary.Service
+	dryRun  mesh.DryRun
 }
+
+const canaryLong = `Shift a share of a service's traffic to a canary subset, on the VirtualService that routes
+it, safely.
+
+Stable is the subset carrying most traffic (or the first subset of the DestinationRule when no
+VirtualService exists yet; one is then created). The canary is --canary, else the subset
+already sharing the route with stable, else the next subset in the DestinationRule (v1 -> v2).
+While a canary is in progress its roles are recorded on the VirtualService, so later steps,
+--promote and --rollback know which subset is which whatever the weights.
+
+Only route weights change: matches, retries, timeouts, headers, fault, mirror and every other
+field stay as they are. The command refuses to send traffic to a subset the DestinationRule
+lacks (Envoy answers 503 NC) or that has no ready pods (503 UH) unless --force is given.
+Writes carry the resourceVersion and are retried on conflict, so no concurrent edit is lost.
+
+With no PERCENT it prints the status: route, subsets, weights and ready pods.`
+
+const canaryExample = `  # Send 10% of reviews' traffic to the canary (v2 on bookinfo), 90% to stable (v1)
+  kubectl mesh canary reviews 10
+
+  # Where does reviews' traffic go now?
+  kubectl mesh canary reviews
+
+  # Next step, shown first, then done
+  kubectl mesh canary reviews 50 --dry-run -o yaml
+  kubectl mesh canary reviews 50
+
+  # All traffic to the canary, which becomes stable; or all back to stable
+  kubectl mesh canary reviews --promote
+  kubectl mesh canary reviews --rollback
+
+  # Pick the canary subset and the route of a VirtualService with several
+  kubectl mesh canary reviews.bookinfo 10 --canary v3 --route default`
 
 // NewCmdCanary returns `kubectl mesh canary`.
 func NewCmdCanary(getter mesh.ClientGetter, streams genericiooptions.IOStreams) *cobra.Command {
 	o := &CanaryOptions{clusterOptions: clusterOptions{getter: getter, streams: streams}}
-	return &cobra.Command{
-		Use:   "canary SERVICE [PERCENT]",
-		Short: "Shift a share of a service's traffic to its canary subset",
-		Example: `  # Send 10% of reviews' traffic to the canary subset (v2 on bookinfo), 90% to stable (v1)
-  kubectl mesh canary reviews 10`,
+	c := &cobra.Command{
+		Use:     "canary SERVICE [PERCENT]",
+		Short:   "Shift a share of a service's traffic to its canary subset",
+		Long:    canaryLong,
+		Example: canaryExample,
 		RunE: func(c *cobra.Command, args []string) error {
-			if len(args) > 0 {
-				o.Service = args[0]
-			}
-			if err := o.completeCluster(); err != nil {
+			if err := o.Complete(args); err != nil {
 				return err
 			}
-			if err := mesh.RequireIstio(o.clients.Discovery, mesh.VirtualServices, mesh.DestinationRules); err != nil {
+			if err := o.Validate(); err != nil {
 				return err
 			}
-			return errors.New("canary is not implemented yet")
+			return o.Run(c.Context())
 		},
 	}
+	f := c.Flags()
+	f.StringVar(&o.Request.Canary, "canary", "", "Subset to send traffic to (default: the one already sharing the route, else the next after stable).")
+	f.StringVar(&o.Request.Route, "route", "", "HTTP route to change, by name or '#N', when the VirtualService has several and none is a catch-all.")
+	f.BoolVar(&o.Request.Promote, "promote", false, "Send all traffic to the canary, which becomes stable.")
+	f.BoolVar(&o.Request.Rollback, "rollback", false, "Send all traffic back to stable and drop the canary.")
+	f.BoolVar(&o.Request.Force, "force", false, "Send traffic even to a subset that the DestinationRule lacks or that has no ready pods.")
+	f.StringVar(&o.dryRunArg, "dry-run", "none", `"none" writes; "client" prints what would be written; "server" has the API server check the write without persisting it.`)
+	f.Lookup("dry-run").NoOptDefVal = string(mesh.DryRunClient)
+	f.StringVarP(&o.Output, "output", "o", "", "Print the VirtualService: one of yaml, json, name.")
+	return c
+}
+
+// Complete reads the arguments and flags. It needs no cluster, so bad input is reported
+// before any connection is attempted.
+func (o *CanaryOptions) Complete(args []string) error {
+	switch len(args) {
+	case 0:
+		return fmt.Errorf("name the service: kubectl mesh canary SERVICE [PERCENT]")
+	case 1:
+	case 2:
+		p, err := parsePercent(args[1])
+		if err != nil {
+			return err
+		}
+		o.Request.Percent = &p
+	default:
+		return fmt.Errorf("too many arguments %q: kubectl mesh canary SERVICE [PERCENT]", args[2:])
+	}
+	o.serviceArg = args[0]
+	var err error
+	o.dryRun, err = mesh.ParseDryRun(o.dryRunArg)
+	return err
+}
+
+// Validate checks that the flags and arguments make one request.
+func (o *CanaryOptions) Validate() error {
+	if _, _, ok := canary.ParseService(o.serviceArg, ""); !ok {
+		return fmt.Errorf("SERVICE %q is not a service name: use NAME, NAME.NAMESPACE or NAME.NAMESPACE.svc.cluster.local", o.serviceArg)
+	}
+	r := o.Request
+	switch {
+	case r.Promote && r.Rollback:
+		return fmt.Errorf("--promote and --rollback contradict each other: give one")
+	case r.Percent != nil && (r.Promote || r.Rollback):
+		return fmt.Errorf("give either PERCENT or --promote/--rollback, not both")
+	case r.Percent == nil && !r.Promote && !r.Rollback && (r.Canary != "" || r.Force):
+		return fmt.Errorf("--canary and --force go with a change: give PERCENT, --promote or --rollback")
+	}
+	return output.ValidateFormat(o.Output)
+}
+
+// resolveService reads the namespace from -n or the kubeconfig; a namespace written in
+// SERVICE (reviews.bookinfo) wins, but must not contradict -n.
+func (o *CanaryOptions) resolveService() error {
+	if err := o.completeCluster(); err != nil {
+		return err
+	}
+	svc, fromName, _ := canary.ParseService(o.serviceArg, o.namespace)
+	if fromName && o.namespaceExplicit && svc.Namespace != o.namespace {
+		return fmt.Errorf("SERVICE %q names namespace %q but -n says %q: give one", o.serviceArg, svc.Namespace, o.namespace)
+	}
+	o.service = svc
+	return nil
+}
+
+// parsePercent accepts a whole number from 0 to 100, with or without a trailing %.
+func parsePercent(arg string) (int, error) {
+	p, err := strconv.Atoi(strings.TrimSuffix(arg, "%"))
+	if err != nil {
+		return 0, fmt.Errorf("PERCENT %q is not a whole number: give one from 0 to 100, e.g. 10", arg)
+	}
+	if p < 0 || p > 100 {
+		return 0, fmt.Errorf("PERCENT %d is out of range: give a whole number from 0 to 100", p)
+	}
+	return p, nil
+}
+
+// Run plans against the cluster's current state and writes, re-reading and re-planning when
+// someone else changed the VirtualService in between.
+func (o *CanaryOptions) Run(ctx context.Context) error {
+	if err := o.resolveService(); err != nil {
+		return err
+	}
+	if err := mesh.RequireIstio(o.clients.Discovery, mesh.VirtualServices, mesh.DestinationRules); err != nil {
+		return err
+	}
+	writer := mesh.NewWriter(o.clients, o.dryRun)
+	var (
+		plan    *canary.Plan
+		written *unstructured.Unstructured
+	)
+	err := mesh.RetryOnConflict(func() error {
+		in, err := o.clients.ReadCanaryInput(ctx, o.service)
+		if err != nil {
+			return err
+		}
+		if plan, err = canary.Compute(in, o.Request); err != nil {
+			return err
+		}
+		written = plan.VirtualService
+		if !plan.Changed {
+			return nil
+		}
+		written, err = writer.WriteVirtualService(ctx, plan.VirtualService, plan.Create)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	for _, w := range plan.Warnings {
+		fmt.Fprintf(o.streams.ErrOut, "warning: %s\n", w)
+	}
+	return o.print(plan, written)
+}
+
+func (o *CanaryOptions) print(plan *canary.Plan, written *unstructured.Unstructured) error {
+	isStatus := o.Request.Percent == nil && !o.Request.Promote && !o.Request.Rollback
+	if o.Output != "" {
+		if written == nil {
+			fmt.Fprintf(o.streams.ErrOut, "%s: no VirtualService routes it\n", plan.Service)
+			return nil
+		}
+		operation := "configured"
+		switch {
+		case isStatus:
+			operation = ""
+		case plan.Create:
+			operation = "created"
+		case !plan.Changed:
+			operation = "unchanged"
+		}
+		return output.Print(o.streams.Out, o.Output, output.Object{
+			GVK: mesh.VirtualServices.GVK(), Object: written, Operation: operation + o.dryRun.Suffix(),
+		})
+	}
+	if isStatus {
+		return canary.WriteStatus(o.streams.Out, plan)
+	}
+	suffix := ""
+	if plan.Changed {
+		suffix = o.dryRun.Suffix()
+	}
+	_, err := fmt.Fprintln(o.streams.Out, plan.Summary()+suffix)
+	return err
 }

@@ -12,13 +12,14 @@ type clusterOptions struct {
 	getter  mesh.ClientGetter
 	streams genericiooptions.IOStreams
 
-	namespace string
-	clients   *mesh.Clients
+	namespace         string
+	namespaceExplicit bool // -n was given
+	clients           *mesh.Clients
 }
 
 // completeCluster resolves the namespace and builds clients. It sends no request.
 func (o *clusterOptions) completeCluster() error {
-	ns, err := o.getter.Namespace()
+	ns, explicit, err := o.getter.Namespace()
 	if err != nil {
 		return err
 	}
@@ -26,6 +27,6 @@ func (o *clusterOptions) completeCluster() error {
 	if err != nil {
 		return err
 	}
-	o.namespace, o.clients = ns, clients
+	o.namespace, o.namespaceExplicit, o.clients = ns, explicit, clients
 	return nil
 }

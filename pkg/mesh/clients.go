@@ -6,6 +6,7 @@ import (
 	networkingv1 "istio.io/client-go/pkg/clientset/versioned/typed/networking/v1"
 	securityv1 "istio.io/client-go/pkg/clientset/versioned/typed/security/v1"
 	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/dynamic"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	discoveryv1client "k8s.io/client-go/kubernetes/typed/discovery/v1"
 	"k8s.io/client-go/rest"
@@ -20,12 +21,16 @@ type Clients struct {
 	EndpointSlice discoveryv1client.DiscoveryV1Interface
 	Networking    networkingv1.NetworkingV1Interface
 	Security      securityv1.SecurityV1Interface
+	// Dynamic reads and writes Istio objects we change, as unstructured objects, so that
+	// fields our typed client does not know survive a read-modify-write.
+	Dynamic dynamic.Interface
 }
 
 // ClientGetter is what a command needs from its environment: the namespace to work in and
 // clients to reach the cluster. ConfigFlags implements it; tests supply their own.
 type ClientGetter interface {
-	Namespace() (string, error)
+	// Namespace is the namespace to work in, and whether the user chose it (-n).
+	Namespace() (ns string, explicit bool, err error)
 	Clients() (*Clients, error)
 }
 
@@ -60,5 +65,9 @@ func NewClients(cfg *rest.Config) (*Clients, error) {
 	if err != nil {
 		return nil, fmt.Errorf("building security.istio.io client: %w", err)
 	}
-	return &Clients{Discovery: disc, Core: core, EndpointSlice: slices, Networking: networking, Security: security}, nil
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("building dynamic client: %w", err)
+	}
+	return &Clients{Discovery: disc, Core: core, EndpointSlice: slices, Networking: networking, Security: security, Dynamic: dyn}, nil
 }

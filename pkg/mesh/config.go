@@ -42,13 +42,14 @@ func (f *ConfigFlags) ToRawKubeConfigLoader() clientcmd.ClientConfig {
 	return f.clientConfig
 }
 
-// Namespace is the namespace from -n, else the kubeconfig context's, else "default".
-func (f *ConfigFlags) Namespace() (string, error) {
-	ns, _, err := f.ToRawKubeConfigLoader().Namespace()
+// Namespace is the namespace from -n, else the kubeconfig context's, else "default";
+// explicit is true when -n chose it.
+func (f *ConfigFlags) Namespace() (ns string, explicit bool, err error) {
+	ns, explicit, err = f.ToRawKubeConfigLoader().Namespace()
 	if err != nil {
-		return "", explainConfigError(err)
+		return "", false, explainConfigError(err)
 	}
-	return ns, nil
+	return ns, explicit, nil
 }
 
 // RESTConfig is the client configuration for the selected context.

@@ -62,3 +62,13 @@ func RequireIstio(disc discovery.DiscoveryInterface, resources ...IstioResource)
 	}
 	return nil
 }
+
+// GVR is the resource's group, version and resource name, for the dynamic client.
+func (r IstioResource) GVR() schema.GroupVersionResource {
+	return r.GroupVersion.WithResource(r.Resource)
+}
+
+// GVK is the resource's kind, for printing.
+func (r IstioResource) GVK() schema.GroupVersionKind {
+	return r.GroupVersion.WithKind(r.Kind)
+}

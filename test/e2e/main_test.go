@@ -18,6 +18,9 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/yaml"
+
 	"github.com/kubectl-mesh/kubectl-mesh/internal/testcluster"
 )
 
@@ -230,4 +233,13 @@ func analyze(t *testing.T, ns string) []analysis {
 		}
 	}
 	return errs
+}
+
+// yamlToObject decodes one YAML document into obj.
+func yamlToObject(doc string, obj *unstructured.Unstructured) error {
+	raw, err := yaml.YAMLToJSON([]byte(doc))
+	if err != nil {
+		return err
+	}
+	return obj.UnmarshalJSON(raw)
 }

@@ -1,0 +1,199 @@
+package canary
+
+import (
+	"strings"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+func TestComputeRefuses(t *testing.T) {
+	tests := []struct {
+		name    string
+		input   string
+		req     Request
+		ready   []string
+		unready []string
+		want    []string // substrings of the error, naming the culprit and the way out
+	}{
+		{"canary subset missing from the DestinationRule", "tutorial", Request{Percent: percent(10), Canary: "v9"}, allReady, nil,
+			[]string{`subset "v9" is not in DestinationRule reviews`, "v1, v2, v3", "503 NC", "--force"}},
+		{"canary subset without ready pods", "tutorial", Request{Percent: percent(10)}, []string{"v1", "v3"}, []string{"v2"},
+			[]string{`subset "v2" selects no ready pods`, "1 pods, 0 ready", "503 UH", "deploy v2 first or pass --force"}},
+		{"canary subset without any pods", "tutorial", Request{Percent: percent(10), Canary: "v3"}, []string{"v1", "v2"}, nil,
+			[]string{`subset "v3" selects no ready pods`, "0 pods"}},
+		{"rollback to a stable without pods", "canary-in-progress", Request{Rollback: true}, []string{"v2"}, nil,
+			[]string{`subset "v1" selects no ready pods`}},
+		{"several routes, no catch-all", "named-route", Request{Percent: percent(10)}, allReady, nil,
+			[]string{"2 http routes and none is a catch-all", "--route", "#0 name=api match: uri prefix /api", "#1 name=web"}},
+		{"unknown --route", "named-route", Request{Percent: percent(10), Route: "admin"}, allReady, nil,
+			[]string{`no route "admin"`, "name=api", "name=web"}},
+		{"canary is stable", "tutorial", Request{Percent: percent(10), Canary: "v1"}, allReady, nil,
+			[]string{"--canary v1 is the stable subset"}},
+		{"another canary in progress", "canary-in-progress", Request{Percent: percent(10), Canary: "v3"}, allReady, nil,
+			[]string{"a canary of v2 is in progress", "--promote or --rollback"}},
+		{"promote with no canary", "tutorial", Request{Promote: true}, allReady, nil,
+			[]string{"no canary in progress", "kubectl mesh canary reviews PERCENT"}},
+		{"promote with no VirtualService", "no-virtualservice", Request{Promote: true}, allReady, nil,
+			[]string{"no canary in progress", "no VirtualService in namespace default routes it"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Compute(loadInput(t, tt.input, tt.ready, tt.unready), tt.req)
+			if err == nil {
+				t.Fatal("want an error, got a plan")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q lacks %q", err, w)
+				}
+			}
+			if !strings.HasPrefix(err.Error(), "reviews: ") {
+				t.Errorf("error %q does not start with the service's name", err)
+			}
+		})
+	}
+}
+
+// Inputs built in code for cases a file would hide.
+func TestComputeRefusesBuiltInputs(t *testing.T) {
+	base := func() Input { return loadInput(t, "tutorial", allReady, nil) }
+	withRoute := func(in Input, entries ...map[string]any) Input {
+		list := make([]any, len(entries))
+		for i, e := range entries {
+			list[i] = e
+		}
+		vs := in.VirtualServices[0]
+		httpRoutes(vs)[0]["route"] = list
+		return in
+	}
+	dest := func(host, subset string, weight int64) map[string]any {
+		return map[string]any{"destination": map[string]any{"host": host, "subset": subset}, "weight": weight}
+	}
+	tests := []struct {
+		name string
+		in   Input
+		req  Request
+		want string
+	}{
+		{"route to another host", withRoute(base(), dest("reviews", "v1", 50), dest("reviews-next", "v1", 50)), Request{Percent: percent(10)},
+			`also sends traffic to host "reviews-next"`},
+		{"third subset with traffic", withRoute(base(), dest("reviews", "v1", 80), dest("reviews", "v2", 10), dest("reviews", "v3", 10)), Request{Percent: percent(10), Canary: "v2"},
+			"also sends 10% to subset v3"},
+		{"several candidates for canary", withRoute(base(), dest("reviews", "v1", 80), dest("reviews", "v2", 10), dest("reviews", "v3", 10)), Request{Percent: percent(10)},
+			"pick the canary with --canary"},
+		{"stable is the last subset", withRoute(base(), dest("reviews", "v3", 100)), Request{Percent: percent(10)},
+			"stable subset v3 is the last in DestinationRule reviews"},
+		{"no DestinationRule", func() Input { in := base(); in.DestinationRules = nil; in.VirtualServices = nil; return in }(), Request{Percent: percent(10)},
+			"no DestinationRule in namespace default defines subsets for host reviews"},
+		{"two VirtualServices for the host", func() Input {
+			in := base()
+			other := in.VirtualServices[0].DeepCopy()
+			other.SetName("reviews-2")
+			in.VirtualServices = append(in.VirtualServices, other)
+			return in
+		}(), Request{Percent: percent(10)}, "several VirtualServices in namespace default route it for mesh traffic (reviews, reviews-2)"},
+		{"name taken by a gateway-only VirtualService", func() Input {
+			in := base()
+			unstructured.SetNestedStringSlice(in.VirtualServices[0].Object, []string{"bookinfo-gateway"}, "spec", "gateways")
+			return in
+		}(), Request{Percent: percent(10)}, "VirtualService default/reviews exists but does not route mesh traffic"},
+		{"corrupt record", func() Input {
+			in := base()
+			in.VirtualServices[0].SetAnnotations(map[string]string{RecordAnnotation: "{not json"})
+			return in
+		}(), Request{Percent: percent(10)}, "annotation kubectl-mesh.dev/canary is not a canary record"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Compute(tt.in, tt.req)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("want an error containing %q, got %v", tt.want, err)
+			}
+		})
+	}
+}
+
+// A record whose subsets are gone from the route is set aside with a warning.
+func TestComputeStaleRecord(t *testing.T) {
+	in := loadInput(t, "canary-in-progress", allReady, nil)
+	in.VirtualServices[0].SetAnnotations(map[string]string{RecordAnnotation: `{"#0":{"stable":"v1","canary":"v3"}}`})
+	plan, err := Compute(in, Request{Percent: percent(20)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// No record: v2 carries most weight (60), so it is stable and v1 the canary.
+	if plan.Stable != "v2" || plan.Canary != "v1" || len(plan.Warnings) != 1 || !strings.Contains(plan.Warnings[0], "judging roles by weight") {
+		t.Errorf("stable=%s canary=%s warnings=%q", plan.Stable, plan.Canary, plan.Warnings)
+	}
+}
+
+// Status asks for nothing and changes nothing.
+func TestComputeStatus(t *testing.T) {
+	in := loadInput(t, "canary-in-progress", []string{"v1", "v2"}, []string{"v3"})
+	plan, err := Compute(in, Request{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plan.Changed || !plan.InProgress || plan.Stable != "v1" || plan.Canary != "v2" || FormatWeights(plan.After) != "v1 40%, v2 60%" {
+		t.Errorf("status plan: %+v", plan)
+	}
+	if !equality.Semantic.DeepEqual(plan.VirtualService.Object, in.VirtualServices[0].Object) {
+		t.Error("status changed the VirtualService")
+	}
+	want := []Subset{{"v1", map[string]string{"version": "v1"}, 1, 1}, {"v2", map[string]string{"version": "v2"}, 1, 1}, {"v3", map[string]string{"version": "v3"}, 1, 0}}
+	if !equality.Semantic.DeepEqual(plan.Subsets, want) {
+		t.Errorf("subsets = %+v, want %+v", plan.Subsets, want)
+	}
+	// No VirtualService: a status with nothing to show, not an error.
+	plan, err = Compute(loadInput(t, "no-virtualservice", allReady, nil), Request{})
+	if err != nil || plan.VirtualService != nil || len(plan.Subsets) != 3 {
+		t.Errorf("status without VirtualService: %+v, %v", plan, err)
+	}
+}
+
+func TestParseService(t *testing.T) {
+	tests := []struct {
+		arg          string
+		want         Service
+		fromName, ok bool
+	}{
+		{"reviews", Service{"reviews", "ns"}, false, true},
+		{"reviews.bookinfo", Service{"reviews", "bookinfo"}, true, true},
+		{"reviews.bookinfo.svc", Service{"reviews", "bookinfo"}, true, true},
+		{"reviews.bookinfo.svc.cluster.local", Service{"reviews", "bookinfo"}, true, true},
+		{"reviews.bookinfo.example.com", Service{}, false, false},
+		{"reviews..svc", Service{}, false, false},
+		{"", Service{}, false, false},
+	}
+	for _, tt := range tests {
+		got, fromName, ok := ParseService(tt.arg, "ns")
+		if got != tt.want || fromName != tt.fromName || ok != tt.ok {
+			t.Errorf("ParseService(%q) = %v, %t, %t; want %v, %t, %t", tt.arg, got, fromName, ok, tt.want, tt.fromName, tt.ok)
+		}
+	}
+}
+
+func TestHostMatches(t *testing.T) {
+	svc := Service{"reviews", "bookinfo"}
+	tests := []struct {
+		host, ns string
+		want     bool
+	}{
+		{"reviews", "bookinfo", true},
+		{"reviews", "default", false}, // a short name means the object's own namespace
+		{"reviews.bookinfo", "default", true},
+		{"reviews.bookinfo.svc", "default", true},
+		{"reviews.bookinfo.svc.cluster.local", "default", true},
+		{"reviews.bookinfo.svc.corp.internal", "default", true},
+		{"reviews.default.svc.cluster.local", "bookinfo", false},
+		{"ratings", "bookinfo", false},
+		{"*.bookinfo.svc.cluster.local", "bookinfo", false},
+	}
+	for _, tt := range tests {
+		if got := HostMatches(tt.host, tt.ns, svc); got != tt.want {
+			t.Errorf("HostMatches(%q in %s) = %t, want %t", tt.host, tt.ns, got, tt.want)
+		}
+	}
+}
