@@ -27,7 +27,7 @@ var reviews = Service{Name: "reviews", Namespace: "default"}
 
 // loadInput reads testdata/NAME.in.yaml (VirtualServices and DestinationRules) and adds pods:
 // one ready pod per version in ready, one unready pod per version in unready.
-func loadInput(t *testing.T, name string, ready, unready []string) Input {
+func loadInput(t testing.TB, name string, ready, unready []string) Input {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join("testdata", name+".in.yaml"))
 	if err != nil {
@@ -147,7 +147,7 @@ func TestComputeGolden(t *testing.T) {
 	}
 }
 
-func snapshot(t *testing.T, in Input) string {
+func snapshot(t testing.TB, in Input) string {
 	t.Helper()
 	out, err := yaml.Marshal(in)
 	if err != nil {

@@ -1,0 +1,148 @@
+package cmd
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	apinetworking "istio.io/api/networking/v1alpha3"
+	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
+	istiofake "istio.io/client-go/pkg/clientset/versioned/fake"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	dynamicfake "k8s.io/client-go/dynamic/fake"
+	kubefake "k8s.io/client-go/kubernetes/fake"
+
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/mesh"
+)
+
+// fakeCluster serves one namespace of bookinfo-like objects from fake clientsets and counts
+// the requests a command makes.
+type fakeCluster struct {
+	kube    *kubefake.Clientset
+	istio   *istiofake.Clientset
+	dynamic *dynamicfake.FakeDynamicClient
+}
+
+func (f *fakeCluster) Namespace() (string, bool, error) { return "default", false, nil }
+
+func (f *fakeCluster) Clients() (*mesh.Clients, error) {
+	return &mesh.Clients{
+		Discovery:     f.kube.Discovery(),
+		Core:          f.kube.CoreV1(),
+		EndpointSlice: f.kube.DiscoveryV1(),
+		Networking:    f.istio.NetworkingV1(),
+		Security:      f.istio.SecurityV1(),
+		Dynamic:       f.dynamic,
+	}, nil
+}
+
+func (f *fakeCluster) requests() int {
+	return len(f.kube.Actions()) + len(f.istio.Actions()) + len(f.dynamic.Actions())
+}
+
+// newFakeCluster holds reviews with `versions` subsets and `podsPerVersion` ready pods each,
+// and a VirtualService sending everything to v1.
+func newFakeCluster(versions, podsPerVersion int) *fakeCluster {
+	var kubeObjects []runtime.Object
+	kubeObjects = append(kubeObjects, &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "reviews", Namespace: "default"},
+		Spec:       corev1.ServiceSpec{Selector: map[string]string{"app": "reviews"}},
+	})
+	dr := &networkingv1.DestinationRule{ObjectMeta: metav1.ObjectMeta{Name: "reviews", Namespace: "default"}}
+	dr.Spec.Host = "reviews"
+	for v := 1; v <= versions; v++ {
+		version := fmt.Sprintf("v%d", v)
+		dr.Spec.Subsets = append(dr.Spec.Subsets, &apinetworking.Subset{Name: version, Labels: map[string]string{"version": version}})
+		for i := range podsPerVersion {
+			kubeObjects = append(kubeObjects, &corev1.Pod{
+				ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("reviews-%s-%d", version, i), Namespace: "default", Labels: map[string]string{"app": "reviews", "version": version}},
+				Status:     corev1.PodStatus{Phase: corev1.PodRunning, Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}},
+			})
+		}
+	}
+	kube := kubefake.NewClientset(kubeObjects...)
+	kube.Resources = []*metav1.APIResourceList{{
+		GroupVersion: "networking.istio.io/v1",
+		APIResources: []metav1.APIResource{{Name: "virtualservices", Kind: "VirtualService"}, {Name: "destinationrules", Kind: "DestinationRule"}},
+	}}
+	vs := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "networking.istio.io/v1", "kind": "VirtualService",
+		"metadata": map[string]any{"name": "reviews", "namespace": "default", "resourceVersion": "1"},
+		"spec": map[string]any{"hosts": []any{"reviews"}, "http": []any{map[string]any{"route": []any{
+			map[string]any{"destination": map[string]any{"host": "reviews", "subset": "v1"}},
+		}}}},
+	}}
+	gvr := schema.GroupVersionResource{Group: "networking.istio.io", Version: "v1", Resource: "virtualservices"}
+	dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), map[schema.GroupVersionResource]string{gvr: "VirtualServiceList"}, vs)
+	return &fakeCluster{kube: kube, istio: istiofake.NewSimpleClientset(dr), dynamic: dyn}
+}
+
+func runCanary(f *fakeCluster, args ...string) (string, string, error) {
+	var out, errOut bytes.Buffer
+	c := NewCmdCanary(f, genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut})
+	c.SetArgs(args)
+	c.SetOut(&out)
+	c.SetErr(&errOut)
+	c.SilenceErrors, c.SilenceUsage = true, true
+	err := c.ExecuteContext(context.Background())
+	return out.String(), errOut.String(), err
+}
+
+// A canary step costs the same few requests however many pods and subsets the service has:
+// one discovery, one Service get, three lists, one update.
+func TestCanaryRequestCountIsConstant(t *testing.T) {
+	for _, size := range []struct{ versions, pods int }{{3, 1}, {10, 50}} {
+		f := newFakeCluster(size.versions, size.pods)
+		stdout, _, err := runCanary(f, "reviews", "10")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if stdout != "reviews: v1 90%, v2 10% (was v1 100%)\n" {
+			t.Errorf("stdout %q", stdout)
+		}
+		if got := f.requests(); got != 6 {
+			t.Errorf("%d subsets x %d pods: %d requests, want 6", size.versions, size.pods, got)
+		}
+	}
+}
+
+func TestCanaryStatusMakesNoWrite(t *testing.T) {
+	f := newFakeCluster(3, 2)
+	stdout, _, err := runCanary(f, "reviews")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `reviews (namespace default): VirtualService reviews, route #0
+
+SUBSET   ROLE     WEIGHT   READY
+v1       stable   100%     2/2
+v2       -        0%       2/2
+v3       -        0%       2/2
+`
+	if stdout != want {
+		t.Errorf("status:\n%s\nwant:\n%s", stdout, want)
+	}
+	for _, a := range f.dynamic.Actions() {
+		if a.GetVerb() != "list" {
+			t.Errorf("status made a %s request", a.GetVerb())
+		}
+	}
+}
+
+func BenchmarkCanaryStep(b *testing.B) {
+	for b.Loop() {
+		b.StopTimer()
+		f := newFakeCluster(5, 20)
+		b.StartTimer()
+		if _, _, err := runCanary(f, "reviews", "10"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
