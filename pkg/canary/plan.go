@@ -1,3 +1,9 @@
+// Package canary plans traffic shifts between the subsets of one service on its
+// VirtualService. Planning is pure: cluster objects in, the object to write and a summary out.
+//
+// VirtualServices are handled as unstructured objects on purpose: the plan changes route
+// weights and nothing else, so every field we do not model (including fields newer than our
+// Istio client) is written back exactly as it was read.
 package canary
 
 import (
@@ -8,6 +14,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/host"
 )
 
 // Request is what the user asked for. With no Percent, Promote or Rollback it is a status query.
@@ -24,7 +32,7 @@ func (r Request) changesWeights() bool { return r.Percent != nil || r.Promote ||
 
 // Input is the cluster state a plan is made from, all from the service's namespace.
 type Input struct {
-	Service          Service
+	Service          host.Service
 	ServiceSelector  map[string]string
 	VirtualServices  []*unstructured.Unstructured
 	DestinationRules []*networkingv1.DestinationRule
@@ -33,7 +41,7 @@ type Input struct {
 
 // Plan is the outcome: the VirtualService to write, and what changes, for people.
 type Plan struct {
-	Service Service
+	Service host.Service
 	// VirtualService is the object to write (Create: new), or for a status the current one.
 	// Nil when no VirtualService routes the service and none is to be written.
 	VirtualService *unstructured.Unstructured
@@ -88,7 +96,7 @@ func Compute(in Input, req Request) (*Plan, error) {
 
 // virtualServiceFor finds the VirtualService routing svc for mesh traffic. Istio applies only
 // one per host to sidecars, so several are an error for the user to resolve, not to guess at.
-func virtualServiceFor(all []*unstructured.Unstructured, svc Service) (*unstructured.Unstructured, error) {
+func virtualServiceFor(all []*unstructured.Unstructured, svc host.Service) (*unstructured.Unstructured, error) {
 	var found []*unstructured.Unstructured
 	for _, vs := range all {
 		if routesHost(vs, svc) && appliesToMesh(vs) {
@@ -324,7 +332,7 @@ func destinationOf(entry map[string]any) map[string]any {
 
 // selectRoute picks the http route to change: --route by name (or #index), else the only
 // route, else the catch-all route; otherwise the user must choose.
-func selectRoute(vs *unstructured.Unstructured, svc Service, want string) (routeRef, map[string]any, error) {
+func selectRoute(vs *unstructured.Unstructured, svc host.Service, want string) (routeRef, map[string]any, error) {
 	routes := httpRoutes(vs)
 	if len(routes) == 0 {
 		return routeRef{}, nil, fmt.Errorf("%s: VirtualService %s has no http routes (tcp and tls routes are not supported)", svc, vs.GetName())
@@ -374,7 +382,7 @@ func (p *Plan) checkDestinations(vs *unstructured.Unstructured, ref routeRef, de
 		return fmt.Errorf("%s: %s of VirtualService %s has no destinations (redirect, delegate or direct response): nothing to shift", p.Service, ref, vs.GetName())
 	}
 	for _, d := range dests {
-		if !HostMatches(d.host, vs.GetNamespace(), p.Service) {
+		if !host.Matches(d.host, vs.GetNamespace(), p.Service) {
 			return fmt.Errorf("%s: %s of VirtualService %s also sends traffic to host %q; kubectl mesh canary shifts traffic between subsets of one service only",
 				p.Service, ref, vs.GetName(), d.host)
 		}

@@ -19,11 +19,13 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
+
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/host"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.out.yaml from the current planner")
 
-var reviews = Service{Name: "reviews", Namespace: "default"}
+var reviews = host.Service{Name: "reviews", Namespace: "default"}
 
 // loadInput reads testdata/NAME.in.yaml (VirtualServices and DestinationRules) and adds pods:
 // one ready pod per version in ready, one unready pod per version in unready.

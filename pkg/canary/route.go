@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/host"
 )
 
 // A VirtualService as the API server returned it; the helpers below read and change only
@@ -27,10 +29,10 @@ func appliesToMesh(vs *unstructured.Unstructured) bool {
 }
 
 // routesHost reports whether one of vs's hosts names svc.
-func routesHost(vs *unstructured.Unstructured, svc Service) bool {
+func routesHost(vs *unstructured.Unstructured, svc host.Service) bool {
 	hosts, _, _ := unstructured.NestedStringSlice(vs.Object, "spec", "hosts")
 	for _, h := range hosts {
-		if HostMatches(h, vs.GetNamespace(), svc) {
+		if host.Matches(h, vs.GetNamespace(), svc) {
 			return true
 		}
 	}

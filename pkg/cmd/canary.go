@@ -11,6 +11,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/canary"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/host"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/mesh"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/output"
 )
@@ -26,7 +27,7 @@ type CanaryOptions struct {
 	Request    canary.Request
 
 	// From Complete.
-	service canary.Service
+	service host.Service
 	dryRun  mesh.DryRun
 }
 
@@ -117,7 +118,7 @@ func (o *CanaryOptions) Complete(args []string) error {
 
 // Validate checks that the flags and arguments make one request.
 func (o *CanaryOptions) Validate() error {
-	if _, _, ok := canary.ParseService(o.serviceArg, ""); !ok {
+	if _, _, ok := host.Parse(o.serviceArg, ""); !ok {
 		return fmt.Errorf("SERVICE %q is not a service name: use NAME, NAME.NAMESPACE or NAME.NAMESPACE.svc.cluster.local", o.serviceArg)
 	}
 	r := o.Request
@@ -138,7 +139,7 @@ func (o *CanaryOptions) resolveService() error {
 	if err := o.completeCluster(); err != nil {
 		return err
 	}
-	svc, fromName, _ := canary.ParseService(o.serviceArg, o.namespace)
+	svc, fromName, _ := host.Parse(o.serviceArg, o.namespace)
 	if fromName && o.namespaceExplicit && svc.Namespace != o.namespace {
 		return fmt.Errorf("SERVICE %q names namespace %q but -n says %q: give one", o.serviceArg, svc.Namespace, o.namespace)
 	}

@@ -11,11 +11,12 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/canary"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/host"
 )
 
 // ReadCanaryInput reads what canary planning needs, in the service's namespace, with four
 // requests: the Service, then its VirtualServices, DestinationRules and pods in parallel.
-func (c *Clients) ReadCanaryInput(ctx context.Context, svc canary.Service) (canary.Input, error) {
+func (c *Clients) ReadCanaryInput(ctx context.Context, svc host.Service) (canary.Input, error) {
 	in := canary.Input{Service: svc}
 	service, err := c.Core.Services(svc.Namespace).Get(ctx, svc.Name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {

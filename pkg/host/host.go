@@ -1,10 +1,5 @@
-// Package canary plans traffic shifts between the subsets of one service on its
-// VirtualService. Planning is pure: cluster objects in, the object to write and a summary out.
-//
-// VirtualServices are handled as unstructured objects on purpose: the plan changes route
-// weights and nothing else, so every field we do not model (including fields newer than our
-// Istio client) is written back exactly as it was read.
-package canary
+// Package host reads service hosts as Istio objects and users write them.
+package host
 
 import "strings"
 
@@ -19,10 +14,10 @@ func (s Service) String() string { return s.Name }
 // FQDN is the service's host as Istio resolves it (cluster domain cluster.local).
 func (s Service) FQDN() string { return s.Name + "." + s.Namespace + ".svc.cluster.local" }
 
-// ParseService reads SERVICE as users write it: "reviews", "reviews.bookinfo",
+// Parse reads SERVICE as users write it: "reviews", "reviews.bookinfo",
 // "reviews.bookinfo.svc" or "reviews.bookinfo.svc.cluster.local". A namespace in the name
 // wins over defaultNamespace; ok is false when the name has a form we do not know.
-func ParseService(arg, defaultNamespace string) (svc Service, namespaceFromName bool, ok bool) {
+func Parse(arg, defaultNamespace string) (svc Service, namespaceFromName bool, ok bool) {
 	parts := strings.Split(arg, ".")
 	for _, p := range parts {
 		if p == "" {
@@ -38,10 +33,10 @@ func ParseService(arg, defaultNamespace string) (svc Service, namespaceFromName 
 	return Service{}, false, false
 }
 
-// HostMatches reports whether host, written in an Istio object that lives in namespace
+// Matches reports whether host, written in an Istio object that lives in namespace
 // objectNamespace, names svc. Istio reads a short name relative to the object's namespace;
 // longer names may omit the cluster domain.
-func HostMatches(host, objectNamespace string, svc Service) bool {
+func Matches(host, objectNamespace string, svc Service) bool {
 	parts := strings.Split(host, ".")
 	if parts[0] != svc.Name {
 		return false
