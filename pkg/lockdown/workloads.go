@@ -18,6 +18,7 @@ type Workload struct {
 	Pods     []string
 	// ServiceAccounts the pods run as, for principals.
 	ServiceAccounts []string
+	labels          map[string]string // of its first pod, to match Service and Gateway selectors
 }
 
 // appLabels and versionLabels name a workload, in order of preference: Istio's own
@@ -55,7 +56,7 @@ func workloadsOf(pods []corev1.Pod) (workloads []*Workload, unnamed []string) {
 		}
 		w, ok := byName[name]
 		if !ok {
-			w = &Workload{Name: name, Selector: selector}
+			w = &Workload{Name: name, Selector: selector, labels: pod.Labels}
 			byName[name] = w
 			workloads = append(workloads, w)
 		}

@@ -1,0 +1,255 @@
+package lockdown
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/yaml"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/*.out.yaml from the current planner")
+
+// loadInput reads testdata/NAME.in.yaml as the cluster state for namespace ns.
+func loadInput(t testing.TB, name, ns string) Input {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("testdata", name+".in.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := Input{Namespace: ns, TrustDomain: "cluster.local"}
+	var allPods []corev1.Pod
+	reader := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
+	for {
+		doc, err := reader.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		raw, err := yaml.YAMLToJSON(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		obj := &unstructured.Unstructured{}
+		if err := obj.UnmarshalJSON(raw); err != nil {
+			t.Fatal(err)
+		}
+		switch obj.GetKind() {
+		case "Pod":
+			var pod corev1.Pod
+			mustConvert(t, obj, &pod)
+			allPods = append(allPods, pod)
+			if pod.Namespace == ns {
+				in.Pods = append(in.Pods, pod)
+			}
+		case "Service":
+			var svc corev1.Service
+			mustConvert(t, obj, &svc)
+			in.Services = append(in.Services, svc)
+		case "PeerAuthentication":
+			if obj.GetNamespace() == RootNamespace {
+				in.MeshPeerAuthentications = append(in.MeshPeerAuthentications, obj)
+			} else {
+				in.PeerAuthentications = append(in.PeerAuthentications, obj)
+			}
+		case "AuthorizationPolicy":
+			in.AuthorizationPolicies = append(in.AuthorizationPolicies, obj)
+		case "VirtualService":
+			in.VirtualServices = append(in.VirtualServices, obj)
+		case "Gateway":
+			in.Gateways = append(in.Gateways, obj)
+		default:
+			t.Fatalf("%s: unexpected kind %s", name, obj.GetKind())
+		}
+	}
+	// As the reader does: the pods any Gateway selects, wherever they run.
+	for _, pod := range allPods {
+		for _, gw := range in.Gateways {
+			selector, _, _ := unstructured.NestedStringMap(gw.Object, "spec", "selector")
+			if len(selector) > 0 && matchesLabels(selector, pod.Labels) {
+				in.GatewayPods = append(in.GatewayPods, pod)
+				break
+			}
+		}
+	}
+	return in
+}
+
+func mustConvert(t testing.TB, obj *unstructured.Unstructured, into any) {
+	t.Helper()
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(obj.Object, into); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func mustParse(t testing.TB, args ...string) []Caller {
+	var callers []Caller
+	for _, a := range args {
+		c, err := ParseAllowFrom(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		callers = append(callers, c)
+	}
+	return callers
+}
+
+func TestLockdownGolden(t *testing.T) {
+	tests := []struct {
+		name, input, namespace string
+		allowFrom              []string
+		force                  bool
+	}{
+		{name: "bookinfo", input: "bookinfo", namespace: "default"},
+		{name: "bookinfo-allow-from", input: "bookinfo", namespace: "default", allowFrom: []string{"ns/default", "monitoring/prometheus"}},
+		{name: "existing-policies", input: "existing-policies", namespace: "shop", allowFrom: []string{"shop/api"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := loadInput(t, tt.input, tt.namespace)
+			plan, err := Lockdown(in, Options{AllowFrom: mustParse(t, tt.allowFrom...), Force: tt.force})
+			if err != nil {
+				t.Fatal(err)
+			}
+			compareGolden(t, tt.name, renderPlan(t, plan, WriteSummary))
+
+			// Applied, then planned again: nothing left to do.
+			locked := applyWrites(t, in, plan)
+			again, err := Lockdown(locked, Options{AllowFrom: mustParse(t, tt.allowFrom...), Force: tt.force})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(again.Writes) != 0 {
+				t.Errorf("second lockdown plans %d writes: %s", len(again.Writes), renderPlan(t, again, WriteSummary))
+			}
+
+			// Undone: the namespace's policies are exactly what they were; undone twice, nothing.
+			undo, err := Undo(locked)
+			if err != nil {
+				t.Fatal(err)
+			}
+			compareGolden(t, tt.name+"-undo", renderPlan(t, undo, WriteUndoSummary))
+			restored := applyWrites(t, locked, undo)
+			assertSamePolicies(t, in, restored)
+			if twice, err := Undo(restored); err != nil || len(twice.Writes) != 0 {
+				t.Errorf("second undo: %v, %d writes", err, len(twice.Writes))
+			}
+		})
+	}
+}
+
+func renderPlan(t *testing.T, p *Plan, summary func(io.Writer, *Plan, string) error) string {
+	t.Helper()
+	var b bytes.Buffer
+	var text bytes.Buffer
+	if err := summary(&text, p, ""); err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(strings.TrimRight(text.String(), "\n"), "\n") {
+		fmt.Fprintf(&b, "# %s\n", line)
+	}
+	for _, w := range p.Warnings {
+		fmt.Fprintf(&b, "# warning: %s\n", w)
+	}
+	for _, w := range p.Writes {
+		fmt.Fprintf(&b, "---\n# %s %s\n", w.Ref(), w.Verb())
+		if w.After != nil {
+			out, err := yaml.Marshal(w.After.Object)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b.Write(out)
+		}
+	}
+	return b.String()
+}
+
+func compareGolden(t *testing.T, name, got string) {
+	t.Helper()
+	golden := filepath.Join("testdata", name+".out.yaml")
+	if *update {
+		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("differs from %s (go test -update rewrites it):\n--- got\n%s\n--- want\n%s", golden, got, want)
+	}
+}
+
+// applyWrites returns in as the cluster would hold it after the plan's writes.
+func applyWrites(t *testing.T, in Input, p *Plan) Input {
+	t.Helper()
+	out := in
+	out.PeerAuthentications = applyTo(in.PeerAuthentications, p, "PeerAuthentication")
+	out.AuthorizationPolicies = applyTo(in.AuthorizationPolicies, p, "AuthorizationPolicy")
+	return out
+}
+
+func applyTo(objects []*unstructured.Unstructured, p *Plan, kind string) []*unstructured.Unstructured {
+	byName := map[string]*unstructured.Unstructured{}
+	var order []string
+	for _, o := range objects {
+		byName[o.GetName()] = o
+		order = append(order, o.GetName())
+	}
+	for _, w := range p.Writes {
+		obj := w.After
+		if obj == nil {
+			obj = w.Before
+		}
+		if obj.GetKind() != kind {
+			continue
+		}
+		if w.After == nil {
+			delete(byName, obj.GetName())
+			continue
+		}
+		if _, ok := byName[obj.GetName()]; !ok {
+			order = append(order, obj.GetName())
+		}
+		byName[obj.GetName()] = w.After.DeepCopy()
+	}
+	var result []*unstructured.Unstructured
+	for _, name := range order {
+		if o, ok := byName[name]; ok {
+			result = append(result, o)
+		}
+	}
+	return result
+}
+
+func assertSamePolicies(t *testing.T, want, got Input) {
+	t.Helper()
+	for kind, pair := range map[string][2][]*unstructured.Unstructured{
+		"PeerAuthentication":  {want.PeerAuthentications, got.PeerAuthentications},
+		"AuthorizationPolicy": {want.AuthorizationPolicies, got.AuthorizationPolicies},
+	} {
+		if !equality.Semantic.DeepEqual(pair[0], pair[1]) {
+			t.Errorf("%ss after undo differ from before lockdown:\nbefore: %v\nafter:  %v", kind, objects(pair[0]), objects(pair[1]))
+		}
+	}
+}
+
+func objects(list []*unstructured.Unstructured) []map[string]any {
+	var out []map[string]any
+	for _, o := range list {
+		out = append(out, o.Object)
+	}
+	return out
+}

@@ -1,0 +1,71 @@
+package lockdown
+
+import (
+	"fmt"
+	"io"
+	"strings"
+)
+
+// Ref is "kind/name" as kubectl prints it.
+func (w Write) Ref() string {
+	obj := w.After
+	if obj == nil {
+		obj = w.Before
+	}
+	return strings.ToLower(obj.GetKind()) + "/" + obj.GetName()
+}
+
+// Verb is what the write does, in kubectl's words.
+func (w Write) Verb() string {
+	switch {
+	case w.Before == nil:
+		return "created"
+	case w.After == nil:
+		return "deleted"
+	}
+	return "configured"
+}
+
+// WriteSummary prints one line per write ("peerauthentication/default configured: mtls
+// STRICT (was PERMISSIVE)"), then who may call what. suffix marks dry runs.
+func WriteSummary(out io.Writer, p *Plan, suffix string) error {
+	if len(p.Writes) == 0 {
+		fmt.Fprintf(out, "namespace %s: already locked down, nothing to change\n", p.Namespace)
+	}
+	for _, w := range p.Writes {
+		fmt.Fprintf(out, "%s %s%s: %s\n", w.Ref(), w.Verb(), suffix, w.Detail)
+	}
+	fmt.Fprintf(out, "\nnamespace %s: mTLS STRICT, deny by default. Allowed callers:\n", p.Namespace)
+	var denied []string
+	for _, w := range p.Workloads {
+		switch {
+		case p.Gateways[w.Name]:
+			fmt.Fprintf(out, "  %s <- anyone (gateway)\n", w.Name)
+		case len(p.Allowed[w.Name]) > 0:
+			var who []string
+			for _, c := range p.Allowed[w.Name] {
+				who = append(who, fmt.Sprintf("%s (%s)", c, c.Reason))
+			}
+			fmt.Fprintf(out, "  %s <- %s\n", w.Name, strings.Join(who, ", "))
+		default:
+			denied = append(denied, w.Name)
+		}
+	}
+	if len(denied) > 0 {
+		_, err := fmt.Fprintf(out, "  denied every caller: %s (allow callers with --allow-from)\n", strings.Join(denied, ", "))
+		return err
+	}
+	return nil
+}
+
+// WriteUndoSummary prints one line per write of an undo.
+func WriteUndoSummary(out io.Writer, p *Plan, suffix string) error {
+	if len(p.Writes) == 0 {
+		_, err := fmt.Fprintf(out, "namespace %s: nothing to undo (no policy created or changed by lockdown)\n", p.Namespace)
+		return err
+	}
+	for _, w := range p.Writes {
+		fmt.Fprintf(out, "%s %s%s: %s\n", w.Ref(), w.Verb(), suffix, w.Detail)
+	}
+	return nil
+}
