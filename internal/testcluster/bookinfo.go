@@ -24,6 +24,7 @@ type Workload struct {
 	ServiceAccount string
 	Replicas       int
 	Ready          int
+	NoSidecar      bool // pods without istio-proxy, as in a namespace without injection
 }
 
 // Bookinfo is Istio's sample application as the tutorial deploys it: four services, reviews
@@ -174,28 +175,36 @@ func WorkloadName(w Workload) string {
 }
 
 func (f *Fixture) createPod(ctx context.Context, ns string, w Workload, index int, ready bool) (*corev1.Pod, error) {
-	name := fmt.Sprintf("%s-%d", WorkloadName(w), index)
 	pod := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{
-			Name:        name,
-			Labels:      PodLabels(w),
-			Annotations: map[string]string{"sidecar.istio.io/status": `{"containers":["istio-proxy"],"initContainers":["istio-init"]}`},
-		},
+		ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("%s-%d", WorkloadName(w), index), Labels: PodLabels(w)},
 		Spec: corev1.PodSpec{
-			ServiceAccountName:           w.ServiceAccount,
-			AutomountServiceAccountToken: ptr(false),
-			NodeName:                     "node-1",
+			ServiceAccountName: w.ServiceAccount,
 			Containers: []corev1.Container{
-				{Name: w.App, Image: "docker.io/istio/examples-bookinfo-" + w.App + "-" + w.Version + ":1.20.2", Ports: []corev1.ContainerPort{{ContainerPort: 9080}}},
-				{Name: "istio-proxy", Image: ProxyImage, Args: []string{"proxy", "sidecar"}, Ports: []corev1.ContainerPort{{Name: "http-envoy-prom", ContainerPort: 15090}}},
+				{Name: w.App, Image: "docker.io/istio/examples-bookinfo-" + WorkloadName(w) + ":1.20.2", Ports: []corev1.ContainerPort{{ContainerPort: 9080}}},
 			},
 		},
 	}
+	if !w.NoSidecar {
+		pod.Annotations = map[string]string{"sidecar.istio.io/status": `{"containers":["istio-proxy"],"initContainers":["istio-init"]}`}
+		pod.Spec.Containers = append(pod.Spec.Containers, corev1.Container{
+			Name: "istio-proxy", Image: ProxyImage, Args: []string{"proxy", "sidecar"},
+			Ports: []corev1.ContainerPort{{Name: "http-envoy-prom", ContainerPort: 15090}},
+		})
+	} else {
+		delete(pod.Labels, "security.istio.io/tlsMode")
+	}
+	return f.runPod(ctx, ns, pod, ready)
+}
+
+// runPod creates pod on a (fictitious) node and reports it Running, as a scheduler and a
+// kubelet would, Ready or not.
+func (f *Fixture) runPod(ctx context.Context, ns string, pod *corev1.Pod, ready bool) (*corev1.Pod, error) {
+	pod.Spec.NodeName = "node-1"
+	pod.Spec.AutomountServiceAccountToken = ptr(false)
 	created, err := f.Kube.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{})
 	if err != nil {
-		return nil, fmt.Errorf("pod %s/%s: %w", ns, name, err)
+		return nil, fmt.Errorf("pod %s/%s: %w", ns, pod.Name, err)
 	}
-	// What the kubelet would report.
 	status := corev1.ConditionFalse
 	if ready {
 		status = corev1.ConditionTrue
@@ -222,7 +231,7 @@ func (f *Fixture) createPod(ctx context.Context, ns string, w Workload, index in
 	}
 	updated, err := f.Kube.CoreV1().Pods(ns).UpdateStatus(ctx, created, metav1.UpdateOptions{})
 	if err != nil {
-		return nil, fmt.Errorf("pod %s/%s status: %w", ns, name, err)
+		return nil, fmt.Errorf("pod %s/%s status: %w", ns, pod.Name, err)
 	}
 	return updated, nil
 }

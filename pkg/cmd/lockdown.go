@@ -1,30 +1,277 @@
 package cmd
 
 import (
-	"errors"
+	"context"
+	"encoding/json"
+	"fmt"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"sigs.k8s.io/yaml"
 
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/lockdown"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/mesh"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/output"
 )
+
+// LockdownOptions turn on STRICT mTLS and default-deny authorization in a namespace.
+type LockdownOptions struct {
+	clusterOptions
+
+	namespaceArg string
+	allowFrom    []string
+	dryRunArg    string
+	Output       string
+	Undo         bool
+	Status       bool
+	Force        bool
+
+	callers []lockdown.Caller
+	dryRun  mesh.DryRun
+}
+
+const lockdownLong = `Lock a namespace down: STRICT mTLS and default-deny authorization, with an allow-list for
+the callers that must keep working. Reversible with --undo.
+
+It writes, in an order that never denies an allowed caller midway:
+  - AuthorizationPolicies kubectl-mesh-allow-WORKLOAD (ALLOW), one per workload (app label,
+    plus version where present) that has callers to keep: the ingress gateway, for workloads
+    a Gateway-bound VirtualService routes to, and the callers given with --allow-from;
+  - the namespace-wide PeerAuthentication (the existing one, whatever its name, or a new
+    "default") with mtls STRICT;
+  - AuthorizationPolicy kubectl-mesh-default-deny, which allows nothing (spec: {}).
+
+Before writing, pods without an istio-proxy sidecar are listed and the command stops: they
+cannot serve STRICT mTLS (--force goes ahead). Writes are all or nothing: when one fails, the
+ones already made are reverted. Running it again changes nothing.
+
+--undo deletes what lockdown created and restores the PeerAuthentication it changed (spec,
+labels, annotations). Policies it did not create are never touched.`
+
+const lockdownExample = `  # See what would be written, then do it
+  kubectl mesh lockdown default --dry-run
+  kubectl mesh lockdown default
+
+  # Keep calls within the namespace and from Prometheus working
+  kubectl mesh lockdown default --allow-from ns/default --allow-from monitoring/prometheus
+
+  # Effective mTLS and authorization per workload
+  kubectl mesh lockdown default --status
+
+  # Back to how it was
+  kubectl mesh lockdown default --undo`
 
 // NewCmdLockdown returns `kubectl mesh lockdown`.
 func NewCmdLockdown(getter mesh.ClientGetter, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &clusterOptions{getter: getter, streams: streams}
-	return &cobra.Command{
-		Use:   "lockdown NAMESPACE",
-		Short: "Turn on STRICT mTLS and default-deny authorization in a namespace",
-		Example: `  # STRICT mTLS, deny by default, and allow the callers that must keep working
-  kubectl mesh lockdown default`,
+	o := &LockdownOptions{clusterOptions: clusterOptions{getter: getter, streams: streams}}
+	c := &cobra.Command{
+		Use:     "lockdown [NAMESPACE]",
+		Short:   "Turn on STRICT mTLS and default-deny authorization in a namespace",
+		Long:    lockdownLong,
+		Example: lockdownExample,
 		RunE: func(c *cobra.Command, args []string) error {
-			if err := o.completeCluster(); err != nil {
+			if err := o.Complete(args); err != nil {
 				return err
 			}
-			if err := mesh.RequireIstio(o.clients.Discovery, mesh.PeerAuthentications, mesh.AuthorizationPolicies, mesh.VirtualServices); err != nil {
+			if err := o.Validate(); err != nil {
 				return err
 			}
-			return errors.New("lockdown is not implemented yet")
+			return o.Run(c.Context())
 		},
+	}
+	f := c.Flags()
+	f.StringArrayVar(&o.allowFrom, "allow-from", nil, "Caller to keep allowed, for every workload: ns/NAMESPACE or NAMESPACE/SERVICEACCOUNT. Repeatable.")
+	f.BoolVar(&o.Undo, "undo", false, "Delete what lockdown created and restore the PeerAuthentication it changed.")
+	f.BoolVar(&o.Status, "status", false, "Print the effective mTLS mode and authorization of each workload; change nothing.")
+	f.BoolVar(&o.Force, "force", false, "Go ahead although pods lack a sidecar (or in Istio's root namespace).")
+	f.StringVar(&o.dryRunArg, "dry-run", "none", `"none" writes; "client" prints what would be written; "server" has the API server check the writes without persisting them.`)
+	f.Lookup("dry-run").NoOptDefVal = string(mesh.DryRunClient)
+	f.StringVarP(&o.Output, "output", "o", "", "Print the objects written: one of yaml, json, name (with --status: yaml or json).")
+	return c
+}
+
+// Complete reads arguments and flags; it needs no cluster.
+func (o *LockdownOptions) Complete(args []string) error {
+	switch len(args) {
+	case 0:
+	case 1:
+		o.namespaceArg = args[0]
+	default:
+		return fmt.Errorf("too many arguments %q: kubectl mesh lockdown [NAMESPACE]", args[1:])
+	}
+	for _, arg := range o.allowFrom {
+		c, err := lockdown.ParseAllowFrom(arg)
+		if err != nil {
+			return err
+		}
+		o.callers = append(o.callers, c)
+	}
+	var err error
+	o.dryRun, err = mesh.ParseDryRun(o.dryRunArg)
+	return err
+}
+
+// Validate checks that the flags make one request.
+func (o *LockdownOptions) Validate() error {
+	switch {
+	case o.Undo && o.Status:
+		return fmt.Errorf("--undo and --status contradict each other: give one")
+	case o.Undo && len(o.callers) > 0:
+		return fmt.Errorf("--allow-from has no meaning with --undo")
+	case o.Status && (len(o.callers) > 0 || o.Force || o.dryRun != mesh.DryRunNone):
+		return fmt.Errorf("--status changes nothing: it takes no --allow-from, --force or --dry-run")
+	case o.Status && o.Output == output.Name:
+		return fmt.Errorf("-o name has no meaning with --status: use yaml or json")
+	}
+	return output.ValidateFormat(o.Output)
+}
+
+// Run reads the namespace, plans, and applies all or nothing.
+func (o *LockdownOptions) Run(ctx context.Context) error {
+	if err := o.completeCluster(); err != nil {
+		return err
+	}
+	namespace := o.namespace
+	if o.namespaceArg != "" {
+		if o.namespaceExplicit && o.namespaceArg != o.namespace {
+			return fmt.Errorf("NAMESPACE %q and -n %q disagree: give one", o.namespaceArg, o.namespace)
+		}
+		namespace = o.namespaceArg
+	}
+	if err := mesh.RequireIstio(o.clients.Discovery, mesh.PeerAuthentications, mesh.AuthorizationPolicies, mesh.VirtualServices, mesh.Gateways); err != nil {
+		return err
+	}
+	if err := o.checkCallerNamespaces(ctx); err != nil {
+		return err
+	}
+	var (
+		in           lockdown.Input
+		plan         *lockdown.Plan
+		written      []mesh.Change
+		readWarnings []string
+	)
+	err := mesh.RetryOnConflict(func() (err error) {
+		in, readWarnings, err = o.clients.ReadLockdownInput(ctx, namespace)
+		if err != nil {
+			return err
+		}
+		if o.Status {
+			return nil
+		}
+		if o.Undo {
+			plan, err = lockdown.Undo(in)
+		} else {
+			plan, err = lockdown.Lockdown(in, lockdown.Options{AllowFrom: o.callers, Force: o.Force})
+		}
+		if err != nil {
+			return err
+		}
+		written, err = o.apply(ctx, plan)
+		return err
+	})
+	// What could not be read explains a failure as much as a success.
+	o.warn(readWarnings)
+	if err != nil {
+		return err
+	}
+	if o.Status {
+		return o.printStatus(lockdown.ComputeStatus(in))
+	}
+	o.warn(plan.Warnings)
+	return o.print(plan, written)
+}
+
+// checkCallerNamespaces: a namespace named in --allow-from must exist (a typo would silently
+// allow no one, and istioctl analyze flags it).
+func (o *LockdownOptions) checkCallerNamespaces(ctx context.Context) error {
+	checked := map[string]bool{}
+	for _, c := range o.callers {
+		if checked[c.Namespace] {
+			continue
+		}
+		checked[c.Namespace] = true
+		exists, err := o.clients.NamespaceExists(ctx, c.Namespace)
+		if err != nil {
+			return err
+		}
+		if !exists {
+			return fmt.Errorf("--allow-from %s: namespace %q not found", c, c.Namespace)
+		}
+	}
+	return nil
+}
+
+func (o *LockdownOptions) apply(ctx context.Context, plan *lockdown.Plan) ([]mesh.Change, error) {
+	changes := make([]mesh.Change, 0, len(plan.Writes))
+	for _, w := range plan.Writes {
+		obj := w.After
+		if obj == nil {
+			obj = w.Before
+		}
+		resource, ok := mesh.ResourceForKind(obj.GetKind())
+		if !ok {
+			return nil, fmt.Errorf("internal error: no resource for kind %q", obj.GetKind())
+		}
+		changes = append(changes, mesh.Change{Resource: resource, Before: w.Before, After: w.After})
+	}
+	stored, err := mesh.NewWriter(o.clients, o.dryRun).ApplyAll(ctx, changes)
+	if err != nil {
+		return nil, err
+	}
+	for i := range changes {
+		if changes[i].After != nil {
+			changes[i].After = stored[i]
+		}
+	}
+	return changes, nil
+}
+
+func (o *LockdownOptions) warn(warnings []string) {
+	for _, w := range warnings {
+		fmt.Fprintf(o.streams.ErrOut, "warning: %s\n", w)
+	}
+}
+
+func (o *LockdownOptions) print(plan *lockdown.Plan, written []mesh.Change) error {
+	suffix := o.dryRun.Suffix()
+	if o.Output == "" {
+		if o.Undo {
+			return lockdown.WriteUndoSummary(o.streams.Out, plan, suffix)
+		}
+		return lockdown.WriteSummary(o.streams.Out, plan, suffix)
+	}
+	objects := make([]output.Object, 0, len(written))
+	for _, c := range written {
+		obj := c.After
+		if obj == nil {
+			obj = c.Before
+		}
+		objects = append(objects, output.Object{GVK: c.Resource.GVK(), Object: obj, Operation: c.Verb() + suffix})
+	}
+	if len(objects) == 0 {
+		fmt.Fprintf(o.streams.ErrOut, "namespace %s: nothing to change\n", plan.Namespace)
+		return nil
+	}
+	return output.Print(o.streams.Out, o.Output, objects...)
+}
+
+func (o *LockdownOptions) printStatus(s lockdown.Status) error {
+	switch o.Output {
+	case "":
+		return lockdown.WriteStatus(o.streams.Out, s)
+	case output.JSON:
+		out, err := json.MarshalIndent(s, "", "  ")
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintln(o.streams.Out, string(out))
+		return err
+	default:
+		out, err := yaml.Marshal(s)
+		if err != nil {
+			return err
+		}
+		_, err = o.streams.Out.Write(out)
+		return err
 	}
 }

@@ -12,22 +12,22 @@ import (
 // WorkloadStatus is a workload's effective security: its mTLS mode and where it comes from,
 // and who may call it.
 type WorkloadStatus struct {
-	Workload      string
-	Pods          int
-	MTLS          string // STRICT, PERMISSIVE or DISABLE
-	MTLSSource    string // "peerauthentication/default", "mesh default", ...
-	Authorization string
+	Workload      string `json:"workload"`
+	Pods          int    `json:"pods"`
+	MTLS          string `json:"mtls"`       // STRICT, PERMISSIVE or DISABLE
+	MTLSSource    string `json:"mtlsSource"` // "peerauthentication/default", "mesh (...)"
+	Authorization string `json:"authorization"`
 }
 
 // Status is a namespace's security posture.
 type Status struct {
-	Namespace     string
-	MeshMTLS      string // from the root namespace's PeerAuthentication, else PERMISSIVE
-	MeshSource    string
-	NamespaceMTLS string // "" when no namespace-wide PeerAuthentication sets it
-	NamespaceFrom string
-	Workloads     []WorkloadStatus
-	LockedDown    bool // lockdown's default-deny policy is in place
+	Namespace     string           `json:"namespace"`
+	MeshMTLS      string           `json:"meshMTLS"` // from the root namespace's PeerAuthentication, else PERMISSIVE
+	MeshSource    string           `json:"meshSource"`
+	NamespaceMTLS string           `json:"namespaceMTLS,omitempty"` // "" when no namespace-wide PeerAuthentication sets it
+	NamespaceFrom string           `json:"namespaceSource,omitempty"`
+	Workloads     []WorkloadStatus `json:"workloads"`
+	LockedDown    bool             `json:"lockedDown"` // lockdown's default-deny policy is in place
 }
 
 // ComputeStatus resolves, per workload, the PeerAuthentication that decides its mTLS mode

@@ -115,14 +115,15 @@ func (w *Writer) revert(applied []Change, results []*unstructured.Unstructured, 
 		}
 		reverted = append(reverted, c.Ref())
 	}
-	msg := failure.Error()
+	outcome := "nothing was left changed"
 	if len(reverted) > 0 {
-		msg += "\nreverted, in this order: " + strings.Join(reverted, ", ")
+		outcome = "reverted, in this order: " + strings.Join(reverted, ", ") + "; " + outcome
 	}
 	if len(problems) > 0 {
-		return errors.Join(errors.New(msg), errors.Join(problems...))
+		// The failure stays wrapped, so callers can still tell a conflict from a denial.
+		return errors.Join(failure, errors.New("reverted what could be: "+strings.Join(reverted, ", ")), errors.Join(problems...))
 	}
-	return errors.New(msg + "\nnothing was left changed")
+	return fmt.Errorf("%w\n%s", failure, outcome)
 }
 
 // restore puts the labels, annotations and spec of before back on the current object.

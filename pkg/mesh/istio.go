@@ -12,6 +12,7 @@ import (
 // and security.istio.io/v1 are served since Istio 1.22).
 var (
 	VirtualServices       = IstioResource{schema.GroupVersion{Group: "networking.istio.io", Version: "v1"}, "virtualservices", "VirtualService"}
+	Gateways              = IstioResource{schema.GroupVersion{Group: "networking.istio.io", Version: "v1"}, "gateways", "Gateway"}
 	DestinationRules      = IstioResource{schema.GroupVersion{Group: "networking.istio.io", Version: "v1"}, "destinationrules", "DestinationRule"}
 	PeerAuthentications   = IstioResource{schema.GroupVersion{Group: "security.istio.io", Version: "v1"}, "peerauthentications", "PeerAuthentication"}
 	AuthorizationPolicies = IstioResource{schema.GroupVersion{Group: "security.istio.io", Version: "v1"}, "authorizationpolicies", "AuthorizationPolicy"}
@@ -71,4 +72,14 @@ func (r IstioResource) GVR() schema.GroupVersionResource {
 // GVK is the resource's kind, for printing.
 func (r IstioResource) GVK() schema.GroupVersionKind {
 	return r.GroupVersion.WithKind(r.Kind)
+}
+
+// ResourceForKind is the Istio resource of an object's kind (PeerAuthentication, ...).
+func ResourceForKind(kind string) (IstioResource, bool) {
+	for _, r := range []IstioResource{VirtualServices, Gateways, DestinationRules, PeerAuthentications, AuthorizationPolicies} {
+		if r.Kind == kind {
+			return r, true
+		}
+	}
+	return IstioResource{}, false
 }

@@ -293,9 +293,9 @@ spec:
 	assertOutput(t, plugin(t, cluster, "mesh-canary", "reviews.canary-fqdn", "30", "--canary", "v2"), "reviews: v1 70%, v2 30% (was v1 80%, v2 20%)")
 	assertWeights(t, ns, "reviews-routing", "v1 70, v2 30")
 	assertAnalyzeClean(t, ns)
-	// The one in default is untouched.
-	if r := kubectl(t, "get", "virtualservices", "-n", "default", "-o", "name"); r.stdout != "" {
-		t.Errorf("default got a VirtualService: %s", r.stdout)
+	// Namespace default, the kubeconfig's, got no VirtualService for reviews.
+	if r := kubectl(t, "get", "virtualservice", "reviews", "-n", "default"); r.code == 0 || !strings.Contains(r.stderr, "NotFound") {
+		t.Errorf("default got a VirtualService for reviews:\n%s", r)
 	}
 	r := plugin(t, cluster, "mesh", "canary", "reviews.canary-fqdn", "30", "-n", "default")
 	if r.code != 1 || !strings.Contains(r.stderr, `names namespace "canary-fqdn" but -n says "default"`) {

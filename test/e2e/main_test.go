@@ -84,8 +84,14 @@ func run(m *testing.M) int {
 	if fixture, err = testcluster.NewFixture(admin); err != nil {
 		return fail(err)
 	}
+	if err := fixture.LoadIngressGateway(ctx); err != nil {
+		return fail(fmt.Errorf("loading the ingress gateway: %w", err))
+	}
 	if err := fixture.LoadBookinfo(ctx, "default"); err != nil {
 		return fail(fmt.Errorf("loading bookinfo: %w", err))
+	}
+	if err := fixture.LoadBookinfoGateway(ctx, "default"); err != nil {
+		return fail(fmt.Errorf("loading bookinfo's gateway: %w", err))
 	}
 	code := m.Run()
 	stopBareCluster()
