@@ -3,7 +3,8 @@
 
 GO      ?= go
 PKG     := github.com/kubectl-mesh/kubectl-mesh
-VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+# A semantic version, as krew requires: the tag, else a development version of the commit.
+VERSION ?= $(shell git describe --tags --match 'v*' 2>/dev/null || echo "v0.1.0-dev.g$$(git rev-parse --short HEAD 2>/dev/null || echo unknown)")
 COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -s -w -X $(PKG)/pkg/version.version=$(VERSION) -X $(PKG)/pkg/version.commit=$(COMMIT)
 PLUGINS := kubectl-mesh kubectl-mesh_canary kubectl-mesh_lockdown kubectl-mesh_graph
@@ -12,7 +13,7 @@ PLUGINS := kubectl-mesh kubectl-mesh_canary kubectl-mesh_lockdown kubectl-mesh_g
 # same Kubernetes release as the test API server.
 KUBECTL_PATH := $(if $(shell command -v kubectl),,$(CURDIR)/.cache/kubectl:)
 
-.PHONY: all build install test unit e2e test-components lint bench clean
+.PHONY: all build install test unit e2e test-components lint bench dist krew-check clean
 
 all: build
 
@@ -38,6 +39,16 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) vet -tags e2e ./test/e2e/
+
+# Release archives for linux, darwin and windows on amd64 and arm64, checksums, and the krew
+# manifests rendered from krew/ (PLATFORMS=linux/amd64 builds one platform).
+dist:
+	rm -rf dist
+	$(GO) run ./hack/dist -version "$(VERSION)" -commit "$(COMMIT)" -out dist $(if $(PLATFORMS),-platforms $(PLATFORMS))
+
+# krew's validator on every manifest, then krew installs each plugin from dist/.
+krew-check:
+	hack/krew-check.sh dist
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...

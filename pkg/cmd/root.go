@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -44,6 +46,7 @@ Every command that writes can show what it would do first (--dry-run, -o yaml).`
 		NewCmdGraph(flags, streams),
 		NewCmdVersion(streams),
 	)
+	registerCompletions(root, flags)
 	root.SetIn(streams.In)
 	root.SetOut(streams.Out)
 	root.SetErr(streams.ErrOut)
@@ -64,6 +67,29 @@ func ExecutePlugin(name string, streams genericiooptions.IOStreams, args []strin
 	root := NewCmdMesh(streams)
 	root.SetArgs(pluginArgs(name, args))
 	return report(root.Execute(), streams.ErrOut)
+}
+
+// ExecuteAs runs the command tree as the binary named binary would: the release archives ship
+// one executable under every plugin name (kubectl-mesh, kubectl-mesh_canary, ...,
+// kubectl_complete-mesh), and it behaves as the name it was started by.
+func ExecuteAs(binary string, streams genericiooptions.IOStreams, args []string) int {
+	root := NewCmdMesh(streams)
+	root.SetArgs(argsForBinary(binary, args))
+	return report(root.Execute(), streams.ErrOut)
+}
+
+// argsForBinary maps a binary's name and arguments to the umbrella command's arguments.
+// kubectl runs kubectl_complete-PLUGIN with the words to complete when the shell asks.
+func argsForBinary(binary string, args []string) []string {
+	name := strings.TrimSuffix(filepath.Base(binary), ".exe")
+	if rest, ok := strings.CutPrefix(name, "kubectl_complete-"); ok {
+		args = append([]string{cobra.ShellCompRequestCmd}, args...)
+		name = "kubectl-" + rest
+	}
+	if op, ok := strings.CutPrefix(name, "kubectl-mesh_"); ok {
+		return pluginArgs(op, args)
+	}
+	return args
 }
 
 // pluginArgs puts the operation name first, after cobra's hidden completion request command

@@ -54,3 +54,23 @@ func TestVersionOutput(t *testing.T) {
 		t.Errorf("exit %d, stderr %q", code, stderr)
 	}
 }
+
+func TestArgsForBinary(t *testing.T) {
+	tests := []struct {
+		binary string
+		args   []string
+		want   []string
+	}{
+		{"/usr/local/bin/kubectl-mesh", []string{"canary", "reviews"}, []string{"canary", "reviews"}},
+		{"kubectl-mesh_canary", []string{"reviews", "10"}, []string{"canary", "reviews", "10"}},
+		{"kubectl-mesh_graph.exe", []string{"-n", "default"}, []string{"graph", "-n", "default"}},
+		{"kubectl_complete-mesh", []string{"canary", "rev"}, []string{"__complete", "canary", "rev"}},
+		{"kubectl_complete-mesh_lockdown", []string{""}, []string{"__complete", "lockdown", ""}},
+		{"renamed-binary", []string{"version"}, []string{"version"}},
+	}
+	for _, tt := range tests {
+		if got := argsForBinary(tt.binary, tt.args); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("argsForBinary(%q, %q) = %q, want %q", tt.binary, tt.args, got, tt.want)
+		}
+	}
+}

@@ -35,10 +35,10 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	os.Exit(run(m))
+	os.Exit(setUpAndRun(m))
 }
 
-func run(m *testing.M) int {
+func setUpAndRun(m *testing.M) int {
 	var err error
 	if repoRoot, err = filepath.Abs("../.."); err != nil {
 		return fail(err)
@@ -181,9 +181,21 @@ func apply(t *testing.T, manifest string) {
 
 func runWithInput(t *testing.T, stdin, name string, args ...string) result {
 	t.Helper()
+	return run(t, stdin, nil, name, args...)
+}
+
+// runWithEnv runs a command with env added to the test's environment.
+func runWithEnv(t *testing.T, env []string, name string, args ...string) result {
+	t.Helper()
+	return run(t, "", env, name, args...)
+}
+
+func run(t *testing.T, stdin string, env []string, name string, args ...string) result {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Env = append(os.Environ(), env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	cmd.Stdin = strings.NewReader(stdin)

@@ -177,3 +177,26 @@ spec:
 		t.Errorf("want one IST0101 naming subset v9, got %v", errs)
 	}
 }
+
+// kubectl completes plugin arguments by running kubectl_complete-mesh: services and
+// namespaces come from the cluster.
+func TestShellCompletionThroughKubectl(t *testing.T) {
+	complete := func(args ...string) string {
+		t.Helper()
+		r := runWithEnv(t, []string{"KUBECONFIG=" + cluster.Kubeconfig}, "kubectl", append([]string{"__complete"}, args...)...)
+		mustSucceed(t, r)
+		return r.stdout
+	}
+	if got := complete("mesh", "canary", "re"); !strings.HasPrefix(got, "reviews\n:4\n") {
+		t.Errorf("kubectl mesh canary re<TAB>:\n%s", got)
+	}
+	if got := complete("mesh", "canary", "reviews", "--canary", ""); !strings.HasPrefix(got, "v1\nv2\nv3\n:4\n") {
+		t.Errorf("kubectl mesh canary reviews --canary <TAB>:\n%s", got)
+	}
+	if got := complete("mesh", "lockdown", "istio-"); !strings.HasPrefix(got, "istio-system\n:4\n") {
+		t.Errorf("kubectl mesh lockdown istio-<TAB>:\n%s", got)
+	}
+	if got := complete("mesh", "c"); !strings.Contains(got, "canary") || !strings.Contains(got, "completion") {
+		t.Errorf("kubectl mesh c<TAB>:\n%s", got)
+	}
+}
