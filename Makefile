@@ -13,7 +13,7 @@ PLUGINS := kubectl-mesh kubectl-mesh_canary kubectl-mesh_lockdown kubectl-mesh_g
 # same Kubernetes release as the test API server.
 KUBECTL_PATH := $(if $(shell command -v kubectl),,$(CURDIR)/.cache/kubectl:)
 
-.PHONY: all build install test unit e2e test-components lint bench dist krew-check clean
+.PHONY: all build install test unit e2e test-components lint bench dist krew-check sandbox demo clean
 
 all: build
 
@@ -29,7 +29,16 @@ unit:
 	$(GO) test ./...
 
 e2e: test-components
-	PATH="$(KUBECTL_PATH)$$PATH" $(GO) test -tags e2e -count=1 ./test/e2e/
+	PATH="$(KUBECTL_PATH)$$PATH" $(GO) test -tags e2e -count=1 ./test/...
+
+# The mesh sandbox: bookinfo on a real API server, Prometheus, simulated sidecars. Prints the
+# KUBECONFIG and MESH_PROMETHEUS_URL to export, runs until Ctrl-C.
+sandbox: test-components
+	$(GO) run ./hack/sandbox
+
+# The Istio tutorial with kubectl mesh, in the sandbox, start to finish.
+demo: build test-components
+	PATH="$(KUBECTL_PATH)$$PATH" hack/demo.sh
 
 test-components:
 	hack/build-test-components.sh

@@ -24,7 +24,7 @@ build() {
 }
 
 components=("$@")
-[[ ${#components[@]} -gt 0 ]] || components=(etcd kube-apiserver istioctl)
+[[ ${#components[@]} -gt 0 ]] || components=(etcd kube-apiserver istioctl prometheus)
 for c in "${components[@]}"; do
 	case $c in
 	etcd) build etcd kube ./cmd/etcd ;;

@@ -8,6 +8,7 @@ import (
 	apinetworking "istio.io/api/networking/v1alpha3"
 	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
 	istioclient "istio.io/client-go/pkg/clientset/versioned"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -25,6 +26,25 @@ type Workload struct {
 	Replicas       int
 	Ready          int
 	NoSidecar      bool // pods without istio-proxy, as in a namespace without injection
+	// Port is the service and container port (default 9080, named http); TCP names it tcp.
+	Port int32
+	TCP  bool
+	// Annotations go on the workload's Deployment.
+	Annotations map[string]string
+}
+
+func (w Workload) port() int32 {
+	if w.Port == 0 {
+		return 9080
+	}
+	return w.Port
+}
+
+func (w Workload) portName() string {
+	if w.TCP {
+		return "tcp"
+	}
+	return "http"
 }
 
 // Bookinfo is Istio's sample application as the tutorial deploys it: four services, reviews
@@ -112,7 +132,7 @@ func (f *Fixture) LoadApp(ctx context.Context, ns string, workloads ...Workload)
 			}
 			endpoints = append(endpoints, eps...)
 		}
-		if err := f.createService(ctx, ns, app, endpoints); err != nil {
+		if err := f.createService(ctx, ns, byApp[app][0], endpoints); err != nil {
 			return err
 		}
 		if err := f.createDestinationRule(ctx, ns, app, byApp[app]); err != nil {
@@ -126,6 +146,9 @@ func (f *Fixture) createWorkload(ctx context.Context, ns string, w Workload) ([]
 	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: w.ServiceAccount, Labels: map[string]string{"account": w.App}}}
 	if _, err := f.Kube.CoreV1().ServiceAccounts(ns).Create(ctx, sa, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return nil, fmt.Errorf("serviceaccount %s/%s: %w", ns, w.ServiceAccount, err)
+	}
+	if err := f.createDeployment(ctx, ns, w); err != nil {
+		return nil, err
 	}
 	var endpoints []discoveryv1.Endpoint
 	for i := range w.Replicas {
@@ -180,7 +203,7 @@ func (f *Fixture) createPod(ctx context.Context, ns string, w Workload, index in
 		Spec: corev1.PodSpec{
 			ServiceAccountName: w.ServiceAccount,
 			Containers: []corev1.Container{
-				{Name: w.App, Image: "docker.io/istio/examples-bookinfo-" + WorkloadName(w) + ":1.20.2", Ports: []corev1.ContainerPort{{ContainerPort: 9080}}},
+				appContainer(w),
 			},
 		},
 	}
@@ -194,6 +217,34 @@ func (f *Fixture) createPod(ctx context.Context, ns string, w Workload, index in
 		delete(pod.Labels, "security.istio.io/tlsMode")
 	}
 	return f.runPod(ctx, ns, pod, ready)
+}
+
+func appContainer(w Workload) corev1.Container {
+	return corev1.Container{Name: w.App, Image: "docker.io/istio/examples-bookinfo-" + WorkloadName(w) + ":1.20.2", Ports: []corev1.ContainerPort{{ContainerPort: w.port()}}}
+}
+
+// createDeployment writes the Deployment the workload's pods stand for. Without a controller
+// manager it creates no pods; it carries the workload's name and annotations.
+func (f *Fixture) createDeployment(ctx context.Context, ns string, w Workload) error {
+	selector := map[string]string{"app": w.App}
+	if w.Version != "" {
+		selector["version"] = w.Version
+	}
+	d := &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: WorkloadName(w), Labels: selector, Annotations: w.Annotations},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: ptr(int32(w.Replicas)),
+			Selector: &metav1.LabelSelector{MatchLabels: selector},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: PodLabels(w)},
+				Spec:       corev1.PodSpec{ServiceAccountName: w.ServiceAccount, Containers: []corev1.Container{appContainer(w)}},
+			},
+		},
+	}
+	if _, err := f.Kube.AppsV1().Deployments(ns).Create(ctx, d, metav1.CreateOptions{}); err != nil {
+		return fmt.Errorf("deployment %s/%s: %w", ns, d.Name, err)
+	}
+	return nil
 }
 
 // runPod creates pod on a (fictitious) node and reports it Running, as a scheduler and a
@@ -236,12 +287,13 @@ func (f *Fixture) runPod(ctx context.Context, ns string, pod *corev1.Pod, ready 
 	return updated, nil
 }
 
-func (f *Fixture) createService(ctx context.Context, ns, app string, endpoints []discoveryv1.Endpoint) error {
+func (f *Fixture) createService(ctx context.Context, ns string, w Workload, endpoints []discoveryv1.Endpoint) error {
+	app := w.App
 	svc := &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Name: app, Labels: map[string]string{"app": app, "service": app}},
 		Spec: corev1.ServiceSpec{
 			Selector: map[string]string{"app": app},
-			Ports:    []corev1.ServicePort{{Name: "http", Port: 9080, TargetPort: intstr.FromInt32(9080), Protocol: corev1.ProtocolTCP}},
+			Ports:    []corev1.ServicePort{{Name: w.portName(), Port: w.port(), TargetPort: intstr.FromInt32(w.port()), Protocol: corev1.ProtocolTCP}},
 		},
 	}
 	if _, err := f.Kube.CoreV1().Services(ns).Create(ctx, svc, metav1.CreateOptions{}); err != nil {
@@ -258,7 +310,7 @@ func (f *Fixture) createService(ctx context.Context, ns, app string, endpoints [
 		},
 		AddressType: discoveryv1.AddressTypeIPv4,
 		Endpoints:   endpoints,
-		Ports:       []discoveryv1.EndpointPort{{Name: ptr("http"), Port: ptr(int32(9080)), Protocol: ptr(corev1.ProtocolTCP)}},
+		Ports:       []discoveryv1.EndpointPort{{Name: ptr(w.portName()), Port: ptr(w.port()), Protocol: ptr(corev1.ProtocolTCP)}},
 	}
 	if _, err := f.Kube.DiscoveryV1().EndpointSlices(ns).Create(ctx, slice, metav1.CreateOptions{}); err != nil {
 		return fmt.Errorf("endpointslice %s/%s: %w", ns, slice.Name, err)

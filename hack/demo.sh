@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# `make demo`: starts the sandbox, walks the Istio tutorial with kubectl mesh as a user would
+# (observe, canary, lockdown, undo, rollback), printing each command and what it shows, then
+# stops the sandbox.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+work=$(mktemp -d)
+go build -o "$work/sandbox" ./hack/sandbox
+go build -o "$work/promql" ./hack/promql
+"$work/sandbox" -dir "$work/run" -env-file "$work/env" >"$work/sandbox.out" 2>"$work/sandbox.err" &
+sandbox=$!
+stop() {
+	kill "$sandbox" 2>/dev/null && wait "$sandbox" 2>/dev/null
+	rm -rf "$work"
+}
+trap stop EXIT
+echo "starting the sandbox (etcd, kube-apiserver, Prometheus, simulated sidecars)..."
+until [[ -s "$work/env" ]]; do
+	if ! kill -0 "$sandbox" 2>/dev/null; then
+		cat "$work/sandbox.err" >&2
+		exit 1
+	fi
+	sleep 0.5
+done
+# shellcheck disable=SC1091
+source "$work/env"
+export PATH="$root/bin:$PATH"
+
+bold='' plain=''
+if [[ -t 1 && -z "${NO_COLOR:-}" ]]; then bold=$'\033[1m' plain=$'\033[0m'; fi
+step() {
+	printf '\n%s$ %s%s\n' "$bold" "$*" "$plain"
+	"$@" || true
+}
+traffic() {
+	printf '\n%s# %s%s\n' "$bold" "$1" "$plain"
+	"$work/promql" "$2"
+}
+# The graph plugin, once it is implemented; until then, the same numbers from PromQL.
+graph() {
+	if kubectl mesh graph -n default >/dev/null 2>&1; then
+		step kubectl mesh graph -n default
+	else
+		traffic "requests/s by caller and callee (destination reports), and mTLS" \
+			'round(sum by (source_workload, destination_workload, connection_security_policy) (rate(istio_requests_total{reporter="destination"}[30s])), 0.1)'
+	fi
+}
+wait_for_window() { sleep 35; } # let a 30s rate window fill with the new configuration
+
+step kubectl get pods -n default
+step kubectl get destinationrules -n default
+graph
+step kubectl mesh canary reviews 10
+step kubectl mesh canary reviews
+wait_for_window
+graph
+step kubectl mesh lockdown default --dry-run
+step kubectl mesh lockdown default --allow-from ns/default
+step kubectl mesh lockdown default --status
+wait_for_window
+graph
+step kubectl mesh lockdown default --undo
+step kubectl mesh canary reviews --rollback
+echo
+echo "demo done; stopping the sandbox"

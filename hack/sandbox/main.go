@@ -1,0 +1,60 @@
+// Command sandbox runs the mesh sandbox until interrupted: etcd, kube-apiserver with Istio's
+// CRDs, bookinfo, Prometheus, and the simulated data plane. `make sandbox` runs it.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/kubectl-mesh/kubectl-mesh/internal/sandbox"
+)
+
+func main() {
+	dir := flag.String("dir", "", "working directory (default: a new temporary one)")
+	envFile := flag.String("env-file", "", "also write the export lines to this file once traffic flows")
+	scrape := flag.Duration("scrape", 5*time.Second, "Prometheus scrape interval")
+	flag.Parse()
+	if err := run(*dir, *envFile, *scrape); err != nil {
+		fmt.Fprintln(os.Stderr, "sandbox:", err)
+		os.Exit(1)
+	}
+}
+
+func run(dir, envFile string, scrape time.Duration) error {
+	root, err := os.Getwd()
+	if err != nil {
+		return err
+	}
+	if dir == "" {
+		if dir, err = os.MkdirTemp("", "kubectl-mesh-sandbox-"); err != nil {
+			return err
+		}
+	} else if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	fmt.Fprintf(os.Stderr, "sandbox: starting etcd, kube-apiserver, Prometheus and the simulated data plane in %s\n", dir)
+	sb, err := sandbox.Start(ctx, sandbox.Options{RepoRoot: root, Dir: dir, Scrape: scrape})
+	if err != nil {
+		return err
+	}
+	defer sb.Stop()
+	exports := fmt.Sprintf("export KUBECONFIG=%s\nexport MESH_PROMETHEUS_URL=%s\n", sb.Cluster.Kubeconfig, sb.PrometheusURL)
+	fmt.Print(exports)
+	if envFile != "" {
+		if err := os.WriteFile(filepath.Clean(envFile), []byte(exports), 0o644); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintln(os.Stderr, "sandbox: traffic is flowing; Ctrl-C stops everything")
+	<-ctx.Done()
+	fmt.Fprintln(os.Stderr, "sandbox: stopping")
+	return nil
+}

@@ -1,0 +1,320 @@
+// Package sandbox runs a mesh on a laptop with no cluster and no containers: the real control
+// plane pieces (etcd, kube-apiserver with Istio's CRDs, Prometheus) and the simulated data
+// plane of package sim, with bookinfo deployed as the Istio tutorial deploys it.
+package sandbox
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/kubectl-mesh/kubectl-mesh/internal/sim"
+	"github.com/kubectl-mesh/kubectl-mesh/internal/testcluster"
+)
+
+// Options configure Start.
+type Options struct {
+	RepoRoot string        // the checkout, for Istio's CRDs
+	BinDir   string        // etcd, kube-apiserver, prometheus (default RepoRoot/.cache/bin)
+	Dir      string        // working directory for data and logs; must exist
+	Scrape   time.Duration // Prometheus scrape interval (default 5s)
+	Refresh  time.Duration // how often the simulator re-reads the cluster (default 1s)
+	Entries  []sim.Entry   // traffic (default sim.Bookinfo())
+}
+
+// Sandbox is a running mesh.
+type Sandbox struct {
+	Cluster       *testcluster.Cluster
+	Fixture       *testcluster.Fixture
+	PrometheusURL string
+	Simulator     *sim.Simulator
+
+	stop       []func()
+	prometheus *exec.Cmd
+}
+
+// Start brings everything up and returns once Prometheus has scraped the first traffic.
+func Start(ctx context.Context, opts Options) (*Sandbox, error) {
+	if opts.BinDir == "" {
+		opts.BinDir = filepath.Join(opts.RepoRoot, ".cache", "bin")
+	}
+	if opts.Scrape == 0 {
+		opts.Scrape = 5 * time.Second
+	}
+	if opts.Entries == nil {
+		opts.Entries = sim.Bookinfo()
+	}
+	s := &Sandbox{}
+	ok := false
+	defer func() {
+		if !ok {
+			s.Stop()
+		}
+	}()
+	if err := s.startCluster(ctx, opts); err != nil {
+		return nil, err
+	}
+	metricsAddr, err := s.serveMetrics()
+	if err != nil {
+		return nil, err
+	}
+	targets := filepath.Join(opts.Dir, "targets.json")
+	runCtx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	s.stop = append(s.stop, func() { cancel(); <-done })
+	s.Simulator = &sim.Simulator{Kube: s.Fixture.Kube, Istio: s.Fixture.Istio, Metrics: sim.NewMetrics(), Entries: opts.Entries, Refresh: opts.Refresh}
+	simErr := make(chan error, 1)
+	go func() {
+		defer close(done)
+		simErr <- s.Simulator.Run(runCtx)
+	}()
+	go s.writeTargets(runCtx, targets, metricsAddr, opts.Refresh)
+	if err := s.startPrometheus(opts, targets); err != nil {
+		return nil, err
+	}
+	if err := s.waitForTraffic(ctx, simErr); err != nil {
+		return nil, err
+	}
+	ok = true
+	return s, nil
+}
+
+func (s *Sandbox) startCluster(ctx context.Context, opts Options) error {
+	dir := filepath.Join(opts.Dir, "cluster")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	c, err := testcluster.Start(ctx, testcluster.Options{BinDir: opts.BinDir, Dir: dir})
+	if err != nil {
+		return err
+	}
+	s.Cluster = c
+	s.stop = append(s.stop, c.Stop)
+	admin, err := c.RESTConfig("admin")
+	if err != nil {
+		return err
+	}
+	crds, err := testcluster.IstioCRDFile(opts.RepoRoot)
+	if err != nil {
+		return err
+	}
+	if err := testcluster.InstallCRDs(ctx, admin, crds); err != nil {
+		return fmt.Errorf("installing Istio's CRDs: %w", err)
+	}
+	if s.Fixture, err = testcluster.NewFixture(admin); err != nil {
+		return err
+	}
+	return LoadBookinfo(ctx, s.Fixture)
+}
+
+// LoadBookinfo deploys the tutorial's mesh: the ingress gateway; bookinfo in default
+// (labelled for injection, DestinationRules for every subset, no VirtualService yet, so
+// reviews' traffic spreads over v1, v2 and v3; reviews-v3 is slower), exposed through
+// bookinfo-gateway; ratings' database over TCP; and a client without a sidecar in legacy.
+func LoadBookinfo(ctx context.Context, f *testcluster.Fixture) error {
+	if err := f.LoadIngressGateway(ctx); err != nil {
+		return err
+	}
+	if err := f.EnsureNamespace(ctx, "default", map[string]string{"istio-injection": "enabled"}); err != nil {
+		return err
+	}
+	workloads := append([]testcluster.Workload{}, testcluster.Bookinfo...)
+	for i := range workloads {
+		if workloads[i].App == "reviews" && workloads[i].Version == "v3" {
+			workloads[i].Annotations = map[string]string{sim.LatencyAnnotation: "45"}
+		}
+	}
+	workloads = append(workloads, testcluster.Workload{App: "mongodb", Version: "v1", ServiceAccount: "bookinfo-mongodb", Replicas: 1, Ready: 1, Port: 27017, TCP: true})
+	if err := f.LoadApp(ctx, "default", workloads...); err != nil {
+		return err
+	}
+	if err := f.LoadBookinfoGateway(ctx, "default"); err != nil {
+		return err
+	}
+	if err := f.EnsureNamespace(ctx, "legacy", nil); err != nil {
+		return err
+	}
+	return f.LoadApp(ctx, "legacy", testcluster.Workload{App: "curl-client", ServiceAccount: "curl-client", Replicas: 1, Ready: 1, NoSidecar: true})
+}
+
+// serveMetrics exposes every simulated sidecar's /stats/prometheus on one loopback port.
+func (s *Sandbox) serveMetrics() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.Simulator.Metrics.ServeHTTP(w, r)
+	}), ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(l) }()
+	s.stop = append(s.stop, func() { _ = srv.Close() })
+	return l.Addr().String(), nil
+}
+
+// writeTargets keeps Prometheus's file-based discovery in step with the sidecars: one target
+// per pod with a proxy, as the kubernetes-pods job of an Istio install would find them.
+func (s *Sandbox) writeTargets(ctx context.Context, file, addr string, every time.Duration) {
+	if every == 0 {
+		every = time.Second
+	}
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	last := ""
+	for {
+		if m := s.Simulator.Mesh(); m != nil {
+			type group struct {
+				Targets []string          `json:"targets"`
+				Labels  map[string]string `json:"labels"`
+			}
+			var groups []group
+			for _, w := range m.Workloads {
+				if !w.Sidecar {
+					continue
+				}
+				for _, p := range w.Pods {
+					groups = append(groups, group{Targets: []string{addr}, Labels: map[string]string{
+						"__metrics_path__": "/stats/prometheus/" + p.Namespace + "/" + p.Name,
+						"namespace":        p.Namespace, "pod": p.Name,
+					}})
+				}
+			}
+			sort.Slice(groups, func(i, j int) bool {
+				return groups[i].Labels["pod"]+groups[i].Labels["namespace"] < groups[j].Labels["pod"]+groups[j].Labels["namespace"]
+			})
+			data, _ := json.Marshal(groups)
+			if string(data) != last {
+				tmp := file + ".tmp"
+				if os.WriteFile(tmp, data, 0o644) == nil && os.Rename(tmp, file) == nil {
+					last = string(data)
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+func (s *Sandbox) startPrometheus(opts Options, targets string) error {
+	bin := filepath.Join(opts.BinDir, "prometheus")
+	if _, err := os.Stat(bin); err != nil {
+		return fmt.Errorf("prometheus not found in %s: build it with `hack/build-test-components.sh prometheus`", opts.BinDir)
+	}
+	if err := os.WriteFile(targets, []byte("[]"), 0o644); err != nil {
+		return err
+	}
+	config := fmt.Sprintf(`global:
+  scrape_interval: %s
+  evaluation_interval: %s
+scrape_configs:
+- job_name: envoy-stats
+  file_sd_configs:
+  - files: [%q]
+    refresh_interval: 1s
+`, opts.Scrape, opts.Scrape, targets)
+	configFile := filepath.Join(opts.Dir, "prometheus.yml")
+	if err := os.WriteFile(configFile, []byte(config), 0o644); err != nil {
+		return err
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	addr := l.Addr().String()
+	l.Close()
+	logFile, err := os.Create(filepath.Join(opts.Dir, "prometheus.log"))
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(bin,
+		"--config.file="+configFile,
+		"--storage.tsdb.path="+filepath.Join(opts.Dir, "prometheus-data"),
+		"--web.listen-address="+addr,
+		"--storage.tsdb.retention.time=1d",
+	)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if err := cmd.Start(); err != nil {
+		logFile.Close()
+		return fmt.Errorf("starting prometheus: %w", err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); logFile.Close(); close(exited) }()
+	s.stop = append(s.stop, func() { _ = cmd.Process.Signal(os.Interrupt); <-exited })
+	s.prometheus = cmd
+	s.PrometheusURL = "http://" + addr
+	return nil
+}
+
+// waitForTraffic polls Prometheus until it has scraped request series.
+func (s *Sandbox) waitForTraffic(ctx context.Context, simErr <-chan error) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		n, err := s.Query(ctx, "count(istio_requests_total)")
+		if err == nil && n > 0 {
+			return nil
+		}
+		select {
+		case err := <-simErr:
+			return fmt.Errorf("the simulator stopped: %v", err)
+		case <-ctx.Done():
+			return fmt.Errorf("no traffic in Prometheus after 2m (last: %v)", err)
+		case <-tick.C:
+		}
+	}
+}
+
+// Query evaluates an instant PromQL query that yields one number (0 when it yields nothing).
+func (s *Sandbox) Query(ctx context.Context, promql string) (float64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.PrometheusURL+"/api/v1/query?query="+url.QueryEscape(promql), nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Status string `json:"status"`
+		Error  string `json:"error"`
+		Data   struct {
+			Result []struct {
+				Value [2]any `json:"value"`
+			} `json:"result"`
+		} `json:"data"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		return 0, err
+	}
+	if body.Status != "success" {
+		return 0, errors.New(body.Error)
+	}
+	if len(body.Data.Result) == 0 {
+		return 0, nil
+	}
+	var v float64
+	_, err = fmt.Sscan(fmt.Sprint(body.Data.Result[0].Value[1]), &v)
+	return v, err
+}
+
+// Stop ends everything Start began, newest first.
+func (s *Sandbox) Stop() {
+	for i := len(s.stop) - 1; i >= 0; i-- {
+		s.stop[i]()
+	}
+	s.stop = nil
+}

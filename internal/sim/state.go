@@ -1,0 +1,177 @@
+// Package sim is the sandbox's data plane: it stands in for Envoy sidecars, sending bookinfo's
+// traffic through the mesh as the cluster's Services, VirtualServices, DestinationRules,
+// PeerAuthentications and AuthorizationPolicies say, and exposing the Istio standard metrics
+// per sidecar for Prometheus to scrape.
+//
+// It is a test oracle for the plugins, so it imports nothing from pkg/: its reading of Istio's
+// routing and policy semantics is written separately, from Istio's documentation, so that a
+// misreading in a plugin cannot hide behind the same misreading here.
+package sim
+
+import (
+	"context"
+	"sort"
+
+	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
+	securityv1 "istio.io/client-go/pkg/apis/security/v1"
+	istioclient "istio.io/client-go/pkg/clientset/versioned"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/kubectl/pkg/util/podutils"
+)
+
+// Annotations on a Deployment that shape its simulated behaviour, read on every refresh.
+const (
+	LatencyAnnotation   = "sandbox.kubectl-mesh.dev/latency-ms" // median added latency, ms
+	ErrorRateAnnotation = "sandbox.kubectl-mesh.dev/error-rate" // share of 5xx answers, 0 to 1
+)
+
+// RootNamespace holds mesh-wide policies.
+const RootNamespace = "istio-system"
+
+// Snapshot is the cluster's mesh configuration at one moment.
+type Snapshot struct {
+	Pods                  []corev1.Pod
+	Services              []corev1.Service
+	Deployments           []appsv1.Deployment
+	DestinationRules      []*networkingv1.DestinationRule
+	VirtualServices       []*networkingv1.VirtualService
+	PeerAuthentications   []*securityv1.PeerAuthentication
+	AuthorizationPolicies []*securityv1.AuthorizationPolicy
+}
+
+// Load reads a snapshot of every namespace.
+func Load(ctx context.Context, kube kubernetes.Interface, istio istioclient.Interface) (*Snapshot, error) {
+	s := &Snapshot{}
+	all := metav1.ListOptions{}
+	pods, err := kube.CoreV1().Pods("").List(ctx, all)
+	if err != nil {
+		return nil, err
+	}
+	s.Pods = pods.Items
+	svcs, err := kube.CoreV1().Services("").List(ctx, all)
+	if err != nil {
+		return nil, err
+	}
+	s.Services = svcs.Items
+	deps, err := kube.AppsV1().Deployments("").List(ctx, all)
+	if err != nil {
+		return nil, err
+	}
+	s.Deployments = deps.Items
+	drs, err := istio.NetworkingV1().DestinationRules("").List(ctx, all)
+	if err != nil {
+		return nil, err
+	}
+	s.DestinationRules = drs.Items
+	vss, err := istio.NetworkingV1().VirtualServices("").List(ctx, all)
+	if err != nil {
+		return nil, err
+	}
+	s.VirtualServices = vss.Items
+	pas, err := istio.SecurityV1().PeerAuthentications("").List(ctx, all)
+	if err != nil {
+		return nil, err
+	}
+	s.PeerAuthentications = pas.Items
+	aps, err := istio.SecurityV1().AuthorizationPolicies("").List(ctx, all)
+	if err != nil {
+		return nil, err
+	}
+	s.AuthorizationPolicies = aps.Items
+	return s, nil
+}
+
+// Workload is what one Deployment runs: the unit Istio's metrics name as source_workload and
+// destination_workload.
+type Workload struct {
+	Namespace, Name string
+	App, Version    string
+	ServiceAccount  string
+	Labels          map[string]string
+	Sidecar         bool
+	Pods            []*corev1.Pod // ready pods
+	LatencyMs       float64       // median added latency; 0: the default
+	ErrorRate       float64
+}
+
+// Principal is the workload's SPIFFE identity.
+func (w *Workload) Principal() string {
+	return "spiffe://cluster.local/ns/" + w.Namespace + "/sa/" + w.ServiceAccount
+}
+
+// Workloads groups the snapshot's running pods by the Deployment that selects them (or by
+// app and version labels when none does).
+func (s *Snapshot) Workloads() []*Workload {
+	byKey := map[string]*Workload{}
+	var out []*Workload
+	for i := range s.Pods {
+		pod := &s.Pods[i]
+		if pod.Status.Phase != corev1.PodRunning || pod.DeletionTimestamp != nil {
+			continue
+		}
+		dep := s.deploymentOf(pod)
+		name := pod.Labels["app"]
+		if v := pod.Labels["version"]; v != "" {
+			name += "-" + v
+		}
+		if dep != nil {
+			name = dep.Name
+		}
+		key := pod.Namespace + "/" + name
+		w, ok := byKey[key]
+		if !ok {
+			w = &Workload{
+				Namespace: pod.Namespace, Name: name,
+				App: pod.Labels["app"], Version: pod.Labels["version"],
+				ServiceAccount: pod.Spec.ServiceAccountName, Labels: pod.Labels,
+				Sidecar: hasSidecar(pod),
+			}
+			if w.ServiceAccount == "" {
+				w.ServiceAccount = "default"
+			}
+			if dep != nil {
+				w.LatencyMs = annotationFloat(dep.Annotations[LatencyAnnotation])
+				w.ErrorRate = annotationFloat(dep.Annotations[ErrorRateAnnotation])
+			}
+			byKey[key] = w
+			out = append(out, w)
+		}
+		if podutils.IsPodReady(pod) {
+			w.Pods = append(w.Pods, pod)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Namespace+"/"+out[i].Name < out[j].Namespace+"/"+out[j].Name })
+	return out
+}
+
+func (s *Snapshot) deploymentOf(pod *corev1.Pod) *appsv1.Deployment {
+	for i := range s.Deployments {
+		d := &s.Deployments[i]
+		if d.Namespace != pod.Namespace || d.Spec.Selector == nil {
+			continue
+		}
+		sel, err := metav1.LabelSelectorAsSelector(d.Spec.Selector)
+		if err == nil && !sel.Empty() && sel.Matches(labels.Set(pod.Labels)) {
+			return d
+		}
+	}
+	return nil
+}
+
+func hasSidecar(pod *corev1.Pod) bool {
+	for _, c := range pod.Spec.Containers {
+		if c.Name == "istio-proxy" {
+			return true
+		}
+	}
+	for _, c := range pod.Spec.InitContainers {
+		if c.Name == "istio-proxy" && c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways {
+			return true
+		}
+	}
+	return false
+}
