@@ -279,7 +279,13 @@ func (s *Sandbox) waitForTraffic(ctx context.Context, simErr <-chan error) error
 
 // Query evaluates an instant PromQL query that yields one number (0 when it yields nothing).
 func (s *Sandbox) Query(ctx context.Context, promql string) (float64, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.PrometheusURL+"/api/v1/query?query="+url.QueryEscape(promql), nil)
+	return s.QueryAt(ctx, promql, time.Now())
+}
+
+// QueryAt is Query evaluated at an instant.
+func (s *Sandbox) QueryAt(ctx context.Context, promql string, at time.Time) (float64, error) {
+	q := url.Values{"query": {promql}, "time": {fmt.Sprintf("%.3f", float64(at.UnixMilli())/1000)}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.PrometheusURL+"/api/v1/query?"+q.Encode(), nil)
 	if err != nil {
 		return 0, err
 	}

@@ -3,11 +3,15 @@
 package cmd
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -57,7 +61,15 @@ Every command that writes can show what it would do first (--dry-run, -o yaml).`
 func Execute(streams genericiooptions.IOStreams, args []string) int {
 	root := NewCmdMesh(streams)
 	root.SetArgs(args)
-	return report(root.Execute(), streams.ErrOut)
+	return executeWithSignals(root, streams)
+}
+
+// executeWithSignals runs root with a context that Ctrl-C and SIGTERM cancel: --watch then ends
+// cleanly, and a write in flight is abandoned before it is sent, not half-way.
+func executeWithSignals(root *cobra.Command, streams genericiooptions.IOStreams) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return report(root.ExecuteContext(ctx), streams.ErrOut)
 }
 
 // ExecutePlugin runs one operation as its own plugin binary (kubectl-mesh_canary is reached
@@ -66,7 +78,7 @@ func Execute(streams genericiooptions.IOStreams, args []string) int {
 func ExecutePlugin(name string, streams genericiooptions.IOStreams, args []string) int {
 	root := NewCmdMesh(streams)
 	root.SetArgs(pluginArgs(name, args))
-	return report(root.Execute(), streams.ErrOut)
+	return executeWithSignals(root, streams)
 }
 
 // ExecuteAs runs the command tree as the binary named binary would: the release archives ship
@@ -75,7 +87,7 @@ func ExecutePlugin(name string, streams genericiooptions.IOStreams, args []strin
 func ExecuteAs(binary string, streams genericiooptions.IOStreams, args []string) int {
 	root := NewCmdMesh(streams)
 	root.SetArgs(argsForBinary(binary, args))
-	return report(root.Execute(), streams.ErrOut)
+	return executeWithSignals(root, streams)
 }
 
 // argsForBinary maps a binary's name and arguments to the umbrella command's arguments.

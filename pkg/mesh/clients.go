@@ -24,6 +24,9 @@ type Clients struct {
 	// Dynamic reads and writes Istio objects we change, as unstructured objects, so that
 	// fields our typed client does not know survive a read-modify-write.
 	Dynamic dynamic.Interface
+	// Config is what the clients were built from; nil for fakes. The graph reaches
+	// Prometheus through the API server with it.
+	Config *rest.Config
 }
 
 // ClientGetter is what a command needs from its environment: the namespace to work in and
@@ -69,5 +72,5 @@ func NewClients(cfg *rest.Config) (*Clients, error) {
 	if err != nil {
 		return nil, fmt.Errorf("building dynamic client: %w", err)
 	}
-	return &Clients{Discovery: disc, Core: core, EndpointSlice: slices, Networking: networking, Security: security, Dynamic: dyn}, nil
+	return &Clients{Discovery: disc, Core: core, EndpointSlice: slices, Networking: networking, Security: security, Dynamic: dyn, Config: cfg}, nil
 }

@@ -1,0 +1,128 @@
+// Package telemetry reads Istio's standard metrics from Prometheus: where Prometheus is, and
+// the few queries the graph is built from.
+package telemetry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	promapi "github.com/prometheus/client_golang/api"
+	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/common/model"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/client-go/rest"
+)
+
+// EnvPrometheusURL names Prometheus when --prometheus-url does not.
+const EnvPrometheusURL = "MESH_PROMETHEUS_URL"
+
+// Prometheus is a Prometheus server and how it was found, for messages.
+type Prometheus struct {
+	API   promv1.API
+	Where string // "--prometheus-url http://...", "service istio-system/prometheus (through the API server)"
+}
+
+// Locator finds Prometheus: the flag, else the environment, else the cluster.
+type Locator struct {
+	FlagURL string
+	// Cluster access, for discovery; nil when there is no cluster to ask.
+	Services   corev1client.ServicesGetter
+	RESTConfig *rest.Config
+}
+
+// Locate returns a client for the Prometheus to use, or an error saying where it looked.
+func (l Locator) Locate(ctx context.Context) (*Prometheus, error) {
+	if l.FlagURL != "" {
+		return direct(l.FlagURL, "--prometheus-url "+l.FlagURL)
+	}
+	if env := os.Getenv(EnvPrometheusURL); env != "" {
+		return direct(env, EnvPrometheusURL+"="+env)
+	}
+	looked := "--prometheus-url (not given), $" + EnvPrometheusURL + " (not set)"
+	if l.Services == nil || l.RESTConfig == nil {
+		return nil, fmt.Errorf("no Prometheus to ask: looked at %s, and there is no cluster to search; pass --prometheus-url", looked)
+	}
+	svc, err := l.discover(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("no Prometheus found: looked at %s, service prometheus in istio-system, and services labelled app.kubernetes.io/name=prometheus or app=prometheus: %w; pass --prometheus-url", looked, err)
+	}
+	return l.throughAPIServer(svc)
+}
+
+func direct(url, where string) (*Prometheus, error) {
+	client, err := promapi.NewClient(promapi.Config{Address: strings.TrimSuffix(url, "/")})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", where, err)
+	}
+	return &Prometheus{API: promv1.NewAPI(client), Where: where}, nil
+}
+
+// discover: service prometheus in istio-system (where istioctl's addon puts it), else one
+// labelled as Prometheus in any namespace.
+func (l Locator) discover(ctx context.Context) (*corev1.Service, error) {
+	svc, err := l.Services.Services("istio-system").Get(ctx, "prometheus", metav1.GetOptions{})
+	switch {
+	case err == nil:
+		return svc, nil
+	case !apierrors.IsNotFound(err) && !apierrors.IsForbidden(err):
+		return nil, err
+	}
+	for _, selector := range []string{"app.kubernetes.io/name=prometheus", "app=prometheus"} {
+		list, err := l.Services.Services(metav1.NamespaceAll).List(ctx, metav1.ListOptions{LabelSelector: selector})
+		if err != nil {
+			return nil, err
+		}
+		if len(list.Items) > 0 {
+			return &list.Items[0], nil
+		}
+	}
+	return nil, errors.New("none exists")
+}
+
+// throughAPIServer reaches svc through the API server's service proxy: no port-forward, and
+// the user's credentials and RBAC (services/proxy) apply.
+func (l Locator) throughAPIServer(svc *corev1.Service) (*Prometheus, error) {
+	port := "9090"
+	if len(svc.Spec.Ports) > 0 {
+		port = fmt.Sprint(svc.Spec.Ports[0].Port)
+	}
+	transport, err := rest.TransportFor(l.RESTConfig)
+	if err != nil {
+		return nil, err
+	}
+	host := strings.TrimSuffix(l.RESTConfig.Host, "/")
+	url := fmt.Sprintf("%s/api/v1/namespaces/%s/services/%s:%s/proxy", host, svc.Namespace, svc.Name, port)
+	client, err := promapi.NewClient(promapi.Config{Address: url, RoundTripper: transport})
+	if err != nil {
+		return nil, err
+	}
+	return &Prometheus{API: promv1.NewAPI(client), Where: fmt.Sprintf("service %s/%s (through the API server's proxy)", svc.Namespace, svc.Name)}, nil
+}
+
+// Query runs one instant query and returns its vector.
+func (p *Prometheus) Query(ctx context.Context, query string, at time.Time) (model.Vector, error) {
+	value, _, err := p.API.Query(ctx, query, at)
+	if err != nil {
+		return nil, p.explain(err)
+	}
+	vector, ok := value.(model.Vector)
+	if !ok {
+		return nil, fmt.Errorf("query %q returned a %s, not a vector", query, value.Type())
+	}
+	return vector, nil
+}
+
+func (p *Prometheus) explain(err error) error {
+	var promErr *promv1.Error
+	if errors.As(err, &promErr) && promErr.Type == promv1.ErrBadData {
+		return fmt.Errorf("Prometheus at %s rejected a query: %v", p.Where, err)
+	}
+	return fmt.Errorf("cannot reach Prometheus at %s: %v\n(check that it is up, or pass --prometheus-url)", p.Where, err)
+}

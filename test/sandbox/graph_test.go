@@ -1,0 +1,200 @@
+//go:build e2e
+
+package sandbox_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kubectl-mesh/kubectl-mesh/internal/sandbox"
+	"github.com/kubectl-mesh/kubectl-mesh/internal/sim"
+)
+
+// plugins builds the plugin binaries and returns a PATH that finds them first.
+func plugins(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	build := exec.Command("go", "build", "-o", dir+"/", "./cmd/...")
+	build.Dir = "../.."
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building the plugins: %v\n%s", err, out)
+	}
+	return dir + string(os.PathListSeparator) + os.Getenv("PATH")
+}
+
+type run struct {
+	stdout, stderr string
+	code           int
+}
+
+func kubectl(t *testing.T, path string, sb *sandbox.Sandbox, args ...string) run {
+	t.Helper()
+	cmd := exec.Command("kubectl", args...)
+	cmd.Env = append(os.Environ(), "PATH="+path, "KUBECONFIG="+sb.Cluster.Kubeconfig, "MESH_PROMETHEUS_URL=")
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	r := run{stdout: stdout.String(), stderr: stderr.String()}
+	if exit, ok := err.(*exec.ExitError); ok {
+		r.code = exit.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+type graphJSON struct {
+	Window string `json:"window"`
+	Edges  []struct {
+		Source      struct{ Namespace, Workload string }
+		Destination struct{ Namespace, Workload, Service string }
+		Protocol    string
+		RPS         float64  `json:"rps"`
+		ErrorRate   float64  `json:"errorRate"`
+		P50Ms       *float64 `json:"p50Ms"`
+		P95Ms       *float64 `json:"p95Ms"`
+		P99Ms       *float64 `json:"p99Ms"`
+		Bytes       float64  `json:"bytesPerSecond"`
+		MTLS        *float64 `json:"mtls"`
+		Reporter    string   `json:"reporter"`
+	} `json:"edges"`
+}
+
+// The graph's numbers are PromQL's: every edge's rate, error rate, quantiles, mTLS share and
+// bytes equal the same PromQL evaluated directly at the same instant.
+func TestGraphMatchesPromQL(t *testing.T) {
+	sb := startSandbox(t)
+	path := plugins(t)
+	// Errors worth measuring: a third of reviews-v2's answers fail.
+	if out, err := exec.Command("kubectl", "--kubeconfig", sb.Cluster.Kubeconfig, "annotate", "deployment", "reviews-v2", "-n", "default", sim.ErrorRateAnnotation+"=0.3").CombinedOutput(); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	eventually(t, sb, "reviews-v2 errors", func(v []float64) bool { return v[0] > 0 }, rate(`destination_workload="reviews-v2",response_code="503"`))
+
+	const window = "20s"
+	at := fmt.Sprint(time.Now().Unix())
+	args := []string{"-A", "--window", window, "--time", at, "-o", "json", "--prometheus-url", sb.PrometheusURL}
+	umbrella := kubectl(t, path, sb, append([]string{"mesh", "graph"}, args...)...)
+	single := kubectl(t, path, sb, append([]string{"mesh-graph"}, args...)...)
+	if umbrella.code != 0 || umbrella.stdout != single.stdout {
+		t.Fatalf("kubectl mesh graph and kubectl mesh-graph differ or failed:\n%+v\n%+v", umbrella, single)
+	}
+	var g graphJSON
+	if err := json.Unmarshal([]byte(umbrella.stdout), &g); err != nil {
+		t.Fatalf("-o json: %v\n%s", err, umbrella.stdout)
+	}
+	if g.Window != window || len(g.Edges) < 9 {
+		t.Fatalf("want at least 9 edges over %s, got %d:\n%s", window, len(g.Edges), umbrella.stdout)
+	}
+	ts, _ := parseUnix(at)
+	promql := func(q string) float64 {
+		t.Helper()
+		v, err := sb.QueryAt(t.Context(), q, ts)
+		if err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		return v
+	}
+	seen := map[string]bool{}
+	for _, e := range g.Edges {
+		name := e.Source.Namespace + "/" + e.Source.Workload + " -> " + e.Destination.Namespace + "/" + e.Destination.Workload
+		seen[name] = true
+		if e.Reporter != "destination" {
+			t.Errorf("%s: reported by %s; the sandbox's edges all reach a sidecar", name, e.Reporter)
+			continue
+		}
+		sel := fmt.Sprintf(`reporter="destination",source_workload=%q,source_workload_namespace=%q,destination_workload=%q,destination_workload_namespace=%q,request_protocol=%q`,
+			e.Source.Workload, e.Source.Namespace, e.Destination.Workload, e.Destination.Namespace, e.Protocol)
+		if e.Protocol == "tcp" {
+			bytes := promql(fmt.Sprintf(`sum(rate(istio_tcp_sent_bytes_total{%s}[%s])) + sum(rate(istio_tcp_received_bytes_total{%s}[%s]))`, sel, window, sel, window))
+			assertClose(t, name+" bytes/s", e.Bytes, bytes)
+			continue
+		}
+		total := promql(fmt.Sprintf(`sum(rate(istio_requests_total{%s}[%s]))`, sel, window))
+		assertClose(t, name+" rps", e.RPS, total)
+		assertClose(t, name+" error rate", e.ErrorRate, promql(fmt.Sprintf(`sum(rate(istio_requests_total{%s,response_code=~"5..|0"}[%s])) or vector(0)`, sel, window))/total)
+		assertClose(t, name+" mTLS", *e.MTLS, promql(fmt.Sprintf(`sum(rate(istio_requests_total{%s,connection_security_policy="mutual_tls"}[%s])) or vector(0)`, sel, window))/total)
+		for q, got := range map[float64]*float64{0.5: e.P50Ms, 0.95: e.P95Ms, 0.99: e.P99Ms} {
+			want := promql(fmt.Sprintf(`histogram_quantile(%g, sum by (le) (rate(istio_request_duration_milliseconds_bucket{%s}[%s])))`, q, sel, window))
+			if got == nil {
+				t.Errorf("%s: p%g missing (PromQL: %v)", name, q*100, want)
+				continue
+			}
+			assertClose(t, fmt.Sprintf("%s p%g", name, q*100), *got, want)
+		}
+	}
+	for _, want := range []string{
+		"unknown/unknown -> default/productpage-v1", // the plaintext client
+		"istio-system/istio-ingressgateway -> default/productpage-v1",
+		"default/productpage-v1 -> default/reviews-v2",
+		"default/ratings-v1 -> default/mongodb-v1",
+	} {
+		if !seen[want] {
+			t.Errorf("no edge %s", want)
+		}
+	}
+
+	// DOT that Graphviz renders; Mermaid; the table.
+	dotOut := kubectl(t, path, sb, "mesh", "graph", "-n", "default", "--window", window, "--time", at, "-o", "dot", "--prometheus-url", sb.PrometheusURL)
+	if _, err := exec.LookPath("dot"); err != nil {
+		t.Fatalf("Graphviz's dot is not installed (apt-get install graphviz): the DOT output cannot be checked")
+	}
+	render := exec.Command("dot", "-Tsvg")
+	render.Stdin = strings.NewReader(dotOut.stdout)
+	svg, err := render.Output()
+	if err != nil || !strings.Contains(string(svg), "productpage") {
+		t.Errorf("dot -Tsvg failed (%v) on:\n%s", err, dotOut.stdout)
+	}
+	table := kubectl(t, path, sb, "mesh", "graph", "-n", "default", "--window", window, "--time", at, "--prometheus-url", sb.PrometheusURL)
+	if table.code != 0 || !strings.HasPrefix(table.stdout, "SOURCE") || !strings.Contains(table.stdout, "default/reviews-v2") {
+		t.Errorf("table:\n%+v", table)
+	}
+}
+
+func TestGraphErrors(t *testing.T) {
+	sb := startSandbox(t)
+	path := plugins(t)
+	for _, spelling := range [][]string{{"mesh", "graph"}, {"mesh-graph"}} {
+		r := kubectl(t, path, sb, append(spelling, "--prometheus-url", "http://127.0.0.1:1")...)
+		if r.code != 1 || !strings.Contains(r.stderr, "cannot reach Prometheus at --prometheus-url http://127.0.0.1:1") {
+			t.Errorf("%v unreachable: %+v", spelling, r)
+		}
+	}
+	// Nothing found in the cluster, and nowhere else to look.
+	r := kubectl(t, path, sb, "mesh", "graph")
+	if r.code != 1 || !strings.Contains(r.stderr, "no Prometheus found") || !strings.Contains(r.stderr, "pass --prometheus-url") {
+		t.Errorf("no Prometheus: %+v", r)
+	}
+	// A Prometheus with no Istio metrics in the window: an hour before the sandbox started.
+	r = kubectl(t, path, sb, "mesh", "graph", "-A", "--prometheus-url", sb.PrometheusURL, "--time", fmt.Sprint(time.Now().Add(-time.Hour).Unix()))
+	if r.code != 1 || !strings.Contains(r.stderr, "has no Istio request metrics") {
+		t.Errorf("empty Prometheus: %+v", r)
+	}
+	r = kubectl(t, path, sb, "mesh", "graph", "--window", "5x")
+	if r.code != 1 || !strings.Contains(r.stderr, `--window "5x" is not a duration`) {
+		t.Errorf("bad window: %+v", r)
+	}
+}
+
+func assertClose(t *testing.T, what string, got, want float64) {
+	t.Helper()
+	if math.IsNaN(want) && math.IsNaN(got) {
+		return
+	}
+	if math.Abs(got-want) > 1e-6*math.Max(1, math.Abs(want)) {
+		t.Errorf("%s: graph %v, PromQL %v", what, got, want)
+	}
+}
+
+func parseUnix(s string) (time.Time, error) {
+	var secs int64
+	_, err := fmt.Sscan(s, &secs)
+	return time.Unix(secs, 0), err
+}
+
