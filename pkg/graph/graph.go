@@ -145,6 +145,7 @@ func Build(s *telemetry.Samples, window, namespace string) *Graph {
 		}
 	}
 	tcp := tcpTallies(s, note)
+	latency := indexLatency(s.Latency)
 
 	g := &Graph{Window: window, Edges: []Edge{}}
 	for _, k := range order {
@@ -160,7 +161,7 @@ func Build(s *telemetry.Samples, window, namespace string) *Graph {
 		if namespace != "" && e.Source.Namespace != namespace && e.Destination.Namespace != namespace {
 			continue
 		}
-		setLatency(e, k, s.Latency)
+		setLatency(e, k, latency)
 		g.Edges = append(g.Edges, *e)
 	}
 	return g
@@ -242,30 +243,40 @@ func (t tcpEdges) edge(k key) *Edge {
 	return e
 }
 
-// setLatency takes each quantile from the same reporter as the edge's counts.
-func setLatency(e *Edge, k key, latency map[float64]model.Vector) {
-	if e.Protocol == "tcp" {
-		return
-	}
+// quantileKey finds one reporter's quantile of one edge.
+type quantileKey struct {
+	quantile float64
+	reporter string
+	edge     key
+}
+
+// indexLatency reads the quantile vectors once, so that looking an edge up costs O(1).
+func indexLatency(latency map[float64]model.Vector) map[quantileKey]float64 {
+	index := map[quantileKey]float64{}
 	for quantile, vector := range latency {
 		for _, sample := range vector {
-			if string(sample.Metric["reporter"]) != e.Reporter || keyOf(sample.Metric) != k {
-				continue
-			}
 			v := float64(sample.Value)
 			if math.IsNaN(v) || math.IsInf(v, 0) {
 				continue
 			}
-			switch quantile {
-			case 0.5:
-				e.P50Ms = &v
-			case 0.95:
-				e.P95Ms = &v
-			case 0.99:
-				e.P99Ms = &v
-			}
+			index[quantileKey{quantile, string(sample.Metric["reporter"]), keyOf(sample.Metric)}] = v
 		}
 	}
+	return index
+}
+
+// setLatency takes each quantile from the same reporter as the edge's counts.
+func setLatency(e *Edge, k key, latency map[quantileKey]float64) {
+	if e.Protocol == "tcp" {
+		return
+	}
+	get := func(q float64) *float64 {
+		if v, ok := latency[quantileKey{q, e.Reporter, k}]; ok {
+			return &v
+		}
+		return nil
+	}
+	e.P50Ms, e.P95Ms, e.P99Ms = get(0.5), get(0.95), get(0.99)
 }
 
 // Sort orders edges: by "p99" (slowest first, the default), "rps" (busiest first) or

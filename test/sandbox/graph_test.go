@@ -197,4 +197,3 @@ func parseUnix(s string) (time.Time, error) {
 	_, err := fmt.Sscan(s, &secs)
 	return time.Unix(secs, 0), err
 }
-
