@@ -7,8 +7,9 @@ import (
 )
 
 // WriteStatus prints where the service's traffic goes: the VirtualService and route, the
-// canary in progress, and per subset its role, weight and ready pods.
-func WriteStatus(w io.Writer, p *Plan) error {
+// canary in progress, and per subset its role, weight and ready pods; with live figures (by
+// subset name; nil when there is no telemetry), also its request rate, error rate and p99.
+func WriteStatus(w io.Writer, p *Plan, live map[string]Figures) error {
 	if p.VirtualService == nil {
 		fmt.Fprintf(w, "%s (namespace %s): no VirtualService routes it; traffic spreads over all ready pods\n", p.Service, p.Service.Namespace)
 	} else {
@@ -24,11 +25,27 @@ func WriteStatus(w io.Writer, p *Plan) error {
 	fmt.Fprintln(w)
 
 	tw := tabwriter.NewWriter(w, 0, 8, 3, ' ', 0)
-	fmt.Fprintln(tw, "SUBSET\tROLE\tWEIGHT\tREADY")
+	header := "SUBSET\tROLE\tWEIGHT\tREADY"
+	if live != nil {
+		header += "\tRPS\tERRORS\tP99"
+	}
+	fmt.Fprintln(tw, header)
 	listed := map[string]bool{}
 	for _, s := range p.Subsets {
 		listed[s.Name] = true
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\n", s.Name, p.role(s.Name), p.weight(s.Name), s.ReadyPods, s.Pods)
+		row := fmt.Sprintf("%s\t%s\t%s\t%d/%d", s.Name, p.role(s.Name), p.weight(s.Name), s.ReadyPods, s.Pods)
+		if live != nil {
+			f, ok := live[s.Name]
+			switch {
+			case !ok:
+				row += "\t-\t-\t-"
+			case f.HasP99:
+				row += fmt.Sprintf("\t%.2f\t%.1f%%\t%.0fms", f.RPS, f.ErrorRate*100, f.P99Ms)
+			default:
+				row += fmt.Sprintf("\t%.2f\t%.1f%%\t-", f.RPS, f.ErrorRate*100)
+			}
+		}
+		fmt.Fprintln(tw, row)
 	}
 	for _, w := range p.After {
 		if !listed[w.Subset] {

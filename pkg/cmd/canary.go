@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -14,6 +15,7 @@ import (
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/host"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/mesh"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/output"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/telemetry"
 )
 
 // CanaryOptions shift a share of a service's traffic to a canary subset.
@@ -25,6 +27,13 @@ type CanaryOptions struct {
 	dryRunArg  string
 	Output     string
 	Request    canary.Request
+
+	// --auto: steps, each judged over Interval against Limits.
+	Auto          bool
+	Steps         []int
+	Interval      time.Duration
+	Limits        canary.Limits
+	PrometheusURL string
 
 	// From Complete.
 	service host.Service
@@ -91,6 +100,12 @@ func NewCmdCanary(getter mesh.ClientGetter, streams genericiooptions.IOStreams) 
 	f.StringVar(&o.dryRunArg, "dry-run", "none", `"none" writes; "client" prints what would be written; "server" has the API server check the write without persisting it.`)
 	f.Lookup("dry-run").NoOptDefVal = string(mesh.DryRunClient)
 	f.StringVarP(&o.Output, "output", "o", "", "Print the VirtualService: one of yaml, json, name.")
+	f.BoolVar(&o.Auto, "auto", false, "Step through --steps, judging the canary's telemetry after each --interval; roll back on a failed gate, promote after the last step.")
+	f.IntSliceVar(&o.Steps, "steps", []int{10, 25, 50, 100}, "Canary weights for --auto, in percent, ascending.")
+	f.DurationVar(&o.Interval, "interval", time.Minute, "How long --auto holds each step before judging it.")
+	f.Float64Var(&o.Limits.MaxErrorRatePercent, "max-error-rate", 1, "--auto gate: the canary's highest acceptable error rate, in percent (5xx and no response).")
+	f.DurationVar(&o.Limits.MaxP99, "max-p99", 0, "--auto gate: the canary's highest acceptable p99 latency, e.g. 500ms (default: no latency gate).")
+	f.StringVar(&o.PrometheusURL, "prometheus-url", "", "Prometheus for live figures and --auto (default: $MESH_PROMETHEUS_URL, else found in the cluster).")
 	return c
 }
 
@@ -127,8 +142,24 @@ func (o *CanaryOptions) Validate() error {
 		return fmt.Errorf("--promote and --rollback contradict each other: give one")
 	case r.Percent != nil && (r.Promote || r.Rollback):
 		return fmt.Errorf("give either PERCENT or --promote/--rollback, not both")
-	case r.Percent == nil && !r.Promote && !r.Rollback && (r.Canary != "" || r.Force):
-		return fmt.Errorf("--canary and --force go with a change: give PERCENT, --promote or --rollback")
+	case o.Auto && (r.Percent != nil || r.Promote || r.Rollback):
+		return fmt.Errorf("--auto takes its weights from --steps: give no PERCENT, --promote or --rollback")
+	case r.Percent == nil && !r.Promote && !r.Rollback && !o.Auto && (r.Canary != "" || r.Force):
+		return fmt.Errorf("--canary and --force go with a change: give PERCENT, --promote, --rollback or --auto")
+	}
+	if o.Auto {
+		if err := validateSteps(o.Steps); err != nil {
+			return err
+		}
+		if o.Interval < time.Second {
+			return fmt.Errorf("--interval %s is too short to judge: give at least 1s (and more than the Prometheus scrape interval)", o.Interval)
+		}
+		if o.Limits.MaxErrorRatePercent < 0 || o.Limits.MaxErrorRatePercent > 100 {
+			return fmt.Errorf("--max-error-rate %g: give a percentage from 0 to 100", o.Limits.MaxErrorRatePercent)
+		}
+		if o.Output != "" || o.dryRun != mesh.DryRunNone {
+			return fmt.Errorf("--auto changes weights over time: it takes no -o or --dry-run; try a single step with them first")
+		}
 	}
 	return output.ValidateFormat(o.Output)
 }
@@ -147,6 +178,21 @@ func (o *CanaryOptions) resolveService() error {
 	return nil
 }
 
+func validateSteps(steps []int) error {
+	if len(steps) == 0 {
+		return fmt.Errorf("--steps is empty: give weights such as 10,25,50,100")
+	}
+	for i, s := range steps {
+		if s < 1 || s > 100 {
+			return fmt.Errorf("--steps: %d is not a weight from 1 to 100", s)
+		}
+		if i > 0 && s <= steps[i-1] {
+			return fmt.Errorf("--steps must ascend: %d comes after %d", s, steps[i-1])
+		}
+	}
+	return nil
+}
+
 // parsePercent accepts a whole number from 0 to 100, with or without a trailing %.
 func parsePercent(arg string) (int, error) {
 	p, err := strconv.Atoi(strings.TrimSuffix(arg, "%"))
@@ -160,7 +206,7 @@ func parsePercent(arg string) (int, error) {
 }
 
 // Run plans against the cluster's current state and writes, re-reading and re-planning when
-// someone else changed the VirtualService in between.
+// someone else changed the VirtualService in between. --auto runs the steps.
 func (o *CanaryOptions) Run(ctx context.Context) error {
 	if err := o.resolveService(); err != nil {
 		return err
@@ -168,6 +214,18 @@ func (o *CanaryOptions) Run(ctx context.Context) error {
 	if err := mesh.RequireIstio(o.clients.Discovery, mesh.VirtualServices, mesh.DestinationRules); err != nil {
 		return err
 	}
+	if o.Auto {
+		return o.runAuto(ctx)
+	}
+	plan, written, err := o.apply(ctx, o.Request)
+	if err != nil {
+		return err
+	}
+	return o.print(ctx, plan, written)
+}
+
+// apply plans req and writes the result, retrying on conflict; warnings go to stderr.
+func (o *CanaryOptions) apply(ctx context.Context, req canary.Request) (*canary.Plan, *unstructured.Unstructured, error) {
 	writer := mesh.NewWriter(o.clients, o.dryRun)
 	var (
 		plan    *canary.Plan
@@ -178,7 +236,7 @@ func (o *CanaryOptions) Run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if plan, err = canary.Compute(in, o.Request); err != nil {
+		if plan, err = canary.Compute(in, req); err != nil {
 			return err
 		}
 		written = plan.VirtualService
@@ -189,15 +247,41 @@ func (o *CanaryOptions) Run(ctx context.Context) error {
 		return err
 	})
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	for _, w := range plan.Warnings {
 		fmt.Fprintf(o.streams.ErrOut, "warning: %s\n", w)
 	}
-	return o.print(plan, written)
+	return plan, written, nil
 }
 
-func (o *CanaryOptions) print(plan *canary.Plan, written *unstructured.Unstructured) error {
+func (o *CanaryOptions) prometheus(ctx context.Context) (*telemetry.Prometheus, error) {
+	return telemetry.Locator{FlagURL: o.PrometheusURL, Services: o.clients.Core, RESTConfig: o.clients.Config}.Locate(ctx)
+}
+
+// liveFigures are the subsets' figures over the last minute, by subset name; nil (with a
+// note) when there is no telemetry. Subsets are told apart by their version label, which
+// Istio reports as destination_version.
+func (o *CanaryOptions) liveFigures(ctx context.Context, plan *canary.Plan) map[string]canary.Figures {
+	prom, err := o.prometheus(ctx)
+	var byVersion map[string]canary.Figures
+	if err == nil {
+		byVersion, err = prom.VersionFigures(ctx, o.service.Name, o.service.Namespace, "1m", time.Now())
+	}
+	if err != nil {
+		fmt.Fprintf(o.streams.ErrOut, "note: no live figures (%v)\n", err)
+		return nil
+	}
+	figures := map[string]canary.Figures{}
+	for _, s := range plan.Subsets {
+		if f, ok := byVersion[s.Labels["version"]]; ok && s.Labels["version"] != "" {
+			figures[s.Name] = f
+		}
+	}
+	return figures
+}
+
+func (o *CanaryOptions) print(ctx context.Context, plan *canary.Plan, written *unstructured.Unstructured) error {
 	isStatus := o.Request.Percent == nil && !o.Request.Promote && !o.Request.Rollback
 	if o.Output != "" {
 		if written == nil {
@@ -218,7 +302,7 @@ func (o *CanaryOptions) print(plan *canary.Plan, written *unstructured.Unstructu
 		})
 	}
 	if isStatus {
-		return canary.WriteStatus(o.streams.Out, plan)
+		return canary.WriteStatus(o.streams.Out, plan, o.liveFigures(ctx, plan))
 	}
 	suffix := ""
 	if plan.Changed {

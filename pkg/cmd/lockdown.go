@@ -4,6 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
+
+	"github.com/prometheus/common/model"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -12,19 +16,22 @@ import (
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/lockdown"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/mesh"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/output"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/telemetry"
 )
 
 // LockdownOptions turn on STRICT mTLS and default-deny authorization in a namespace.
 type LockdownOptions struct {
 	clusterOptions
 
-	namespaceArg string
-	allowFrom    []string
-	dryRunArg    string
-	Output       string
-	Undo         bool
-	Status       bool
-	Force        bool
+	namespaceArg  string
+	allowFrom     []string
+	dryRunArg     string
+	Output        string
+	Undo          bool
+	Status        bool
+	Force         bool
+	Window        string
+	PrometheusURL string
 
 	callers []lockdown.Caller
 	dryRun  mesh.DryRun
@@ -87,6 +94,8 @@ func NewCmdLockdown(getter mesh.ClientGetter, streams genericiooptions.IOStreams
 	f.StringVar(&o.dryRunArg, "dry-run", "none", `"none" writes; "client" prints what would be written; "server" has the API server check the writes without persisting them.`)
 	f.Lookup("dry-run").NoOptDefVal = string(mesh.DryRunClient)
 	f.StringVarP(&o.Output, "output", "o", "", "Print the objects written: one of yaml, json, name (with --status: yaml or json).")
+	f.StringVar(&o.Window, "window", "24h", "How far back telemetry counts as traffic to keep allowed (a Prometheus duration).")
+	f.StringVar(&o.PrometheusURL, "prometheus-url", "", "Prometheus to read observed callers from (default: $MESH_PROMETHEUS_URL, else found in the cluster).")
 	return c
 }
 
@@ -123,6 +132,9 @@ func (o *LockdownOptions) Validate() error {
 	case o.Status && o.Output == output.Name:
 		return fmt.Errorf("-o name has no meaning with --status: use yaml or json")
 	}
+	if _, err := model.ParseDuration(o.Window); err != nil {
+		return fmt.Errorf("--window %q is not a duration: use a Prometheus duration such as 1h or 24h", o.Window)
+	}
 	return output.ValidateFormat(o.Output)
 }
 
@@ -144,6 +156,10 @@ func (o *LockdownOptions) Run(ctx context.Context) error {
 	if err := o.checkCallerNamespaces(ctx); err != nil {
 		return err
 	}
+	var observed lockdown.Options
+	if !o.Status && !o.Undo {
+		observed = o.observe(ctx, namespace)
+	}
 	var (
 		in           lockdown.Input
 		plan         *lockdown.Plan
@@ -161,7 +177,7 @@ func (o *LockdownOptions) Run(ctx context.Context) error {
 		if o.Undo {
 			plan, err = lockdown.Undo(in)
 		} else {
-			plan, err = lockdown.Lockdown(in, lockdown.Options{AllowFrom: o.callers, Force: o.Force})
+			plan, err = lockdown.Lockdown(in, lockdown.Options{AllowFrom: o.callers, Force: o.Force, Observed: observed.Observed, OutsideMesh: observed.OutsideMesh})
 		}
 		if err != nil {
 			return err
@@ -179,6 +195,32 @@ func (o *LockdownOptions) Run(ctx context.Context) error {
 	}
 	o.warn(plan.Warnings)
 	return o.print(plan, written)
+}
+
+// observe reads the traffic into namespace from Prometheus, and the workloads without a
+// sidecar that may be its plaintext callers. Without a reachable Prometheus it says so and
+// the lockdown goes on with what the flags and the mesh config give.
+func (o *LockdownOptions) observe(ctx context.Context, namespace string) lockdown.Options {
+	locator := telemetry.Locator{FlagURL: o.PrometheusURL, Services: o.clients.Core, RESTConfig: o.clients.Config}
+	var opts lockdown.Options
+	prom, err := locator.Locate(ctx)
+	if err == nil {
+		opts.Observed, err = prom.ObservedCallers(ctx, namespace, o.Window, time.Now())
+	}
+	if err != nil {
+		fmt.Fprintf(o.streams.ErrOut, "warning: no telemetry (%v)\nwarning: the allow-list comes from --allow-from and the mesh config alone; callers seen in traffic are not added\n", err)
+		return opts
+	}
+	for _, obs := range opts.Observed {
+		if !obs.MTLS {
+			// Someone sends plaintext: name the candidates, from every namespace.
+			if pods, err := o.clients.Core.Pods(metav1.NamespaceAll).List(ctx, metav1.ListOptions{}); err == nil {
+				opts.OutsideMesh = lockdown.OutsideMesh(pods.Items)
+			}
+			break
+		}
+	}
+	return opts
 }
 
 // checkCallerNamespaces: a namespace named in --allow-from must exist (a typo would silently

@@ -43,10 +43,14 @@ type Input struct {
 	GatewayPods     []corev1.Pod
 }
 
-// Options are the user's choices.
+// Options are the user's choices, and what telemetry adds to them.
 type Options struct {
 	AllowFrom []Caller
 	Force     bool
+	// Observed is the traffic into the namespace that telemetry saw; OutsideMesh names the
+	// workloads without a sidecar (namespace/workload), candidates for plaintext callers.
+	Observed    []Observation
+	OutsideMesh []string
 }
 
 // Write is one object to create (Before nil), update, or delete (After nil), with a line for
@@ -66,6 +70,8 @@ type Plan struct {
 	Workloads []*Workload
 	Gateways  map[string]bool // workloads that are gateways: allowed every caller
 	Warnings  []string
+	// Observed says what happens to each edge telemetry saw into the namespace.
+	Observed []Verdict
 }
 
 // Lockdown plans STRICT mTLS, default deny, and ALLOW policies for the callers that must keep
@@ -98,7 +104,15 @@ func Lockdown(in Input, opts Options) (*Plan, error) {
 			p.Allowed[w.Name] = callers
 		}
 	}
+	if plaintext := p.observedCallers(opts.Observed, opts.OutsideMesh); len(plaintext) > 0 {
+		problem := "STRICT mTLS would reject traffic seen in telemetry:\n  " + strings.Join(plaintext, "\n  ")
+		if !opts.Force {
+			return nil, fmt.Errorf("%s\ngive those callers a sidecar first, or pass --force to cut them off", problem)
+		}
+		p.Warnings = append(p.Warnings, problem+"\n(cut off: --force)")
+	}
 	p.Warnings = append(p.Warnings, permissiveWorkloadPolicies(in.PeerAuthentications)...)
+	p.Observed = p.Verdicts(opts.Observed)
 
 	ours := managedPolicies(in.AuthorizationPolicies)
 	var allows []Write

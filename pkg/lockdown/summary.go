@@ -52,8 +52,13 @@ func WriteSummary(out io.Writer, p *Plan, suffix string) error {
 		}
 	}
 	if len(denied) > 0 {
-		_, err := fmt.Fprintf(out, "  denied every caller: %s (allow callers with --allow-from)\n", strings.Join(denied, ", "))
-		return err
+		fmt.Fprintf(out, "  denied every caller: %s (allow callers with --allow-from)\n", strings.Join(denied, ", "))
+	}
+	if len(p.Observed) > 0 {
+		fmt.Fprintf(out, "\nTraffic seen into namespace %s, under the lockdown:\n", p.Namespace)
+		for _, v := range p.Observed {
+			fmt.Fprintf(out, "  %s -> %s (%s, %.2f/s): %s\n", v.from(), v.Workload, v.Protocol, v.Rate, v.Why)
+		}
 	}
 	return nil
 }

@@ -135,3 +135,28 @@ func matchesLabels(selector, labels map[string]string) bool {
 	}
 	return true
 }
+
+// OutsideMesh names the running workloads without a sidecar (namespace/app, or the pod's name
+// without an app label), skipping the control plane's own namespace.
+func OutsideMesh(pods []corev1.Pod) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, pod := range pods {
+		if isFinished(pod) || hasSidecar(pod) || pod.Namespace == RootNamespace || pod.Namespace == "kube-system" {
+			continue
+		}
+		name := pod.Name
+		for _, key := range appLabels {
+			if v := pod.Labels[key]; v != "" {
+				name = v
+				break
+			}
+		}
+		if id := pod.Namespace + "/" + name; !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,111 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/canary"
+)
+
+// runAuto sets each step's weight, holds it for the interval, and judges the canary's own
+// traffic over that interval. A failed gate (or no traffic) rolls back to stable and fails;
+// every step passed promotes the canary.
+func (o *CanaryOptions) runAuto(ctx context.Context) error {
+	prom, err := o.prometheus(ctx)
+	if err != nil {
+		return fmt.Errorf("--auto judges the canary by its telemetry: %w", err)
+	}
+	out := o.streams.Out
+	window := fmt.Sprintf("%ds", int(o.Interval.Seconds()))
+	req := o.Request
+	var version, subset string
+	for i, step := range o.Steps {
+		req.Percent = &step
+		plan, _, err := o.apply(ctx, req)
+		if err != nil {
+			if i == 0 {
+				return err
+			}
+			return o.rollBack(fmt.Sprintf("step %d/%d could not be set: %v", i+1, len(o.Steps), err))
+		}
+		if i == 0 {
+			// From now on the record on the VirtualService fixes the roles; judge this subset.
+			subset, req.Canary = plan.Canary, plan.Canary
+			if version, err = versionOf(plan, subset); err != nil {
+				return o.rollBack(err.Error())
+			}
+		}
+		fmt.Fprintf(out, "step %d/%d: %s; holding %s\n", i+1, len(o.Steps), plan.Summary(), o.Interval)
+		select {
+		case <-ctx.Done():
+			return o.interrupted(i, step)
+		case <-time.After(o.Interval):
+		}
+		figures, err := prom.VersionFigures(ctx, o.service.Name, o.service.Namespace, window, time.Now())
+		if err != nil {
+			if ctx.Err() != nil {
+				return o.interrupted(i, step)
+			}
+			return o.rollBack(fmt.Sprintf("no telemetry to judge step %d/%d by: %v", i+1, len(o.Steps), err))
+		}
+		f := figures[version]
+		pass, reason := canary.Judge(f, o.Limits)
+		verdict := "pass"
+		if !pass {
+			verdict = "FAIL: " + reason
+		}
+		fmt.Fprintf(out, "  %s over %s: %s (limits: errors %g%%, p99 %s): %s\n", subset, o.Interval, f, o.Limits.MaxErrorRatePercent, p99Limit(o.Limits), verdict)
+		if !pass {
+			return o.rollBack(fmt.Sprintf("canary %s failed at step %d/%d (%d%%): %s (%s)", subset, i+1, len(o.Steps), step, reason, f))
+		}
+	}
+	plan, _, err := o.apply(ctx, canary.Request{Promote: true})
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(out, "all %d steps passed: %s\n", len(o.Steps), plan.Summary())
+	return err
+}
+
+func p99Limit(l canary.Limits) string {
+	if l.MaxP99 == 0 {
+		return "none"
+	}
+	return l.MaxP99.String()
+}
+
+// versionOf is the version label of subset's pods, which Istio reports as destination_version:
+// the only way to tell its traffic apart from stable's.
+func versionOf(plan *canary.Plan, subset string) (string, error) {
+	for _, s := range plan.Subsets {
+		if s.Name == subset && s.Labels["version"] != "" {
+			return s.Labels["version"], nil
+		}
+	}
+	return "", fmt.Errorf("subset %s does not select pods by a version label, so its traffic cannot be told apart in Istio's metrics (destination_version)", subset)
+}
+
+// rollBack returns all traffic to stable after a failed step, with a context that Ctrl-C has
+// not cancelled, and reports why.
+func (o *CanaryOptions) rollBack(reason string) error {
+	plan, _, err := o.apply(context.Background(), canary.Request{Rollback: true})
+	if err != nil {
+		return fmt.Errorf("%s; rolling back failed too: %v (run kubectl mesh canary %s --rollback)", reason, err, o.serviceArg)
+	}
+	fmt.Fprintln(o.streams.Out, plan.Summary())
+	return errors.New(reason + "; rolled back")
+}
+
+// interrupted leaves the weights as the last step set them (each write is whole) and says how
+// to go on.
+func (o *CanaryOptions) interrupted(index, weight int) error {
+	rest := make([]string, 0, len(o.Steps))
+	for _, s := range o.Steps[index:] {
+		rest = append(rest, fmt.Sprint(s))
+	}
+	return fmt.Errorf("interrupted at step %d/%d (canary %d%%); the weights stay as they are.\nroll back: kubectl mesh canary %s --rollback\ncontinue:  kubectl mesh canary %s --auto --steps %s --interval %s",
+		index+1, len(o.Steps), weight, o.serviceArg, o.serviceArg, strings.Join(rest, ","), o.Interval)
+}

@@ -1,0 +1,125 @@
+package lockdown
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Observation is traffic that reached a workload of the namespace in the telemetry window,
+// as its sidecar reported it (reporter="destination").
+type Observation struct {
+	DestinationApp, DestinationVersion string
+	// SourcePrincipal is the caller's identity without spiffe://; empty when the request came
+	// without mTLS (the destination then knows nothing of the caller).
+	SourcePrincipal string
+	SourceNamespace string
+	SourceWorkload  string
+	MTLS            bool
+	Protocol        string  // http, grpc or tcp
+	Rate            float64 // requests (or connections) per second over the window
+}
+
+// Verdict is what the planned policies do to one observed edge.
+type Verdict struct {
+	Observation
+	Workload string
+	Allowed  bool
+	Why      string
+}
+
+// caller reads the principal cluster.local/ns/NS/sa/SA.
+func (o Observation) caller() (Caller, bool) {
+	parts := strings.Split(o.SourcePrincipal, "/")
+	if !o.MTLS || len(parts) != 5 || parts[1] != "ns" || parts[3] != "sa" {
+		return Caller{}, false
+	}
+	return Caller{Namespace: parts[2], ServiceAccount: parts[4], Reason: "seen in traffic"}, true
+}
+
+func (o Observation) from() string {
+	if o.SourceWorkload == "" || o.SourceWorkload == "unknown" {
+		return "unknown caller (no sidecar)"
+	}
+	return o.SourceNamespace + "/" + o.SourceWorkload
+}
+
+// workloadOf finds the workload an observation's destination labels name.
+func workloadOf(workloads []*Workload, o Observation) *Workload {
+	for _, w := range workloads {
+		app := w.Selector["app"]
+		if app == "" {
+			app = w.Selector["app.kubernetes.io/name"]
+		}
+		version := w.Selector["version"]
+		if version == "" {
+			version = w.Selector["app.kubernetes.io/version"]
+		}
+		if app == o.DestinationApp && (version == "" || version == o.DestinationVersion) {
+			return w
+		}
+	}
+	return nil
+}
+
+// observedCallers adds the mTLS callers seen in traffic to each workload's allow-list, and
+// returns the plaintext traffic that STRICT would reject, one line per destination.
+func (p *Plan) observedCallers(observed []Observation, outsideMesh []string) (plaintext []string) {
+	rates := map[string]float64{}
+	for _, o := range observed {
+		w := workloadOf(p.Workloads, o)
+		if w == nil {
+			continue
+		}
+		if c, ok := o.caller(); ok {
+			p.Allowed[w.Name] = appendCallers(p.Allowed[w.Name], c)
+			continue
+		}
+		if !o.MTLS {
+			rates[w.Name] += o.Rate
+		}
+	}
+	candidates := ""
+	if len(outsideMesh) > 0 {
+		candidates = "; workloads without a sidecar that may be the callers: " + strings.Join(outsideMesh, ", ")
+	}
+	for _, name := range sortedNames(rates) {
+		plaintext = append(plaintext, fmt.Sprintf("%s/%s receives plaintext traffic (%.2f/s) from callers without a sidecar%s", p.Namespace, name, rates[name], candidates))
+	}
+	return plaintext
+}
+
+// Verdicts says, for every observed edge into the namespace, whether the planned lockdown
+// lets it through.
+func (p *Plan) Verdicts(observed []Observation) []Verdict {
+	var out []Verdict
+	for _, o := range observed {
+		v := Verdict{Observation: o}
+		w := workloadOf(p.Workloads, o)
+		switch {
+		case w == nil:
+			v.Workload, v.Why = o.DestinationApp, "no running workload: not covered"
+		case !o.MTLS:
+			v.Workload, v.Why = w.Name, "rejected: plaintext under STRICT"
+		case p.Gateways[w.Name]:
+			v.Workload, v.Allowed, v.Why = w.Name, true, "allowed: gateway"
+		default:
+			v.Workload, v.Why = w.Name, "denied: no ALLOW rule"
+			c, _ := o.caller()
+			for _, allowed := range p.Allowed[w.Name] {
+				if allowed.Namespace == c.Namespace && (allowed.ServiceAccount == "" || allowed.ServiceAccount == c.ServiceAccount) {
+					v.Allowed, v.Why = true, "allowed: "+allowed.Reason
+					break
+				}
+			}
+		}
+		out = append(out, v)
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Workload != out[j].Workload {
+			return out[i].Workload < out[j].Workload
+		}
+		return out[i].from() < out[j].from()
+	})
+	return out
+}

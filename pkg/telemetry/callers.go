@@ -1,0 +1,51 @@
+package telemetry
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/prometheus/common/model"
+
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/lockdown"
+)
+
+// ObservedCallers reads who called the workloads of namespace over window, from the
+// destinations' own reports (the only ones that carry connection_security_policy): HTTP and
+// gRPC requests, and TCP connections. Two queries, whatever the namespace's size.
+func (p *Prometheus) ObservedCallers(ctx context.Context, namespace, window string, at time.Time) ([]lockdown.Observation, error) {
+	group := "destination_app, destination_version, source_principal, source_workload, source_workload_namespace, connection_security_policy, request_protocol"
+	selector := fmt.Sprintf(`reporter="destination",destination_workload_namespace=%q`, namespace)
+	queries := []string{
+		fmt.Sprintf("sum by (%s) (rate(istio_requests_total{%s}[%s]))", group, selector, window),
+		fmt.Sprintf("sum by (%s) (rate(istio_tcp_connections_opened_total{%s}[%s]))", group, selector, window),
+	}
+	var out []lockdown.Observation
+	for _, q := range queries {
+		vector, err := p.Query(ctx, q, at)
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range vector {
+			if float64(s.Value) <= 0 {
+				continue
+			}
+			l := func(name string) string { return string(s.Metric[model.LabelName(name)]) }
+			protocol := l("request_protocol")
+			if protocol == "" {
+				protocol = "tcp"
+			}
+			principal := strings.TrimPrefix(l("source_principal"), "spiffe://")
+			if principal == "unknown" {
+				principal = ""
+			}
+			out = append(out, lockdown.Observation{
+				DestinationApp: l("destination_app"), DestinationVersion: l("destination_version"),
+				SourcePrincipal: principal, SourceNamespace: l("source_workload_namespace"), SourceWorkload: l("source_workload"),
+				MTLS: l("connection_security_policy") == "mutual_tls", Protocol: protocol, Rate: float64(s.Value),
+			})
+		}
+	}
+	return out, nil
+}
