@@ -7,7 +7,6 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 work=$(mktemp -d)
 go build -o "$work/sandbox" ./hack/sandbox
-go build -o "$work/promql" ./hack/promql
 "$work/sandbox" -dir "$work/run" -env-file "$work/env" >"$work/sandbox.out" 2>"$work/sandbox.err" &
 sandbox=$!
 stop() {
@@ -33,19 +32,7 @@ step() {
 	printf '\n%s$ %s%s\n' "$bold" "$*" "$plain"
 	"$@" || true
 }
-traffic() {
-	printf '\n%s# %s%s\n' "$bold" "$1" "$plain"
-	"$work/promql" "$2"
-}
-# The graph plugin, once it is implemented; until then, the same numbers from PromQL.
-graph() {
-	if kubectl mesh graph -n default >/dev/null 2>&1; then
-		step kubectl mesh graph -n default
-	else
-		traffic "requests/s by caller and callee (destination reports), and mTLS" \
-			'round(sum by (source_workload, destination_workload, connection_security_policy) (rate(istio_requests_total{reporter="destination"}[30s])), 0.1)'
-	fi
-}
+graph() { step kubectl mesh graph -n default --window 30s; }
 wait_for_window() { sleep 35; } # let a 30s rate window fill with the new configuration
 
 step kubectl get pods -n default
@@ -55,12 +42,16 @@ step kubectl mesh canary reviews 10
 step kubectl mesh canary reviews
 wait_for_window
 graph
-step kubectl mesh lockdown default --dry-run
-step kubectl mesh lockdown default --allow-from ns/default
+step kubectl mesh lockdown default --window 2m
+step kubectl mesh lockdown default --window 2m --force --dry-run
+step kubectl mesh lockdown default --window 2m --force
 step kubectl mesh lockdown default --status
 wait_for_window
 graph
 step kubectl mesh lockdown default --undo
 step kubectl mesh canary reviews --rollback
+step kubectl annotate deployment reviews-v2 -n default sandbox.kubectl-mesh.dev/error-rate=0.3
+step kubectl mesh canary reviews --auto --steps 20,50,100 --interval 20s --max-error-rate 1
+step kubectl mesh canary reviews --auto --canary v3 --steps 50,100 --interval 20s --max-p99 500ms
 echo
 echo "demo done; stopping the sandbox"

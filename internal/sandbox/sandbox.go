@@ -256,14 +256,14 @@ scrape_configs:
 	return nil
 }
 
-// waitForTraffic polls Prometheus until it has scraped request series.
+// waitForTraffic polls Prometheus until request rates can be computed (two scrapes).
 func (s *Sandbox) waitForTraffic(ctx context.Context, simErr <-chan error) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		n, err := s.Query(ctx, "count(istio_requests_total)")
+		n, err := s.Query(ctx, "sum(rate(istio_requests_total[1m]))")
 		if err == nil && n > 0 {
 			return nil
 		}

@@ -241,8 +241,16 @@ func (o *GraphOptions) draw(ctx context.Context, w io.Writer, prom *telemetry.Pr
 		namespace = ""
 	}
 	g := graph.Build(samples, o.Window, namespace)
-	if len(g.Edges) == 0 && len(samples.Requests) == 0 && len(samples.TCPSent) == 0 {
-		return fmt.Errorf("Prometheus at %s has no Istio request metrics (istio_requests_total) in the last %s: is it scraping the sidecars (port 15090 or 15020)?", prom.Where, o.Window)
+	if len(samples.Requests) == 0 && len(samples.TCPSent) == 0 {
+		// No rate at all: a quiet window, or a Prometheus that never saw Istio's metrics.
+		// One more query tells them apart.
+		series, err := prom.Query(ctx, "count(istio_requests_total) or count(istio_tcp_sent_bytes_total)", at)
+		if err != nil {
+			return err
+		}
+		if len(series) == 0 {
+			return fmt.Errorf("Prometheus at %s has no Istio metrics (istio_requests_total, istio_tcp_sent_bytes_total): is it scraping the sidecars (port 15090 or 15020)?", prom.Where)
+		}
 	}
 	graph.CheckMTLS(g, peerAuths)
 	g.Sort(o.Sort)

@@ -173,8 +173,13 @@ func TestGraphErrors(t *testing.T) {
 	}
 	// A Prometheus with no Istio metrics in the window: an hour before the sandbox started.
 	r = kubectl(t, path, sb, "mesh", "graph", "-A", "--prometheus-url", sb.PrometheusURL, "--time", fmt.Sprint(time.Now().Add(-time.Hour).Unix()))
-	if r.code != 1 || !strings.Contains(r.stderr, "has no Istio request metrics") {
+	if r.code != 1 || !strings.Contains(r.stderr, "has no Istio metrics") {
 		t.Errorf("empty Prometheus: %+v", r)
+	}
+	// Metrics, but no edge touches the namespace: a quiet graph, not an error.
+	r = kubectl(t, path, sb, "mesh", "graph", "-n", "nowhere", "--prometheus-url", sb.PrometheusURL)
+	if r.code != 0 || r.stdout != "no traffic in the last 5m\n" {
+		t.Errorf("quiet namespace: %+v", r)
 	}
 	r = kubectl(t, path, sb, "mesh", "graph", "--window", "5x")
 	if r.code != 1 || !strings.Contains(r.stderr, `--window "5x" is not a duration`) {
