@@ -1,11 +1,9 @@
 package testcluster
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"strings"
@@ -13,13 +11,13 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/wait"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
+
+	"github.com/kubectl-mesh/kubectl-mesh/internal/manifest"
 )
 
 // IstioCRDFile finds Istio's CRDs in the istio.io/api module that our istio.io/client-go
@@ -56,19 +54,15 @@ func InstallCRDs(ctx context.Context, cfg *rest.Config, file string) error {
 	if err != nil {
 		return err
 	}
-	decoder := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 64*1024)
-	for {
-		var obj unstructured.Unstructured
-		if err := decoder.Decode(&obj.Object); err != nil {
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			return fmt.Errorf("decoding %s: %w", file, err)
-		}
+	objects, err := manifest.Decode(data)
+	if err != nil {
+		return fmt.Errorf("decoding %s: %w", file, err)
+	}
+	for _, obj := range objects {
 		if obj.GetKind() != "CustomResourceDefinition" {
 			continue
 		}
-		_, err := client.Resource(crdResource).Create(ctx, &obj, metav1.CreateOptions{})
+		_, err := client.Resource(crdResource).Create(ctx, obj, metav1.CreateOptions{})
 		if err != nil && !apierrors.IsAlreadyExists(err) {
 			return fmt.Errorf("creating CRD %s: %w", obj.GetName(), err)
 		}

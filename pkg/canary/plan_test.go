@@ -1,13 +1,8 @@
 package canary
 
 import (
-	"bufio"
-	"bytes"
-	"errors"
 	"flag"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,9 +12,9 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
 
+	"github.com/kubectl-mesh/kubectl-mesh/internal/golden"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/host"
 )
 
@@ -31,29 +26,11 @@ var reviews = host.Service{Name: "reviews", Namespace: "default"}
 // one ready pod per version in ready, one unready pod per version in unready.
 func loadInput(t testing.TB, name string, ready, unready []string) Input {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join("testdata", name+".in.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	in := Input{Service: reviews, ServiceSelector: map[string]string{"app": "reviews"}}
-	reader := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
-	for {
-		doc, err := reader.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		raw, err := yaml.YAMLToJSON(doc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		// Decoded as the dynamic client decodes: integers as int64.
-		var obj unstructured.Unstructured
-		if err := obj.UnmarshalJSON(raw); err != nil {
-			t.Fatal(err)
-		}
+	for _, obj := range golden.Objects(t, filepath.Join("testdata", name+".in.yaml")) {
 		switch obj.GetKind() {
 		case "VirtualService":
-			in.VirtualServices = append(in.VirtualServices, &obj)
+			in.VirtualServices = append(in.VirtualServices, obj)
 		case "DestinationRule":
 			raw, _ := obj.MarshalJSON()
 			var dr networkingv1.DestinationRule
@@ -128,19 +105,7 @@ func TestComputeGolden(t *testing.T) {
 				t.Fatal("Compute changed its input")
 			}
 			got := render(t, plan)
-			golden := filepath.Join("testdata", tt.name+".out.yaml")
-			if *update {
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if got != string(want) {
-				t.Errorf("plan differs from %s (go test -update rewrites it):\n--- got\n%s\n--- want\n%s", golden, got, want)
-			}
+			golden.Compare(t, filepath.Join("testdata", tt.name+".out.yaml"), got, *update)
 			assertWeightsSumTo100(t, plan)
 			if !plan.Create {
 				assertOnlyRoutesAndRecordChanged(t, in, plan)

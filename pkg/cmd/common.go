@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"github.com/spf13/pflag"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/mesh"
@@ -29,4 +30,10 @@ func (o *clusterOptions) completeCluster() error {
 	}
 	o.namespace, o.namespaceExplicit, o.clients = ns, explicit, clients
 	return nil
+}
+
+// addDryRunFlag registers kubectl's --dry-run: a bare --dry-run means client.
+func addDryRunFlag(fs *pflag.FlagSet, value *string) {
+	fs.StringVar(value, "dry-run", "none", `"none" writes; "client" prints what would be written; "server" has the API server check the writes without persisting them.`)
+	fs.Lookup("dry-run").NoOptDefVal = string(mesh.DryRunClient)
 }

@@ -206,25 +206,13 @@ func (o *GraphOptions) connect(ctx context.Context) (*telemetry.Prometheus, []*u
 		o.AllNamespaces = o.AllNamespaces || !o.namespaceExplicit
 	} else {
 		locator.Services, locator.RESTConfig = o.clients.Core, o.clients.Config
-		peerAuths, err = o.peerAuthentications(ctx)
+		peerAuths, err = o.clients.ListIstio(ctx, mesh.PeerAuthentications, metav1.NamespaceAll)
 		if err != nil {
 			warnings = append(warnings, fmt.Sprintf("cannot list PeerAuthentications (%v): mTLS policy checks skipped", mesh.Explain(err)))
 		}
 	}
 	prom, err := locator.Locate(ctx)
 	return prom, peerAuths, warnings, err
-}
-
-func (o *GraphOptions) peerAuthentications(ctx context.Context) ([]*unstructured.Unstructured, error) {
-	list, err := o.clients.Dynamic.Resource(mesh.PeerAuthentications.GVR()).Namespace(metav1.NamespaceAll).List(ctx, metav1.ListOptions{})
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*unstructured.Unstructured, len(list.Items))
-	for i := range list.Items {
-		out[i] = &list.Items[i]
-	}
-	return out, nil
 }
 
 func (o *GraphOptions) draw(ctx context.Context, w io.Writer, prom *telemetry.Prometheus, peerAuths []*unstructured.Unstructured) error {

@@ -1,13 +1,10 @@
 package lockdown
 
 import (
-	"bufio"
 	"bytes"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,8 +13,9 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
+
+	"github.com/kubectl-mesh/kubectl-mesh/internal/golden"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.out.yaml from the current planner")
@@ -25,26 +23,9 @@ var update = flag.Bool("update", false, "rewrite testdata/*.out.yaml from the cu
 // loadInput reads testdata/NAME.in.yaml as the cluster state for namespace ns.
 func loadInput(t testing.TB, name, ns string) Input {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join("testdata", name+".in.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	in := Input{Namespace: ns, TrustDomain: "cluster.local"}
 	var allPods []corev1.Pod
-	reader := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
-	for {
-		doc, err := reader.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		raw, err := yaml.YAMLToJSON(doc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		obj := &unstructured.Unstructured{}
-		if err := obj.UnmarshalJSON(raw); err != nil {
-			t.Fatal(err)
-		}
+	for _, obj := range golden.Objects(t, filepath.Join("testdata", name+".in.yaml")) {
 		switch obj.GetKind() {
 		case "Pod":
 			var pod corev1.Pod
@@ -177,19 +158,7 @@ func renderPlan(t *testing.T, p *Plan, summary func(io.Writer, *Plan, string) er
 
 func compareGolden(t *testing.T, name, got string) {
 	t.Helper()
-	golden := filepath.Join("testdata", name+".out.yaml")
-	if *update {
-		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("differs from %s (go test -update rewrites it):\n--- got\n%s\n--- want\n%s", golden, got, want)
-	}
+	golden.Compare(t, filepath.Join("testdata", name+".out.yaml"), got, *update)
 }
 
 // applyWrites returns in as the cluster would hold it after the plan's writes.

@@ -53,15 +53,15 @@ func (c *Clients) ReadLockdownInput(ctx context.Context, namespace string) (in l
 		return err
 	})
 	g.Go(func() (err error) {
-		in.PeerAuthentications, err = c.listIstio(gctx, PeerAuthentications, namespace)
+		in.PeerAuthentications, err = c.ListIstio(gctx, PeerAuthentications, namespace)
 		return err
 	})
 	g.Go(func() (err error) {
-		in.AuthorizationPolicies, err = c.listIstio(gctx, AuthorizationPolicies, namespace)
+		in.AuthorizationPolicies, err = c.ListIstio(gctx, AuthorizationPolicies, namespace)
 		return err
 	})
 	g.Go(func() error {
-		list, err := c.listIstio(gctx, PeerAuthentications, lockdown.RootNamespace)
+		list, err := c.ListIstio(gctx, PeerAuthentications, lockdown.RootNamespace)
 		if err != nil && !apierrors.IsForbidden(err) {
 			return err
 		}
@@ -81,10 +81,10 @@ func (c *Clients) ReadLockdownInput(ctx context.Context, namespace string) (in l
 		into     *[]*unstructured.Unstructured
 	}{{VirtualServices, &in.VirtualServices}, {Gateways, &in.Gateways}} {
 		g.Go(func() error {
-			objects, err := c.listIstio(gctx, list.resource, metav1.NamespaceAll)
+			objects, err := c.ListIstio(gctx, list.resource, metav1.NamespaceAll)
 			if apierrors.IsForbidden(err) {
 				warn("you may not list %s in all namespaces: only those in %s are considered for ingress gateway callers", list.resource.Resource, namespace)
-				objects, err = c.listIstio(gctx, list.resource, namespace)
+				objects, err = c.ListIstio(gctx, list.resource, namespace)
 			}
 			*list.into = objects
 			return err
@@ -98,7 +98,9 @@ func (c *Clients) ReadLockdownInput(ctx context.Context, namespace string) (in l
 	return in, warnings, err
 }
 
-func (c *Clients) listIstio(ctx context.Context, r IstioResource, namespace string) ([]*unstructured.Unstructured, error) {
+// ListIstio lists one Istio resource as unstructured objects (metav1.NamespaceAll: every
+// namespace).
+func (c *Clients) ListIstio(ctx context.Context, r IstioResource, namespace string) ([]*unstructured.Unstructured, error) {
 	list, err := c.Dynamic.Resource(r.GVR()).Namespace(namespace).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return nil, err
