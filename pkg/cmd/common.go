@@ -24,12 +24,10 @@ func (o *clusterOptions) completeCluster() error {
 	if err != nil {
 		return err
 	}
-	clients, err := o.getter.Clients()
-	if err != nil {
-		return err
-	}
-	o.namespace, o.namespaceExplicit, o.clients = ns, explicit, clients
-	return nil
+	// Kept even when the clients cannot be built: graph still honours -n without a cluster.
+	o.namespace, o.namespaceExplicit = ns, explicit
+	o.clients, err = o.getter.Clients()
+	return err
 }
 
 // addDryRunFlag registers kubectl's --dry-run: a bare --dry-run means client.
