@@ -4,6 +4,8 @@ package e2e
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -397,4 +399,41 @@ func waitForAdmissionPolicy(t *testing.T, ns string) {
 		<-tick.C
 	}
 	t.Fatal("the ValidatingAdmissionPolicy was not enforced within 30s")
+}
+
+// deploy/rbac.yaml grants exactly enough: a user bound to its ClusterRoles runs canary and
+// lockdown (with undo) without a forbidden error.
+func TestDocumentedRBACIsEnough(t *testing.T) {
+	t.Parallel()
+	ns := exposedBookinfo(t, "rbac-documented")
+	rbac, err := os.ReadFile(filepath.Join(repoRoot, "deploy", "rbac.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	apply(t, string(rbac)+`
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: editor-mesh-canary}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: kubectl-mesh-canary}
+subjects: [{kind: User, name: editor, apiGroup: rbac.authorization.k8s.io}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: editor-mesh-lockdown}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: kubectl-mesh-lockdown}
+subjects: [{kind: User, name: editor, apiGroup: rbac.authorization.k8s.io}]
+`)
+	for _, args := range [][]string{
+		{"mesh", "canary", "reviews", "10", "-n", ns},
+		{"mesh", "canary", "reviews", "-n", ns},
+		{"mesh", "lockdown", ns},
+		{"mesh", "lockdown", ns, "--status"},
+		{"mesh", "lockdown", ns, "--undo"},
+	} {
+		r := plugin(t, cluster, append(args, "--context", "editor")...)
+		if r.code != 0 || strings.Contains(r.stderr, "forbidden") {
+			t.Errorf("%v as editor:\n%s", args, r)
+		}
+	}
 }
