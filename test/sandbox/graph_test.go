@@ -3,8 +3,10 @@
 package sandbox_test
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"os/exec"
@@ -201,4 +203,37 @@ func parseUnix(s string) (time.Time, error) {
 	var secs int64
 	_, err := fmt.Sscan(s, &secs)
 	return time.Unix(secs, 0), err
+}
+
+// --watch redraws until interrupted, then exits cleanly.
+func TestGraphWatch(t *testing.T) {
+	sb := startSandbox(t)
+	path := plugins(t)
+	cmd := exec.Command("kubectl", "mesh", "graph", "-n", "default", "--window", "10s", "--watch", "--interval", "1s", "--prometheus-url", sb.PrometheusURL)
+	cmd.Env = append(os.Environ(), "PATH="+path, "KUBECONFIG="+sb.Cluster.Kubeconfig)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	frames := 0
+	scanner := bufio.NewScanner(stdout)
+	for scanner.Scan() && frames < 3 {
+		if strings.HasPrefix(scanner.Text(), "Every 1s: kubectl mesh graph, window 10s") {
+			frames++
+		}
+	}
+	if frames < 3 {
+		t.Fatalf("saw %d frames before the output ended", frames)
+	}
+	// kubectl execs the plugin in its place, so the signal reaches it directly.
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _, _ = io.Copy(io.Discard, stdout) }()
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("--watch did not end cleanly on Ctrl-C: %v", err)
+	}
 }
