@@ -21,7 +21,24 @@ func (o *CanaryOptions) runAuto(ctx context.Context) error {
 	out := o.streams.Out
 	window := fmt.Sprintf("%ds", int(o.Interval.Seconds()))
 	req := o.Request
-	var version, subset string
+	// Plan the first step without writing it, to learn which subset will be judged and to
+	// refuse before any traffic moves when its telemetry cannot be told apart.
+	in, err := o.clients.ReadCanaryInput(ctx, o.service)
+	if err != nil {
+		return err
+	}
+	req.Percent = &o.Steps[0]
+	first, err := canary.Compute(in, req)
+	if err != nil {
+		return err
+	}
+	subset := first.Canary
+	version, err := versionOf(first, subset)
+	if err != nil {
+		return fmt.Errorf("--auto: %w", err)
+	}
+	// From the first write on, the record on the VirtualService fixes the roles.
+	req.Canary = subset
 	for i, step := range o.Steps {
 		req.Percent = &step
 		plan, _, err := o.apply(ctx, req)
@@ -30,13 +47,6 @@ func (o *CanaryOptions) runAuto(ctx context.Context) error {
 				return err
 			}
 			return o.rollBack(fmt.Sprintf("step %d/%d could not be set: %v", i+1, len(o.Steps), err))
-		}
-		if i == 0 {
-			// From now on the record on the VirtualService fixes the roles; judge this subset.
-			subset, req.Canary = plan.Canary, plan.Canary
-			if version, err = versionOf(plan, subset); err != nil {
-				return o.rollBack(err.Error())
-			}
 		}
 		fmt.Fprintf(out, "step %d/%d: %s; holding %s\n", i+1, len(o.Steps), plan.Summary(), o.Interval)
 		select {

@@ -146,3 +146,43 @@ func BenchmarkCanaryStep(b *testing.B) {
 		}
 	}
 }
+
+// --auto refuses, before moving any traffic, a canary whose subset has no version label:
+// its telemetry could not be told apart from stable's.
+func TestCanaryAutoRefusesUnjudgeableSubsets(t *testing.T) {
+	f := newFakeCluster(3, 1)
+	dr, err := f.istio.NetworkingV1().DestinationRules("default").Get(context.Background(), "reviews", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dr.Spec.Subsets[1].Labels = map[string]string{"track": "canary"}
+	if _, err := f.istio.NetworkingV1().DestinationRules("default").Update(context.Background(), dr, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("MESH_PROMETHEUS_URL", "http://127.0.0.1:1")
+	_, _, err = runCanary(f, "reviews", "--auto", "--steps", "10,100", "--interval", "1s", "--force")
+	if err == nil || !strings.Contains(err.Error(), "does not select pods by a version label") {
+		t.Fatalf("want a refusal naming the missing version label, got %v", err)
+	}
+	for _, a := range f.dynamic.Actions() {
+		if a.GetVerb() != "list" {
+			t.Errorf("a refused --auto made a %s request", a.GetVerb())
+		}
+	}
+}
+
+func TestCanaryAutoValidation(t *testing.T) {
+	for args, want := range map[string]string{
+		"reviews --auto --steps 50,25":        "--steps must ascend: 25 comes after 50",
+		"reviews --auto --steps 0,50":         "--steps: 0 is not a weight from 1 to 100",
+		"reviews 10 --auto":                   "--auto takes its weights from --steps",
+		"reviews --auto --interval 100ms":     "--interval 100ms is too short",
+		"reviews --auto --max-error-rate 150": "--max-error-rate 150: give a percentage from 0 to 100",
+		"reviews --auto --dry-run":            "--auto changes weights over time",
+	} {
+		_, _, err := runCanary(newFakeCluster(3, 1), strings.Fields(args)...)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: want %q, got %v", args, want, err)
+		}
+	}
+}
