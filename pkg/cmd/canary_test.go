@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spf13/cobra"
 	apinetworking "istio.io/api/networking/v1alpha3"
 	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
 	istiofake "istio.io/client-go/pkg/clientset/versioned/fake"
@@ -84,15 +85,20 @@ func newFakeCluster(versions, podsPerVersion int) *fakeCluster {
 	return &fakeCluster{kube: kube, istio: istiofake.NewSimpleClientset(dr), dynamic: dyn}
 }
 
-func runCanary(f *fakeCluster, args ...string) (string, string, error) {
+// runOn runs one command against the fake cluster and returns what it printed.
+func runOn(newCmd func(mesh.ClientGetter, genericiooptions.IOStreams) *cobra.Command, f *fakeCluster, args ...string) (string, string, error) {
 	var out, errOut bytes.Buffer
-	c := NewCmdCanary(f, genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut})
+	c := newCmd(f, genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut})
 	c.SetArgs(args)
 	c.SetOut(&out)
 	c.SetErr(&errOut)
 	c.SilenceErrors, c.SilenceUsage = true, true
 	err := c.ExecuteContext(context.Background())
 	return out.String(), errOut.String(), err
+}
+
+func runCanary(f *fakeCluster, args ...string) (string, string, error) {
+	return runOn(NewCmdCanary, f, args...)
 }
 
 // A canary step costs the same few requests however many pods and subsets the service has:

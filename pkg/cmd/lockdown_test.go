@@ -1,8 +1,6 @@
 package cmd
 
 import (
-	"bytes"
-	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -13,7 +11,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/cli-runtime/pkg/genericiooptions"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	kubefake "k8s.io/client-go/kubernetes/fake"
 )
@@ -76,12 +73,7 @@ func newLockdownCluster(apps, pods int) *fakeCluster {
 }
 
 func runLockdown(f *fakeCluster, args ...string) (string, string, error) {
-	var out, errOut bytes.Buffer
-	c := NewCmdLockdown(f, genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut})
-	c.SetArgs(args)
-	c.SilenceErrors, c.SilenceUsage = true, true
-	err := c.ExecuteContext(context.Background())
-	return out.String(), errOut.String(), err
+	return runOn(NewCmdLockdown, f, args...)
 }
 
 // A lockdown costs the same reads however many workloads and pods the namespace has: two
