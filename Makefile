@@ -33,8 +33,11 @@ e2e: test-components
 
 # The mesh sandbox: bookinfo on a real API server, Prometheus, simulated sidecars. Prints the
 # KUBECONFIG and MESH_PROMETHEUS_URL to export, runs until Ctrl-C.
+# Built, then run as make's own child (no shell, no go run in between), so that Ctrl-C or a
+# SIGTERM to make reaches it and it stops everything it started.
 sandbox: test-components
-	$(GO) run ./hack/sandbox
+	$(GO) build -o .cache/sandbox ./hack/sandbox
+	.cache/sandbox
 
 # The Istio tutorial with kubectl mesh, in the sandbox, start to finish.
 demo: build test-components

@@ -20,6 +20,7 @@ func main() {
 	envFile := flag.String("env-file", "", "also write the export lines to this file once traffic flows")
 	scrape := flag.Duration("scrape", 5*time.Second, "Prometheus scrape interval")
 	flag.Parse()
+	stopWithParent()
 	if err := run(*dir, *envFile, *scrape); err != nil {
 		fmt.Fprintln(os.Stderr, "sandbox:", err)
 		os.Exit(1)

@@ -244,6 +244,7 @@ scrape_configs:
 		"--storage.tsdb.retention.time=1d",
 	)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
+	testcluster.DieWithParent(cmd)
 	if err := cmd.Start(); err != nil {
 		logFile.Close()
 		return fmt.Errorf("starting prometheus: %w", err)

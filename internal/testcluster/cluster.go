@@ -124,6 +124,7 @@ func (c *Cluster) run(bin, logName string, args ...string) error {
 	}
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
+	DieWithParent(cmd)
 	if err := cmd.Start(); err != nil {
 		logFile.Close()
 		return fmt.Errorf("starting %s: %w", filepath.Base(bin), err)
