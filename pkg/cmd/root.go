@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 
@@ -22,6 +23,8 @@ import (
 // displayName is how users call us: kubectl finds the plugin binary `kubectl-mesh` for
 // `kubectl mesh ...`, so help and errors say "kubectl mesh", never the binary's name.
 const displayName = "kubectl mesh"
+
+var negativeNumber = regexp.MustCompile(`^unknown shorthand flag: '[0-9]' in -([0-9]+)$`)
 
 // NewCmdMesh is the umbrella command: `kubectl mesh canary|lockdown|graph|version|completion`.
 func NewCmdMesh(streams genericiooptions.IOStreams) *cobra.Command {
@@ -42,6 +45,10 @@ Every command that writes can show what it would do first (--dry-run, -o yaml).`
 	}
 	flags.AddFlags(root.PersistentFlags())
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		// cobra reads a negative number as shorthand flags: say what is really wrong.
+		if m := negativeNumber.FindStringSubmatch(err.Error()); m != nil && c.Name() == "canary" {
+			return fmt.Errorf("PERCENT -%s is out of range: give a whole number from 0 to 100", m[1])
+		}
 		return fmt.Errorf("%w\nSee '%s --help' for usage.", err, c.CommandPath())
 	})
 	root.AddCommand(

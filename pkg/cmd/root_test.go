@@ -74,3 +74,10 @@ func TestArgsForBinary(t *testing.T) {
 		}
 	}
 }
+
+func TestNegativePercent(t *testing.T) {
+	_, stderr, code := run("canary", "reviews", "-5")
+	if code != 1 || stderr != "error: PERCENT -5 is out of range: give a whole number from 0 to 100\n" {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+}
