@@ -4,7 +4,6 @@ package cmd
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -64,13 +63,6 @@ Every command that writes can show what it would do first (--dry-run, -o yaml).`
 	return root
 }
 
-// Execute runs the umbrella command with args and returns the process exit code.
-func Execute(streams genericiooptions.IOStreams, args []string) int {
-	root := NewCmdMesh(streams)
-	root.SetArgs(args)
-	return executeWithSignals(root, streams)
-}
-
 // executeWithSignals runs root with a context that Ctrl-C and SIGTERM cancel: --watch then ends
 // cleanly, and a write in flight is abandoned before it is sent, not half-way.
 func executeWithSignals(root *cobra.Command, streams genericiooptions.IOStreams) int {
@@ -125,15 +117,6 @@ func report(err error, errOut io.Writer) int {
 	if err == nil {
 		return 0
 	}
-	var silent *exitError
-	if errors.As(err, &silent) {
-		return silent.code
-	}
 	fmt.Fprintf(errOut, "error: %v\n", mesh.Explain(err))
 	return 1
 }
-
-// exitError ends the command with a code after the command has already said why.
-type exitError struct{ code int }
-
-func (e *exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }

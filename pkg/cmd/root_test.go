@@ -29,7 +29,7 @@ func TestPluginArgs(t *testing.T) {
 
 func run(args ...string) (stdout, stderr string, code int) {
 	var out, errOut bytes.Buffer
-	code = Execute(genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}, args)
+	code = ExecuteAs("kubectl-mesh", genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}, args)
 	return out.String(), errOut.String(), code
 }
 
