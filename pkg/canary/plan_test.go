@@ -15,12 +15,12 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-mesh/kubectl-mesh/internal/golden"
-	"github.com/kubectl-mesh/kubectl-mesh/pkg/host"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/istio"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.out.yaml from the current planner")
 
-var reviews = host.Service{Name: "reviews", Namespace: "default"}
+var reviews = istio.Service{Name: "reviews", Namespace: "default"}
 
 // loadInput reads testdata/NAME.in.yaml (VirtualServices and DestinationRules) and adds pods:
 // one ready pod per version in ready, one unready pod per version in unready.

@@ -13,12 +13,6 @@ import (
 // still the canary) and lets --rollback return traffic to stable after any number of steps.
 const RecordAnnotation = "kubectl-mesh.dev/canary"
 
-// ManagedByLabel marks objects kubectl-mesh created.
-const (
-	ManagedByLabel = "app.kubernetes.io/managed-by"
-	ManagedByValue = "kubectl-mesh"
-)
-
 // Weight is the share of a route's traffic one subset receives, in percent.
 type Weight struct {
 	Subset string `json:"subset"`

@@ -7,7 +7,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
-	"github.com/kubectl-mesh/kubectl-mesh/pkg/host"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/istio"
 )
 
 // A VirtualService as the API server returned it; the helpers below read and change only
@@ -29,10 +29,10 @@ func appliesToMesh(vs *unstructured.Unstructured) bool {
 }
 
 // routesHost reports whether one of vs's hosts names svc.
-func routesHost(vs *unstructured.Unstructured, svc host.Service) bool {
+func routesHost(vs *unstructured.Unstructured, svc istio.Service) bool {
 	hosts, _, _ := unstructured.NestedStringSlice(vs.Object, "spec", "hosts")
 	for _, h := range hosts {
-		if host.Matches(h, vs.GetNamespace(), svc) {
+		if istio.HostNamesService(h, vs.GetNamespace(), svc) {
 			return true
 		}
 	}
@@ -190,4 +190,49 @@ func weightOf(v any) int64 {
 		return int64(n)
 	}
 	return 0
+}
+
+// selectRoute picks the http route to change: --route by name (or #index), else the only
+// route, else the catch-all route; otherwise the user must choose.
+func selectRoute(vs *unstructured.Unstructured, svc istio.Service, want string) (routeRef, map[string]any, error) {
+	routes := httpRoutes(vs)
+	if len(routes) == 0 {
+		return routeRef{}, nil, fmt.Errorf("%s: VirtualService %s has no http routes (tcp and tls routes are not supported)", svc, vs.GetName())
+	}
+	refs := make([]routeRef, len(routes))
+	for i, r := range routes {
+		name, _ := r["name"].(string)
+		refs[i] = routeRef{index: i, name: name}
+	}
+	if want != "" {
+		for i, ref := range refs {
+			if ref.name == want {
+				return ref, routes[i], nil
+			}
+		}
+		for i, ref := range refs {
+			if want == fmt.Sprintf("#%d", ref.index) || want == fmt.Sprint(ref.index) {
+				return ref, routes[i], nil
+			}
+		}
+		return routeRef{}, nil, fmt.Errorf("%s: VirtualService %s has no route %q; its routes:\n%s", svc, vs.GetName(), want, listRoutes(refs, routes))
+	}
+	if len(routes) == 1 {
+		return refs[0], routes[0], nil
+	}
+	for i, r := range routes {
+		if isCatchAll(r) {
+			return refs[i], r, nil
+		}
+	}
+	return routeRef{}, nil, fmt.Errorf("%s: VirtualService %s has %d http routes and none is a catch-all; pick one with --route NAME (or --route '#N'):\n%s",
+		svc, vs.GetName(), len(routes), listRoutes(refs, routes))
+}
+
+func listRoutes(refs []routeRef, routes []map[string]any) string {
+	lines := make([]string, len(routes))
+	for i := range routes {
+		lines[i] = describeRoute(refs[i], routes[i])
+	}
+	return strings.Join(lines, "\n")
 }

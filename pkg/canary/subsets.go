@@ -8,7 +8,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/kubectl/pkg/util/podutils"
 
-	"github.com/kubectl-mesh/kubectl-mesh/pkg/host"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/istio"
 )
 
 // Subset is one subset of the service's DestinationRule and the pods it selects.
@@ -22,10 +22,10 @@ type Subset struct {
 // destinationRuleFor picks the DestinationRule for svc among rules (all from the service's
 // namespace): one whose host names the service and that applies to every client (no
 // workloadSelector). When several do, Istio uses the oldest; so do we.
-func destinationRuleFor(rules []*networkingv1.DestinationRule, svc host.Service) *networkingv1.DestinationRule {
+func destinationRuleFor(rules []*networkingv1.DestinationRule, svc istio.Service) *networkingv1.DestinationRule {
 	var matching []*networkingv1.DestinationRule
 	for _, dr := range rules {
-		if dr.Spec.WorkloadSelector == nil && host.Matches(dr.Spec.Host, dr.Namespace, svc) {
+		if dr.Spec.WorkloadSelector == nil && istio.HostNamesService(dr.Spec.Host, dr.Namespace, svc) {
 			matching = append(matching, dr)
 		}
 	}

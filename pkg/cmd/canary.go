@@ -8,11 +8,11 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/canary"
-	"github.com/kubectl-mesh/kubectl-mesh/pkg/host"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/change"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/istio"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/mesh"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/output"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/telemetry"
@@ -36,7 +36,7 @@ type CanaryOptions struct {
 	PrometheusURL string
 
 	// From Complete.
-	service host.Service
+	service istio.Service
 	dryRun  mesh.DryRun
 }
 
@@ -92,13 +92,15 @@ func NewCmdCanary(getter mesh.ClientGetter, streams genericiooptions.IOStreams) 
 		},
 	}
 	f := c.Flags()
+	c.ValidArgsFunction = completer{getter}.services
 	f.StringVar(&o.Request.Canary, "canary", "", "Subset to send traffic to (default: the one already sharing the route, else the next after stable).")
 	f.StringVar(&o.Request.Route, "route", "", "HTTP route to change, by name or '#N', when the VirtualService has several and none is a catch-all.")
 	f.BoolVar(&o.Request.Promote, "promote", false, "Send all traffic to the canary, which becomes stable.")
 	f.BoolVar(&o.Request.Rollback, "rollback", false, "Send all traffic back to stable and drop the canary.")
 	f.BoolVar(&o.Request.Force, "force", false, "Send traffic even to a subset that the DestinationRule lacks or that has no ready pods.")
-	addDryRunFlag(f, &o.dryRunArg)
-	f.StringVarP(&o.Output, "output", "o", "", "Print the VirtualService: one of yaml, json, name.")
+	completeFlag(c, "canary", completer{getter}.subsets)
+	addDryRunFlag(c, &o.dryRunArg)
+	addObjectOutputFlag(c, &o.Output, "Print the VirtualService: one of yaml, json, name.")
 	f.BoolVar(&o.Auto, "auto", false, "Step through --steps, judging the canary's telemetry after each --interval; roll back on a failed gate, promote after the last step.")
 	f.IntSliceVar(&o.Steps, "steps", []int{10, 25, 50, 100}, "Canary weights for --auto, in percent, ascending.")
 	f.DurationVar(&o.Interval, "interval", time.Minute, "How long --auto holds each step before judging it.")
@@ -132,7 +134,7 @@ func (o *CanaryOptions) Complete(args []string) error {
 
 // Validate checks that the flags and arguments make one request.
 func (o *CanaryOptions) Validate() error {
-	if _, _, ok := host.Parse(o.serviceArg, ""); !ok {
+	if _, _, ok := istio.ParseService(o.serviceArg, ""); !ok {
 		return fmt.Errorf("SERVICE %q is not a service name: use NAME, NAME.NAMESPACE or NAME.NAMESPACE.svc.cluster.local", o.serviceArg)
 	}
 	r := o.Request
@@ -169,7 +171,7 @@ func (o *CanaryOptions) resolveService() error {
 	if err := o.completeCluster(); err != nil {
 		return err
 	}
-	svc, fromName, _ := host.Parse(o.serviceArg, o.namespace)
+	svc, fromName, _ := istio.ParseService(o.serviceArg, o.namespace)
 	if fromName && o.namespaceExplicit && svc.Namespace != o.namespace {
 		return fmt.Errorf("SERVICE %q names namespace %q but -n says %q: give one", o.serviceArg, svc.Namespace, o.namespace)
 	}
@@ -223,14 +225,11 @@ func (o *CanaryOptions) Run(ctx context.Context) error {
 	return o.print(ctx, plan, written)
 }
 
-// apply plans req and writes the result, retrying on conflict; warnings go to stderr.
-func (o *CanaryOptions) apply(ctx context.Context, req canary.Request) (*canary.Plan, *unstructured.Unstructured, error) {
+// apply plans req and writes the result, re-reading and re-planning on conflict; warnings
+// go to stderr. written is what was written, as stored: nothing when nothing changed.
+func (o *CanaryOptions) apply(ctx context.Context, req canary.Request) (plan *canary.Plan, written []change.Change, err error) {
 	writer := mesh.NewWriter(o.clients, o.dryRun)
-	var (
-		plan    *canary.Plan
-		written *unstructured.Unstructured
-	)
-	err := mesh.RetryOnConflict(func() error {
+	err = mesh.RetryOnConflict(func() error {
 		in, err := o.clients.ReadCanaryInput(ctx, o.service)
 		if err != nil {
 			return err
@@ -238,19 +237,13 @@ func (o *CanaryOptions) apply(ctx context.Context, req canary.Request) (*canary.
 		if plan, err = canary.Compute(in, req); err != nil {
 			return err
 		}
-		written = plan.VirtualService
-		if !plan.Changed {
-			return nil
-		}
-		written, err = writer.WriteVirtualService(ctx, plan.VirtualService, plan.Create)
+		written, err = writer.ApplyAll(ctx, plan.Changes())
 		return err
 	})
 	if err != nil {
 		return nil, nil, err
 	}
-	for _, w := range plan.Warnings {
-		fmt.Fprintf(o.streams.ErrOut, "warning: %s\n", w)
-	}
+	o.warn(plan.Warnings...)
 	return plan, written, nil
 }
 
@@ -280,25 +273,10 @@ func (o *CanaryOptions) liveFigures(ctx context.Context, plan *canary.Plan) map[
 	return figures
 }
 
-func (o *CanaryOptions) print(ctx context.Context, plan *canary.Plan, written *unstructured.Unstructured) error {
+func (o *CanaryOptions) print(ctx context.Context, plan *canary.Plan, written []change.Change) error {
 	isStatus := o.Request.Percent == nil && !o.Request.Promote && !o.Request.Rollback
 	if o.Output != "" {
-		if written == nil {
-			fmt.Fprintf(o.streams.ErrOut, "%s: no VirtualService routes it\n", plan.Service)
-			return nil
-		}
-		operation := "configured"
-		switch {
-		case isStatus:
-			operation = ""
-		case plan.Create:
-			operation = "created"
-		case !plan.Changed:
-			operation = "unchanged"
-		}
-		return output.Print(o.streams.Out, o.Output, output.Object{
-			GVK: mesh.VirtualServices.GVK(), Object: written, Operation: operation + o.dryRun.Suffix(),
-		})
+		return o.printObject(plan, written, isStatus)
 	}
 	if isStatus {
 		return canary.WriteStatus(o.streams.Out, plan, o.liveFigures(ctx, plan))
@@ -309,4 +287,20 @@ func (o *CanaryOptions) print(ctx context.Context, plan *canary.Plan, written *u
 	}
 	_, err := fmt.Fprintln(o.streams.Out, plan.Summary()+suffix)
 	return err
+}
+
+// printObject prints the VirtualService for -o: as written, or as it is when nothing changed.
+func (o *CanaryOptions) printObject(plan *canary.Plan, written []change.Change, isStatus bool) error {
+	if len(written) > 0 {
+		return output.PrintChanges(o.streams.Out, o.Output, written, o.dryRun.Suffix())
+	}
+	if plan.VirtualService == nil {
+		fmt.Fprintf(o.streams.ErrOut, "%s: no VirtualService routes it\n", plan.Service)
+		return nil
+	}
+	operation := "unchanged" + o.dryRun.Suffix()
+	if isStatus {
+		operation = ""
+	}
+	return output.Print(o.streams.Out, o.Output, output.Object{GVK: plan.VirtualService.GroupVersionKind(), Object: plan.VirtualService, Operation: operation})
 }

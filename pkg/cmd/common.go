@@ -1,10 +1,12 @@
 package cmd
 
 import (
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/mesh"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/output"
 )
 
 // clusterOptions is what every cluster-facing command shares: where to find the cluster,
@@ -30,8 +32,25 @@ func (o *clusterOptions) completeCluster() error {
 	return err
 }
 
-// addDryRunFlag registers kubectl's --dry-run: a bare --dry-run means client.
-func addDryRunFlag(fs *pflag.FlagSet, value *string) {
-	fs.StringVar(value, "dry-run", "none", `"none" writes; "client" prints what would be written; "server" has the API server check the writes without persisting them.`)
+// warn prints warnings to stderr, where they do not mix with results.
+func (o *clusterOptions) warn(warnings ...string) {
+	output.Warn(o.streams.ErrOut, warnings...)
+}
+
+// addDryRunFlag registers kubectl's --dry-run (a bare --dry-run means client) and its
+// completion.
+func addDryRunFlag(c *cobra.Command, value *string) {
+	addDryRunFlagTo(c.Flags(), value)
+	completeFlag(c, "dry-run", fixedValues(string(mesh.DryRunNone), string(mesh.DryRunClient), string(mesh.DryRunServer)))
+}
+
+func addDryRunFlagTo(fs *pflag.FlagSet, value *string) {
+	fs.StringVar(value, "dry-run", string(mesh.DryRunNone), `"none" writes; "client" prints what would be written; "server" has the API server check the writes without persisting them.`)
 	fs.Lookup("dry-run").NoOptDefVal = string(mesh.DryRunClient)
+}
+
+// addObjectOutputFlag registers -o for commands that print the objects they write.
+func addObjectOutputFlag(c *cobra.Command, value *string, usage string) {
+	c.Flags().StringVarP(value, "output", "o", "", usage)
+	completeFlag(c, "output", fixedValues(output.Formats...))
 }

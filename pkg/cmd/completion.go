@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"fmt"
 	"sort"
 	"strings"
 
@@ -12,15 +13,27 @@ import (
 
 // Shell completion from the cluster: namespaces, services, subsets and kubeconfig contexts.
 // Failures (no cluster, no rights) complete nothing rather than print errors into the shell.
+// Each command registers its own completions where it defines its flags.
 
-type completer struct{ flags *mesh.ConfigFlags }
+type completionFunc = func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective)
+
+// completeFlag registers fn for flag on c. Registration fails only on a programming error (no
+// such flag, or registered twice), which every build of the command tree would hit: so it
+// panics, and the command-tree test catches it.
+func completeFlag(c *cobra.Command, flag string, fn completionFunc) {
+	if err := c.RegisterFlagCompletionFunc(flag, fn); err != nil {
+		panic(fmt.Sprintf("completion for --%s of %s: %v", flag, c.Name(), err))
+	}
+}
+
+type completer struct{ getter mesh.ClientGetter }
 
 func (c completer) clients() (*mesh.Clients, string, bool) {
-	ns, _, err := c.flags.Namespace()
+	ns, _, err := c.getter.Namespace()
 	if err != nil {
 		return nil, "", false
 	}
-	clients, err := c.flags.Clients()
+	clients, err := c.getter.Clients()
 	if err != nil {
 		return nil, "", false
 	}
@@ -113,44 +126,23 @@ func (c completer) subsets(cmd *cobra.Command, args []string, prefix string) ([]
 	return matching(names, prefix), cobra.ShellCompDirectiveNoFileComp
 }
 
-func (c completer) contexts(_ *cobra.Command, _ []string, prefix string) ([]string, cobra.ShellCompDirective) {
-	config, err := c.flags.ToRawKubeConfigLoader().RawConfig()
-	if err != nil {
-		return nil, cobra.ShellCompDirectiveNoFileComp
+// contexts completes --context from the kubeconfig.
+func contexts(flags *mesh.ConfigFlags) completionFunc {
+	return func(_ *cobra.Command, _ []string, prefix string) ([]string, cobra.ShellCompDirective) {
+		config, err := flags.ToRawKubeConfigLoader().RawConfig()
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		var names []string
+		for name := range config.Contexts {
+			names = append(names, name)
+		}
+		return sortedMatching(names, prefix), cobra.ShellCompDirectiveNoFileComp
 	}
-	var names []string
-	for name := range config.Contexts {
-		names = append(names, name)
-	}
-	return sortedMatching(names, prefix), cobra.ShellCompDirectiveNoFileComp
 }
 
-func fixedValues(values ...string) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+func fixedValues(values ...string) completionFunc {
 	return func(_ *cobra.Command, _ []string, prefix string) ([]string, cobra.ShellCompDirective) {
 		return matching(values, prefix), cobra.ShellCompDirectiveNoFileComp
-	}
-}
-
-// registerCompletions wires completion into the command tree.
-func registerCompletions(root *cobra.Command, flags *mesh.ConfigFlags) {
-	c := completer{flags: flags}
-	_ = root.RegisterFlagCompletionFunc("namespace", c.namespaces)
-	_ = root.RegisterFlagCompletionFunc("context", c.contexts)
-	for _, sub := range root.Commands() {
-		switch sub.Name() {
-		case "canary":
-			sub.ValidArgsFunction = c.services
-			_ = sub.RegisterFlagCompletionFunc("canary", c.subsets)
-		case "lockdown":
-			sub.ValidArgsFunction = c.firstArgNamespace
-		case "graph":
-			sub.ValidArgsFunction = cobra.NoFileCompletions
-		}
-		if sub.Flags().Lookup("dry-run") != nil {
-			_ = sub.RegisterFlagCompletionFunc("dry-run", fixedValues("none", "client", "server"))
-		}
-		if sub.Flags().Lookup("output") != nil {
-			_ = sub.RegisterFlagCompletionFunc("output", fixedValues("yaml", "json", "name"))
-		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/common/model"
@@ -19,6 +20,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/graph"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/istio"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/mesh"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/telemetry"
 )
@@ -86,13 +88,14 @@ func NewCmdGraph(getter mesh.ClientGetter, streams genericiooptions.IOStreams) *
 	f.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "Every edge in the mesh (default: edges into or out of the namespace).")
 	f.StringVar(&o.Window, "window", "5m", "How far back to look, as a Prometheus duration (30s, 5m, 1h).")
 	f.StringVarP(&o.Output, "output", "o", "table", "One of: "+strings.Join(graph.Formats, ", ")+".")
-	f.StringVar(&o.Sort, "sort", "p99", "Order of the table: p99 (slowest first), rps or errors.")
+	f.StringVar(&o.Sort, "sort", graph.SortKeys[0], "Order of the table: p99 (slowest first), rps (busiest first) or errors.")
 	f.BoolVarP(&o.Watch, "watch", "w", false, "Redraw every --interval until interrupted.")
 	f.DurationVar(&o.Interval, "interval", 5*time.Second, "How often --watch redraws.")
 	f.StringVar(&o.PrometheusURL, "prometheus-url", "", "Prometheus to query (default: $MESH_PROMETHEUS_URL, else found in the cluster).")
 	f.StringVar(&o.At, "time", "", "Evaluate at this instant (RFC 3339 or Unix seconds) instead of now.")
-	_ = c.RegisterFlagCompletionFunc("output", fixedValues(graph.Formats...))
-	_ = c.RegisterFlagCompletionFunc("sort", fixedValues("p99", "rps", "errors"))
+	c.ValidArgsFunction = cobra.NoFileCompletions
+	completeFlag(c, "output", fixedValues(graph.Formats...))
+	completeFlag(c, "sort", fixedValues(graph.SortKeys...))
 	return c
 }
 
@@ -104,8 +107,8 @@ func (o *GraphOptions) Validate() error {
 	if !contains(graph.Formats, o.Output) {
 		return fmt.Errorf("unknown output format %q for -o: use one of %s", o.Output, strings.Join(graph.Formats, ", "))
 	}
-	if !contains([]string{"p99", "rps", "errors"}, o.Sort) {
-		return fmt.Errorf("--sort %q: use p99, rps or errors", o.Sort)
+	if !contains(graph.SortKeys, o.Sort) {
+		return fmt.Errorf("--sort %q: use one of %s", o.Sort, strings.Join(graph.SortKeys, ", "))
 	}
 	if o.Watch && o.Interval < time.Second {
 		return fmt.Errorf("--interval %s is too short: at least 1s", o.Interval)
@@ -144,24 +147,21 @@ func contains(list []string, s string) bool {
 
 // Run finds Prometheus, then draws once, or again every --interval with --watch.
 func (o *GraphOptions) Run(ctx context.Context) error {
-	prom, peerAuths, warnings, err := o.connect(ctx)
+	prom, policy, err := o.connect(ctx)
 	if err != nil {
 		return err
-	}
-	for _, w := range warnings {
-		fmt.Fprintf(o.streams.ErrOut, "warning: %s\n", w)
 	}
 	f, isFile := o.streams.Out.(*os.File)
 	terminal := isFile && term.IsTerminal(int(f.Fd()))
 	o.style = graph.Style{Symbols: terminal && os.Getenv("NO_COLOR") == ""}
 	if !o.Watch {
-		return o.draw(ctx, o.streams.Out, prom, peerAuths)
+		return o.draw(ctx, o.streams.Out, prom, policy)
 	}
 	tick := time.NewTicker(o.Interval)
 	defer tick.Stop()
 	for {
 		var frame bytes.Buffer
-		if err := o.draw(ctx, &frame, prom, peerAuths); err != nil {
+		if err := o.draw(ctx, &frame, prom, policy); err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
@@ -182,40 +182,65 @@ func (o *GraphOptions) Run(ctx context.Context) error {
 	}
 }
 
+// meshPolicy is what edges are checked against: every PeerAuthentication, and the root
+// namespace that makes some of them mesh-wide. Empty when there is no cluster to read.
+type meshPolicy struct {
+	peerAuthentications []*unstructured.Unstructured
+	rootNamespace       string
+}
+
 // connect resolves the namespace, the Prometheus to query and the PeerAuthentications to
 // check edges against. Without a cluster, a Prometheus given by flag or environment still
-// draws the graph, without the policy check.
-func (o *GraphOptions) connect(ctx context.Context) (*telemetry.Prometheus, []*unstructured.Unstructured, []string, error) {
+// draws the graph, without the policy check. Warnings go to stderr.
+func (o *GraphOptions) connect(ctx context.Context) (*telemetry.Prometheus, meshPolicy, error) {
 	locator := telemetry.Locator{FlagURL: o.PrometheusURL}
 	promGiven := o.PrometheusURL != "" || os.Getenv(telemetry.EnvPrometheusURL) != ""
-	var warnings []string
-	var peerAuths []*unstructured.Unstructured
+	var policy meshPolicy
 	err := o.completeCluster()
 	if err == nil {
 		err = mesh.RequireIstio(o.clients.Discovery, mesh.PeerAuthentications)
 		var notInstalled *mesh.ErrIstioNotInstalled
 		if errors.As(err, &notInstalled) {
-			return nil, nil, nil, err
+			return nil, policy, err
 		}
 	}
 	if err != nil {
 		if !promGiven {
-			return nil, nil, nil, err
+			return nil, policy, err
 		}
-		warnings = append(warnings, fmt.Sprintf("no cluster to read PeerAuthentications from (%v): mTLS policy checks skipped", mesh.Explain(err)))
+		o.warn(fmt.Sprintf("no cluster to read PeerAuthentications from (%v): mTLS policy checks skipped", mesh.Explain(err)))
 		o.AllNamespaces = o.AllNamespaces || !o.namespaceExplicit
 	} else {
 		locator.Services, locator.RESTConfig = o.clients.Core, o.clients.Config
-		peerAuths, err = o.clients.ListIstio(ctx, mesh.PeerAuthentications, metav1.NamespaceAll)
-		if err != nil {
-			warnings = append(warnings, fmt.Sprintf("cannot list PeerAuthentications (%v): mTLS policy checks skipped", mesh.Explain(err)))
-		}
+		policy = o.readPolicy(ctx)
 	}
 	prom, err := locator.Locate(ctx)
-	return prom, peerAuths, warnings, err
+	return prom, policy, err
 }
 
-func (o *GraphOptions) draw(ctx context.Context, w io.Writer, prom *telemetry.Prometheus, peerAuths []*unstructured.Unstructured) error {
+// readPolicy lists every PeerAuthentication and reads the mesh config, in parallel.
+func (o *GraphOptions) readPolicy(ctx context.Context) meshPolicy {
+	var (
+		policy  meshPolicy
+		listErr error
+		problem string
+		mc      istio.MeshConfig
+		wg      sync.WaitGroup
+	)
+	wg.Go(func() { mc, problem = o.clients.MeshConfig(ctx) })
+	policy.peerAuthentications, listErr = o.clients.ListIstio(ctx, mesh.PeerAuthentications, metav1.NamespaceAll)
+	wg.Wait()
+	policy.rootNamespace = mc.RootNamespace
+	if problem != "" {
+		o.warn(problem)
+	}
+	if listErr != nil {
+		o.warn(fmt.Sprintf("cannot list PeerAuthentications (%v): mTLS policy checks skipped", mesh.Explain(listErr)))
+	}
+	return policy
+}
+
+func (o *GraphOptions) draw(ctx context.Context, w io.Writer, prom *telemetry.Prometheus, policy meshPolicy) error {
 	at := o.at
 	if at.IsZero() {
 		at = time.Now()
@@ -240,7 +265,7 @@ func (o *GraphOptions) draw(ctx context.Context, w io.Writer, prom *telemetry.Pr
 			return fmt.Errorf("Prometheus at %s has no Istio metrics (istio_requests_total, istio_tcp_sent_bytes_total): is it scraping the sidecars (port 15090 or 15020)?", prom.Where)
 		}
 	}
-	graph.CheckMTLS(g, peerAuths)
+	graph.CheckMTLS(g, policy.peerAuthentications, policy.rootNamespace)
 	g.Sort(o.Sort)
 	return graph.Render(w, g, o.Output, o.style)
 }

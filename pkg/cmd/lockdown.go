@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -11,8 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"sigs.k8s.io/yaml"
 
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/change"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/lockdown"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/mesh"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/output"
@@ -87,12 +86,13 @@ func NewCmdLockdown(getter mesh.ClientGetter, streams genericiooptions.IOStreams
 		},
 	}
 	f := c.Flags()
+	c.ValidArgsFunction = completer{getter}.firstArgNamespace
 	f.StringArrayVar(&o.allowFrom, "allow-from", nil, "Caller to keep allowed, for every workload: ns/NAMESPACE or NAMESPACE/SERVICEACCOUNT. Repeatable.")
 	f.BoolVar(&o.Undo, "undo", false, "Delete what lockdown created and restore the PeerAuthentication it changed.")
 	f.BoolVar(&o.Status, "status", false, "Print the effective mTLS mode and authorization of each workload; change nothing.")
 	f.BoolVar(&o.Force, "force", false, "Go ahead although pods lack a sidecar (or in Istio's root namespace).")
-	addDryRunFlag(f, &o.dryRunArg)
-	f.StringVarP(&o.Output, "output", "o", "", "Print the objects written: one of yaml, json, name (with --status: yaml or json).")
+	addDryRunFlag(c, &o.dryRunArg)
+	addObjectOutputFlag(c, &o.Output, "Print the objects written: one of yaml, json, name (with --status: yaml or json).")
 	f.StringVar(&o.Window, "window", "24h", "How far back telemetry counts as traffic to keep allowed (a Prometheus duration).")
 	f.StringVar(&o.PrometheusURL, "prometheus-url", "", "Prometheus to read observed callers from (default: $MESH_PROMETHEUS_URL, else found in the cluster).")
 	return c
@@ -162,9 +162,10 @@ func (o *LockdownOptions) Run(ctx context.Context) error {
 	var (
 		in           lockdown.Input
 		plan         *lockdown.Plan
-		written      []mesh.Change
+		written      []change.Change
 		readWarnings []string
 	)
+	writer := mesh.NewWriter(o.clients, o.dryRun)
 	err := mesh.RetryOnConflict(func() (err error) {
 		in, readWarnings, err = o.clients.ReadLockdownInput(ctx, namespace)
 		if err != nil {
@@ -181,18 +182,18 @@ func (o *LockdownOptions) Run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		written, err = o.apply(ctx, plan)
+		written, err = writer.ApplyAll(ctx, plan.Changes)
 		return err
 	})
 	// What could not be read explains a failure as much as a success.
-	o.warn(readWarnings)
+	o.warn(readWarnings...)
 	if err != nil {
 		return err
 	}
 	if o.Status {
 		return o.printStatus(lockdown.ComputeStatus(in))
 	}
-	o.warn(plan.Warnings)
+	o.warn(plan.Warnings...)
 	return o.print(plan, written)
 }
 
@@ -207,14 +208,15 @@ func (o *LockdownOptions) observe(ctx context.Context, namespace string) lockdow
 		opts.Observed, err = prom.ObservedCallers(ctx, namespace, o.Window, time.Now())
 	}
 	if err != nil {
-		fmt.Fprintf(o.streams.ErrOut, "warning: no telemetry (%v)\nwarning: the allow-list comes from --allow-from and the mesh config alone; callers seen in traffic are not added\n", err)
+		o.warn(fmt.Sprintf("no telemetry (%v)", err), "the allow-list comes from --allow-from and the mesh config alone; callers seen in traffic are not added")
 		return opts
 	}
 	for _, obs := range opts.Observed {
 		if !obs.MTLS {
 			// Someone sends plaintext: name the candidates, from every namespace.
 			if pods, err := o.clients.Core.Pods(metav1.NamespaceAll).List(ctx, metav1.ListOptions{}); err == nil {
-				opts.OutsideMesh = lockdown.OutsideMesh(pods.Items)
+				mc, _ := o.clients.MeshConfig(ctx)
+				opts.OutsideMesh = lockdown.OutsideMesh(pods.Items, mc.RootNamespace)
 			}
 			break
 		}
@@ -242,77 +244,23 @@ func (o *LockdownOptions) checkCallerNamespaces(ctx context.Context) error {
 	return nil
 }
 
-func (o *LockdownOptions) apply(ctx context.Context, plan *lockdown.Plan) ([]mesh.Change, error) {
-	changes := make([]mesh.Change, 0, len(plan.Writes))
-	for _, w := range plan.Writes {
-		obj := w.After
-		if obj == nil {
-			obj = w.Before
-		}
-		resource, ok := mesh.ResourceForKind(obj.GetKind())
-		if !ok {
-			return nil, fmt.Errorf("internal error: no resource for kind %q", obj.GetKind())
-		}
-		changes = append(changes, mesh.Change{Resource: resource, Before: w.Before, After: w.After})
-	}
-	stored, err := mesh.NewWriter(o.clients, o.dryRun).ApplyAll(ctx, changes)
-	if err != nil {
-		return nil, err
-	}
-	for i := range changes {
-		if changes[i].After != nil {
-			changes[i].After = stored[i]
-		}
-	}
-	return changes, nil
-}
-
-func (o *LockdownOptions) warn(warnings []string) {
-	for _, w := range warnings {
-		fmt.Fprintf(o.streams.ErrOut, "warning: %s\n", w)
-	}
-}
-
-func (o *LockdownOptions) print(plan *lockdown.Plan, written []mesh.Change) error {
+func (o *LockdownOptions) print(plan *lockdown.Plan, written []change.Change) error {
 	suffix := o.dryRun.Suffix()
-	if o.Output == "" {
-		if o.Undo {
-			return lockdown.WriteUndoSummary(o.streams.Out, plan, suffix)
-		}
+	switch {
+	case o.Output == "" && o.Undo:
+		return lockdown.WriteUndoSummary(o.streams.Out, plan, suffix)
+	case o.Output == "":
 		return lockdown.WriteSummary(o.streams.Out, plan, suffix)
-	}
-	objects := make([]output.Object, 0, len(written))
-	for _, c := range written {
-		obj := c.After
-		if obj == nil {
-			obj = c.Before
-		}
-		objects = append(objects, output.Object{GVK: c.Resource.GVK(), Object: obj, Operation: c.Verb() + suffix})
-	}
-	if len(objects) == 0 {
+	case len(written) == 0:
 		fmt.Fprintf(o.streams.ErrOut, "namespace %s: nothing to change\n", plan.Namespace)
 		return nil
 	}
-	return output.Print(o.streams.Out, o.Output, objects...)
+	return output.PrintChanges(o.streams.Out, o.Output, written, suffix)
 }
 
 func (o *LockdownOptions) printStatus(s lockdown.Status) error {
-	switch o.Output {
-	case "":
+	if o.Output == "" {
 		return lockdown.WriteStatus(o.streams.Out, s)
-	case output.JSON:
-		out, err := json.MarshalIndent(s, "", "  ")
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintln(o.streams.Out, string(out))
-		return err
-	default:
-		out, err := yaml.Marshal(s)
-		if err != nil {
-			return err
-		}
-		_, err = o.streams.Out.Write(out)
-		return err
 	}
+	return output.PrintValue(o.streams.Out, o.Output, s)
 }

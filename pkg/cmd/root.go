@@ -56,7 +56,8 @@ Every command that writes can show what it would do first (--dry-run, -o yaml).`
 		NewCmdGraph(flags, streams),
 		NewCmdVersion(streams),
 	)
-	registerCompletions(root, flags)
+	completeFlag(root, "namespace", completer{flags}.namespaces)
+	completeFlag(root, "context", contexts(flags))
 	root.SetIn(streams.In)
 	root.SetOut(streams.Out)
 	root.SetErr(streams.ErrOut)

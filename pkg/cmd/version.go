@@ -1,13 +1,12 @@
 package cmd
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"sigs.k8s.io/yaml"
 
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/output"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/version"
 )
 
@@ -24,24 +23,13 @@ func NewCmdVersion(streams genericiooptions.IOStreams) *cobra.Command {
 			case "":
 				_, err := fmt.Fprintln(streams.Out, info)
 				return err
-			case "json":
-				out, err := json.MarshalIndent(info, "", "  ")
-				if err != nil {
-					return err
-				}
-				_, err = fmt.Fprintln(streams.Out, string(out))
-				return err
-			case "yaml":
-				out, err := yaml.Marshal(info)
-				if err != nil {
-					return err
-				}
-				_, err = streams.Out.Write(out)
-				return err
+			case output.JSON, output.YAML:
+				return output.PrintValue(streams.Out, format, info)
 			}
 			return fmt.Errorf("unknown output format %q for -o: use json or yaml", format)
 		},
 	}
 	c.Flags().StringVarP(&format, "output", "o", "", "Output format: json or yaml.")
+	completeFlag(c, "output", fixedValues(output.JSON, output.YAML))
 	return c
 }

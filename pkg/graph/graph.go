@@ -279,8 +279,11 @@ func setLatency(e *Edge, k key, latency map[quantileKey]float64) {
 	e.P50Ms, e.P95Ms, e.P99Ms = get(0.5), get(0.95), get(0.99)
 }
 
-// Sort orders edges: by "p99" (slowest first, the default), "rps" (busiest first) or
-// "errors" (highest error rate first); ties by name.
+// SortKeys are the orders --sort accepts: "p99" (slowest first, the default), "rps" (busiest
+// first) and "errors" (highest error rate first).
+var SortKeys = []string{"p99", "rps", "errors"}
+
+// Sort orders edges by one of SortKeys; ties by name.
 func (g *Graph) Sort(by string) {
 	value := func(e Edge) float64 {
 		switch by {

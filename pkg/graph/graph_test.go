@@ -176,7 +176,7 @@ func TestCheckMTLS(t *testing.T) {
 		"spec":     map[string]any{"selector": map[string]any{"matchLabels": map[string]any{"app": "details"}}, "mtls": map[string]any{"mode": "DISABLE"}},
 	}}
 	g := Build(meshSamples(), "5m", "")
-	CheckMTLS(g, []*unstructured.Unstructured{strict, detailsOff})
+	CheckMTLS(g, []*unstructured.Unstructured{strict, detailsOff}, "istio-system")
 	if w := find(t, g, "unknown", "default/productpage-v1").Warning; w != "plaintext received (100%) where peerauthentication default/default sets STRICT" {
 		t.Errorf("plaintext under STRICT: %q", w)
 	}
@@ -190,7 +190,7 @@ func TestCheckMTLS(t *testing.T) {
 
 func TestRenderGolden(t *testing.T) {
 	g := Build(meshSamples(), "5m", "")
-	CheckMTLS(g, nil)
+	CheckMTLS(g, nil, "istio-system")
 	g.Sort("p99")
 	for _, format := range Formats {
 		for _, style := range []Style{{}, {Symbols: true}} {

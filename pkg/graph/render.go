@@ -1,14 +1,13 @@
 package graph
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"regexp"
 	"strings"
 	"text/tabwriter"
 
-	"sigs.k8s.io/yaml"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/output"
 )
 
 // Formats are the -o values.
@@ -24,20 +23,8 @@ func Render(w io.Writer, g *Graph, format string, style Style) error {
 		return table(w, g, false, style)
 	case "wide":
 		return table(w, g, true, style)
-	case "json":
-		out, err := json.MarshalIndent(g, "", "  ")
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintln(w, string(out))
-		return err
-	case "yaml":
-		out, err := yaml.Marshal(g)
-		if err != nil {
-			return err
-		}
-		_, err = w.Write(out)
-		return err
+	case output.JSON, output.YAML:
+		return output.PrintValue(w, format, g)
 	case "dot":
 		return dot(w, g)
 	case "mermaid":

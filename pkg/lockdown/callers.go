@@ -9,7 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/validation"
 
-	"github.com/kubectl-mesh/kubectl-mesh/pkg/host"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/istio"
 )
 
 // Caller is a source an ALLOW policy admits: one service account (a principal, which needs
@@ -22,8 +22,8 @@ type Caller struct {
 }
 
 // Principal is the caller's SPIFFE identity as AuthorizationPolicies write it, without spiffe://.
-func (c Caller) Principal(trustDomain string) string {
-	return fmt.Sprintf("%s/ns/%s/sa/%s", trustDomain, c.Namespace, c.ServiceAccount)
+func (c Caller) Principal(mesh istio.MeshConfig) string {
+	return mesh.Principal(c.Namespace, c.ServiceAccount)
 }
 
 func (c Caller) String() string {
@@ -88,7 +88,7 @@ func findIngress(in Input, workloads []*Workload) ingress {
 		}
 		for _, w := range workloads {
 			for _, svc := range services {
-				if len(svc.Spec.Selector) > 0 && matchesLabels(svc.Spec.Selector, w.labels) {
+				if len(svc.Spec.Selector) > 0 && istio.SelectorMatches(svc.Spec.Selector, w.labels) {
 					result.callers[w.Name] = appendCallers(result.callers[w.Name], callers...)
 				}
 			}
@@ -131,9 +131,9 @@ func routedServices(vs *unstructured.Unstructured, namespace string, services []
 	}
 	var out []corev1.Service
 	for _, svc := range services {
-		ref := host.Service{Name: svc.Name, Namespace: namespace}
+		ref := istio.Service{Name: svc.Name, Namespace: namespace}
 		for _, h := range hosts {
-			if host.Matches(h, vs.GetNamespace(), ref) {
+			if istio.HostNamesService(h, vs.GetNamespace(), ref) {
 				out = append(out, svc)
 				break
 			}
@@ -160,7 +160,7 @@ func gatewayCallers(gw *unstructured.Unstructured, pods []corev1.Pod) []Caller {
 	}
 	var callers []Caller
 	for _, pod := range pods {
-		if isFinished(pod) || !matchesLabels(selector, pod.Labels) {
+		if isFinished(pod) || !istio.SelectorMatches(selector, pod.Labels) {
 			continue
 		}
 		sa := pod.Spec.ServiceAccountName
@@ -198,7 +198,7 @@ func gatewayWorkloads(workloads []*Workload, gateways []*unstructured.Unstructur
 			continue
 		}
 		for _, w := range workloads {
-			if matchesLabels(selector, w.labels) {
+			if istio.SelectorMatches(selector, w.labels) {
 				out[w.Name] = true
 			}
 		}

@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-mesh/kubectl-mesh/internal/golden"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/istio"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.out.yaml from the current planner")
@@ -23,7 +24,7 @@ var update = flag.Bool("update", false, "rewrite testdata/*.out.yaml from the cu
 // loadInput reads testdata/NAME.in.yaml as the cluster state for namespace ns.
 func loadInput(t testing.TB, name, ns string) Input {
 	t.Helper()
-	in := Input{Namespace: ns, TrustDomain: "cluster.local"}
+	in := Input{Namespace: ns, Mesh: istio.DefaultMeshConfig()}
 	var allPods []corev1.Pod
 	for _, obj := range golden.Objects(t, filepath.Join("testdata", name+".in.yaml")) {
 		switch obj.GetKind() {
@@ -39,7 +40,7 @@ func loadInput(t testing.TB, name, ns string) Input {
 			mustConvert(t, obj, &svc)
 			in.Services = append(in.Services, svc)
 		case "PeerAuthentication":
-			if obj.GetNamespace() == RootNamespace {
+			if obj.GetNamespace() == istio.DefaultRootNamespace {
 				in.MeshPeerAuthentications = append(in.MeshPeerAuthentications, obj)
 			} else {
 				in.PeerAuthentications = append(in.PeerAuthentications, obj)
@@ -58,7 +59,7 @@ func loadInput(t testing.TB, name, ns string) Input {
 	for _, pod := range allPods {
 		for _, gw := range in.Gateways {
 			selector, _, _ := unstructured.NestedStringMap(gw.Object, "spec", "selector")
-			if len(selector) > 0 && matchesLabels(selector, pod.Labels) {
+			if len(selector) > 0 && istio.SelectorMatches(selector, pod.Labels) {
 				in.GatewayPods = append(in.GatewayPods, pod)
 				break
 			}
@@ -111,8 +112,8 @@ func TestLockdownGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(again.Writes) != 0 {
-				t.Errorf("second lockdown plans %d writes: %s", len(again.Writes), renderPlan(t, again, WriteSummary))
+			if len(again.Changes) != 0 {
+				t.Errorf("second lockdown plans %d writes: %s", len(again.Changes), renderPlan(t, again, WriteSummary))
 			}
 
 			// Undone: the namespace's policies are exactly what they were; undone twice, nothing.
@@ -123,8 +124,8 @@ func TestLockdownGolden(t *testing.T) {
 			compareGolden(t, tt.name+"-undo", renderPlan(t, undo, WriteUndoSummary))
 			restored := applyWrites(t, locked, undo)
 			assertSamePolicies(t, in, restored)
-			if twice, err := Undo(restored); err != nil || len(twice.Writes) != 0 {
-				t.Errorf("second undo: %v, %d writes", err, len(twice.Writes))
+			if twice, err := Undo(restored); err != nil || len(twice.Changes) != 0 {
+				t.Errorf("second undo: %v, %d writes", err, len(twice.Changes))
 			}
 		})
 	}
@@ -143,7 +144,7 @@ func renderPlan(t *testing.T, p *Plan, summary func(io.Writer, *Plan, string) er
 	for _, w := range p.Warnings {
 		fmt.Fprintf(&b, "# warning: %s\n", w)
 	}
-	for _, w := range p.Writes {
+	for _, w := range p.Changes {
 		fmt.Fprintf(&b, "---\n# %s %s\n", w.Ref(), w.Verb())
 		if w.After != nil {
 			out, err := yaml.Marshal(w.After.Object)
@@ -177,7 +178,7 @@ func applyTo(objects []*unstructured.Unstructured, p *Plan, kind string) []*unst
 		byName[o.GetName()] = o
 		order = append(order, o.GetName())
 	}
-	for _, w := range p.Writes {
+	for _, w := range p.Changes {
 		obj := w.After
 		if obj == nil {
 			obj = w.Before
@@ -221,4 +222,21 @@ func objects(list []*unstructured.Unstructured) []map[string]any {
 		out = append(out, o.Object)
 	}
 	return out
+}
+
+func TestLockdownPreflightStopsOnPodsWithoutSidecar(t *testing.T) {
+	in := loadInput(t, "bookinfo", "default")
+	in.Pods = append(in.Pods, sidecarlessPod("legacy-b"), sidecarlessPod("legacy-a"))
+	_, err := Lockdown(in, Options{})
+	if err == nil || !strings.Contains(err.Error(), "2 pods in namespace default have no istio-proxy sidecar and cannot serve STRICT mTLS: legacy-a, legacy-b") ||
+		!strings.Contains(err.Error(), "--force") {
+		t.Fatalf("want a preflight error naming both pods, got %v", err)
+	}
+	plan, err := Lockdown(in, Options{Force: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(plan.Warnings) == 0 || !strings.Contains(plan.Warnings[0], "legacy-a, legacy-b") || len(plan.Changes) != 3 {
+		t.Errorf("--force: warnings %q, %d writes", plan.Warnings, len(plan.Changes))
+	}
 }

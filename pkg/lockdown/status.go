@@ -7,6 +7,8 @@ import (
 	"text/tabwriter"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/istio"
 )
 
 // WorkloadStatus is a workload's effective security: its mTLS mode and where it comes from,
@@ -31,57 +33,55 @@ type Status struct {
 }
 
 // ComputeStatus resolves, per workload, the PeerAuthentication that decides its mTLS mode
-// (workload, then namespace, then mesh; UNSET inherits) and the AuthorizationPolicies that
-// apply to it.
+// (workload, then namespace, then mesh; UNSET inherits; the oldest wins at each level) and the
+// AuthorizationPolicies that apply to it, as Istio does.
 func ComputeStatus(in Input) Status {
-	s := Status{Namespace: in.Namespace, MeshMTLS: "PERMISSIVE", MeshSource: "Istio's default"}
-	if wide := namespaceWide(in.MeshPeerAuthentications); len(wide) > 0 && mtlsMode(wide[0]) != "UNSET" {
-		s.MeshMTLS, s.MeshSource = mtlsMode(wide[0]), fmt.Sprintf("peerauthentication/%s in %s", wide[0].GetName(), RootNamespace)
+	root := in.Mesh.RootNamespace
+	pas := append(append([]*unstructured.Unstructured{}, in.MeshPeerAuthentications...), in.PeerAuthentications...)
+	s := Status{Namespace: in.Namespace, MeshMTLS: istio.ModePermissive, MeshSource: "Istio's default"}
+	levels := istio.SelectPeerAuthentications(pas, root, in.Namespace, nil)
+	if mesh := levels.Mesh; mesh != nil && istio.MTLSMode(mesh) != istio.ModeUnset {
+		s.MeshMTLS, s.MeshSource = istio.MTLSMode(mesh), fmt.Sprintf("peerauthentication/%s in %s", mesh.GetName(), root)
 	}
-	if wide := namespaceWide(in.PeerAuthentications); len(wide) > 0 && mtlsMode(wide[0]) != "UNSET" {
-		s.NamespaceMTLS, s.NamespaceFrom = mtlsMode(wide[0]), "peerauthentication/"+wide[0].GetName()
+	if ns := levels.Namespace; ns != nil && istio.MTLSMode(ns) != istio.ModeUnset {
+		s.NamespaceMTLS, s.NamespaceFrom = istio.MTLSMode(ns), "peerauthentication/"+ns.GetName()
 	}
 	for _, ap := range in.AuthorizationPolicies {
 		s.LockedDown = s.LockedDown || (ap.GetName() == DenyPolicyName && isOurs(ap))
 	}
 	workloads, _ := workloadsOf(in.Pods)
 	for _, w := range workloads {
-		ws := WorkloadStatus{Workload: w.Name, Pods: len(w.Pods)}
-		ws.MTLS, ws.MTLSSource = s.MeshMTLS, "mesh ("+s.MeshSource+")"
-		if s.NamespaceMTLS != "" {
-			ws.MTLS, ws.MTLSSource = s.NamespaceMTLS, s.NamespaceFrom
-		}
-		for _, pa := range in.PeerAuthentications {
-			labels, _, _ := unstructured.NestedStringMap(pa.Object, "spec", "selector", "matchLabels")
-			if len(labels) > 0 && matchesLabels(labels, w.labels) && mtlsMode(pa) != "UNSET" {
-				ws.MTLS, ws.MTLSSource = mtlsMode(pa), "peerauthentication/"+pa.GetName()
-			}
-		}
-		ws.Authorization = authorization(in.AuthorizationPolicies, w.labels, in.TrustDomain)
+		m := istio.EffectiveMTLS(pas, root, in.Namespace, w.labels)
+		ws := WorkloadStatus{Workload: w.Name, Pods: len(w.Pods), MTLS: m.String(), MTLSSource: mtlsSource(m, in.Namespace, s.MeshSource)}
+		policies := istio.PoliciesFor(in.AuthorizationPolicies, root, in.Namespace, w.labels)
+		ws.Authorization = authorization(policies)
 		s.Workloads = append(s.Workloads, ws)
 	}
 	return s
 }
 
+// mtlsSource says where a workload's mode comes from, as the status prints it.
+func mtlsSource(m istio.MTLS, namespace, meshSource string) string {
+	if m.Policy == nil || m.Policy.GetNamespace() != namespace {
+		return "mesh (" + meshSource + ")"
+	}
+	return "peerauthentication/" + m.Policy.GetName()
+}
+
 // authorization summarises the policies applying to a workload with these labels, in Istio's
 // order: CUSTOM, DENY, then ALLOW (no ALLOW policy: everything is allowed).
-func authorization(policies []*unstructured.Unstructured, labels map[string]string, trustDomain string) string {
+func authorization(policies []*unstructured.Unstructured) string {
 	var custom, deny []string
 	var allowPolicies int
 	var sources []string
 	allowAll := false
 	for _, ap := range policies {
-		selector, _, _ := unstructured.NestedStringMap(ap.Object, "spec", "selector", "matchLabels")
-		if len(selector) > 0 && !matchesLabels(selector, labels) {
-			continue
-		}
-		action, _, _ := unstructured.NestedString(ap.Object, "spec", "action")
-		switch action {
-		case "CUSTOM":
+		switch istio.Action(ap) {
+		case istio.ActionCustom:
 			custom = append(custom, ap.GetName())
-		case "DENY":
+		case istio.ActionDeny:
 			deny = append(deny, ap.GetName())
-		case "AUDIT":
+		case istio.ActionAudit:
 		default: // ALLOW
 			allowPolicies++
 			rules, _, _ := unstructured.NestedSlice(ap.Object, "spec", "rules")

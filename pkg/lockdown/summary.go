@@ -6,33 +6,13 @@ import (
 	"strings"
 )
 
-// Ref is "kind/name" as kubectl prints it.
-func (w Write) Ref() string {
-	obj := w.After
-	if obj == nil {
-		obj = w.Before
-	}
-	return strings.ToLower(obj.GetKind()) + "/" + obj.GetName()
-}
-
-// Verb is what the write does, in kubectl's words.
-func (w Write) Verb() string {
-	switch {
-	case w.Before == nil:
-		return "created"
-	case w.After == nil:
-		return "deleted"
-	}
-	return "configured"
-}
-
 // WriteSummary prints one line per write ("peerauthentication/default configured: mtls
 // STRICT (was PERMISSIVE)"), then who may call what. suffix marks dry runs.
 func WriteSummary(out io.Writer, p *Plan, suffix string) error {
-	if len(p.Writes) == 0 {
+	if len(p.Changes) == 0 {
 		fmt.Fprintf(out, "namespace %s: already locked down, nothing to change\n", p.Namespace)
 	}
-	for _, w := range p.Writes {
+	for _, w := range p.Changes {
 		fmt.Fprintf(out, "%s %s%s: %s\n", w.Ref(), w.Verb(), suffix, w.Detail)
 	}
 	fmt.Fprintf(out, "\nnamespace %s: mTLS STRICT, deny by default. Allowed callers:\n", p.Namespace)
@@ -65,11 +45,11 @@ func WriteSummary(out io.Writer, p *Plan, suffix string) error {
 
 // WriteUndoSummary prints one line per write of an undo.
 func WriteUndoSummary(out io.Writer, p *Plan, suffix string) error {
-	if len(p.Writes) == 0 {
+	if len(p.Changes) == 0 {
 		_, err := fmt.Fprintf(out, "namespace %s: nothing to undo (no policy created or changed by lockdown)\n", p.Namespace)
 		return err
 	}
-	for _, w := range p.Writes {
+	for _, w := range p.Changes {
 		fmt.Fprintf(out, "%s %s%s: %s\n", w.Ref(), w.Verb(), suffix, w.Detail)
 	}
 	return nil

@@ -1,10 +1,10 @@
 package lockdown
 
 import (
-	"encoding/json"
 	"fmt"
 
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/change"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/istio"
 )
 
 // Undo plans the removal of what lockdown created and the restoration of the
@@ -12,52 +12,35 @@ import (
 // undone namespace plans nothing.
 func Undo(in Input) (*Plan, error) {
 	p := &Plan{Namespace: in.Namespace}
-	var deny, allows []Write
+	var deny, allows []change.Change
 	for _, ap := range in.AuthorizationPolicies {
 		if !isOurs(ap) {
 			continue
 		}
-		w := Write{Before: ap, Detail: "created by lockdown"}
+		c := change.Change{Before: ap, Detail: "created by lockdown"}
 		if ap.GetName() == DenyPolicyName {
-			deny = append(deny, w)
+			deny = append(deny, c)
 		} else {
-			allows = append(allows, w)
+			allows = append(allows, c)
 		}
 	}
-	var pas []Write
+	var pas []change.Change
 	for _, pa := range in.PeerAuthentications {
 		record, ok := pa.GetAnnotations()[RecordAnnotation]
 		switch {
-		case !ok || pa.GetLabels()[ManagedByLabel] != ManagedByValue:
+		case !ok || !istio.IsManagedByUs(pa):
 			continue
 		case record == created:
-			pas = append(pas, Write{Before: pa, Detail: "created by lockdown"})
+			pas = append(pas, change.Change{Before: pa, Detail: "created by lockdown"})
 		default:
-			restored, err := restorePeerAuthentication(pa, record)
+			restored, err := recordedPeerAuthentication(pa, record)
 			if err != nil {
 				return nil, err
 			}
-			pas = append(pas, Write{Before: pa, After: restored, Detail: fmt.Sprintf("mtls %s restored (was %s)", mtlsMode(restored), mtlsMode(pa))})
+			pas = append(pas, change.Change{Before: pa, After: restored, Detail: fmt.Sprintf("mtls %s restored (was %s)", istio.MTLSMode(restored), istio.MTLSMode(pa))})
 		}
 	}
 	// Lift default deny first, so no caller is cut off while the rest goes.
-	p.Writes = append(append(append(p.Writes, deny...), pas...), allows...)
+	p.Changes = append(append(append(p.Changes, deny...), pas...), allows...)
 	return p, nil
-}
-
-// restorePeerAuthentication rebuilds pa as recorded before lockdown changed it.
-func restorePeerAuthentication(pa *unstructured.Unstructured, record string) (*unstructured.Unstructured, error) {
-	var previous previousState
-	if err := json.Unmarshal([]byte(record), &previous); err != nil {
-		return nil, fmt.Errorf("peerauthentication/%s: annotation %s does not hold what lockdown recorded (%v): restore it by hand", pa.GetName(), RecordAnnotation, err)
-	}
-	restored := pa.DeepCopy()
-	restored.SetLabels(previous.Labels)
-	restored.SetAnnotations(previous.Annotations)
-	if previous.Spec != nil {
-		restored.Object["spec"] = previous.Spec
-	} else {
-		delete(restored.Object, "spec")
-	}
-	return restored, nil
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/istio"
 )
 
 // Workload is a set of pods that one AuthorizationPolicy selector covers: pods sharing an app
@@ -77,27 +79,11 @@ func isFinished(pod corev1.Pod) bool {
 	return pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed
 }
 
-// hasSidecar reports whether pod runs Envoy beside its containers: an istio-proxy container,
-// or a native sidecar (an init container that keeps running).
-func hasSidecar(pod corev1.Pod) bool {
-	for _, c := range pod.Spec.Containers {
-		if c.Name == "istio-proxy" {
-			return true
-		}
-	}
-	for _, c := range pod.Spec.InitContainers {
-		if c.Name == "istio-proxy" && c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways {
-			return true
-		}
-	}
-	return false
-}
-
 // podsWithoutSidecar lists the running pods that cannot take part in mTLS.
 func podsWithoutSidecar(pods []corev1.Pod) []string {
 	var names []string
 	for _, pod := range pods {
-		if !isFinished(pod) && !hasSidecar(pod) {
+		if !isFinished(pod) && !istio.HasSidecar(&pod) {
 			names = append(names, pod.Name)
 		}
 	}
@@ -127,22 +113,13 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-func matchesLabels(selector, labels map[string]string) bool {
-	for k, v := range selector {
-		if labels[k] != v {
-			return false
-		}
-	}
-	return true
-}
-
 // OutsideMesh names the running workloads without a sidecar (namespace/app, or the pod's name
 // without an app label), skipping the control plane's own namespace.
-func OutsideMesh(pods []corev1.Pod) []string {
+func OutsideMesh(pods []corev1.Pod, rootNamespace string) []string {
 	seen := map[string]bool{}
 	var out []string
 	for _, pod := range pods {
-		if isFinished(pod) || hasSidecar(pod) || pod.Namespace == RootNamespace || pod.Namespace == "kube-system" {
+		if isFinished(pod) || istio.HasSidecar(&pod) || pod.Namespace == rootNamespace || pod.Namespace == "kube-system" {
 			continue
 		}
 		name := pod.Name

@@ -7,16 +7,15 @@ import (
 	"golang.org/x/sync/errgroup"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/canary"
-	"github.com/kubectl-mesh/kubectl-mesh/pkg/host"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/istio"
 )
 
 // ReadCanaryInput reads what canary planning needs, in the service's namespace, with four
 // requests: the Service, then its VirtualServices, DestinationRules and pods in parallel.
-func (c *Clients) ReadCanaryInput(ctx context.Context, svc host.Service) (canary.Input, error) {
+func (c *Clients) ReadCanaryInput(ctx context.Context, svc istio.Service) (canary.Input, error) {
 	in := canary.Input{Service: svc}
 	service, err := c.Core.Services(svc.Namespace).Get(ctx, svc.Name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
@@ -60,13 +59,4 @@ func (c *Clients) ReadCanaryInput(ctx context.Context, svc host.Service) (canary
 		})
 	}
 	return in, g.Wait()
-}
-
-// WriteVirtualService creates or updates the planned VirtualService and returns it as stored
-// (or, in a client dry run, as it would be sent).
-func (w *Writer) WriteVirtualService(ctx context.Context, vs *unstructured.Unstructured, create bool) (*unstructured.Unstructured, error) {
-	if create {
-		return w.Create(ctx, VirtualServices.GVR(), vs)
-	}
-	return w.Update(ctx, VirtualServices.GVR(), vs)
 }

@@ -74,10 +74,10 @@ func (r IstioResource) GVK() schema.GroupVersionKind {
 	return r.GroupVersion.WithKind(r.Kind)
 }
 
-// ResourceForKind is the Istio resource of an object's kind (PeerAuthentication, ...).
-func ResourceForKind(kind string) (IstioResource, bool) {
+// ResourceFor is the Istio resource that serves objects of gvk.
+func ResourceFor(gvk schema.GroupVersionKind) (IstioResource, bool) {
 	for _, r := range []IstioResource{VirtualServices, Gateways, DestinationRules, PeerAuthentications, AuthorizationPolicies} {
-		if r.Kind == kind {
+		if r.GVK() == gvk {
 			return r, true
 		}
 	}

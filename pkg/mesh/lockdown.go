@@ -13,7 +13,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
-	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/lockdown"
 )
@@ -24,18 +23,32 @@ import (
 // the Gateways routing into the namespace select. The count of requests does not grow with
 // the namespace's size. Warnings say what could not be read and what that leaves out.
 func (c *Clients) ReadLockdownInput(ctx context.Context, namespace string) (in lockdown.Input, warnings []string, err error) {
-	in = lockdown.Input{Namespace: namespace, TrustDomain: "cluster.local"}
-	if _, err := c.Core.Namespaces().Get(ctx, namespace, metav1.GetOptions{}); err != nil {
-		if apierrors.IsNotFound(err) {
-			return in, nil, fmt.Errorf("namespace %q not found: check the name (kubectl get namespaces)", namespace)
-		}
-		return in, nil, err
-	}
+	in = lockdown.Input{Namespace: namespace}
 	var mu sync.Mutex
 	warn := func(format string, args ...any) {
 		mu.Lock()
 		defer mu.Unlock()
 		warnings = append(warnings, fmt.Sprintf(format, args...))
+	}
+	// The namespace must exist; the mesh config says where mesh-wide policy lives.
+	first, fctx := errgroup.WithContext(ctx)
+	first.Go(func() error {
+		_, err := c.Core.Namespaces().Get(fctx, namespace, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return fmt.Errorf("namespace %q not found: check the name (kubectl get namespaces)", namespace)
+		}
+		return err
+	})
+	first.Go(func() error {
+		var problem string
+		in.Mesh, problem = c.MeshConfig(fctx)
+		if problem != "" {
+			warn("%s", problem)
+		}
+		return nil
+	})
+	if err := first.Wait(); err != nil {
+		return in, nil, err
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
@@ -61,17 +74,11 @@ func (c *Clients) ReadLockdownInput(ctx context.Context, namespace string) (in l
 		return err
 	})
 	g.Go(func() error {
-		list, err := c.ListIstio(gctx, PeerAuthentications, lockdown.RootNamespace)
+		list, err := c.ListIstio(gctx, PeerAuthentications, in.Mesh.RootNamespace)
 		if err != nil && !apierrors.IsForbidden(err) {
 			return err
 		}
 		in.MeshPeerAuthentications = list
-		return nil
-	})
-	g.Go(func() error {
-		if td := c.trustDomain(gctx); td != "" {
-			in.TrustDomain = td
-		}
 		return nil
 	})
 	// Gateways and the VirtualServices bound to them may live in any namespace. A user who
@@ -110,21 +117,6 @@ func (c *Clients) ListIstio(ctx context.Context, r IstioResource, namespace stri
 		out[i] = &list.Items[i]
 	}
 	return out, nil
-}
-
-// trustDomain reads the mesh config's trustDomain from the istio ConfigMap; "" when it cannot.
-func (c *Clients) trustDomain(ctx context.Context) string {
-	cm, err := c.Core.ConfigMaps(lockdown.RootNamespace).Get(ctx, "istio", metav1.GetOptions{})
-	if err != nil {
-		return ""
-	}
-	var meshConfig struct {
-		TrustDomain string `json:"trustDomain"`
-	}
-	if yaml.Unmarshal([]byte(cm.Data["mesh"]), &meshConfig) != nil {
-		return ""
-	}
-	return meshConfig.TrustDomain
 }
 
 // gatewayPods lists, once per distinct selector, the pods of the Gateways that VirtualServices

@@ -8,7 +8,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/util/retry"
@@ -62,23 +61,34 @@ func NewWriter(clients *Clients, dryRun DryRun) *Writer {
 	return &Writer{Dynamic: clients.Dynamic, DryRun: dryRun, FieldManager: "kubectl-mesh"}
 }
 
-// Create creates obj; with a client dry run it returns obj untouched.
-func (w *Writer) Create(ctx context.Context, gvr schema.GroupVersionResource, obj *unstructured.Unstructured) (*unstructured.Unstructured, error) {
-	if w.DryRun == DryRunClient {
-		return obj, nil
+// resource is the dynamic client for obj's kind.
+func (w *Writer) resource(obj *unstructured.Unstructured) (dynamic.NamespaceableResourceInterface, error) {
+	r, ok := ResourceFor(obj.GroupVersionKind())
+	if !ok {
+		return nil, fmt.Errorf("internal error: kubectl mesh does not write %s", obj.GroupVersionKind())
 	}
-	return w.Dynamic.Resource(gvr).Namespace(obj.GetNamespace()).Create(ctx, obj, metav1.CreateOptions{DryRun: w.dryRunOption(), FieldManager: w.FieldManager})
+	return w.Dynamic.Resource(r.GVR()), nil
+}
+
+// Create creates obj; with a client dry run it returns obj untouched.
+func (w *Writer) Create(ctx context.Context, obj *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+	resource, err := w.resource(obj)
+	if err != nil || w.DryRun == DryRunClient {
+		return obj, err
+	}
+	return resource.Namespace(obj.GetNamespace()).Create(ctx, obj, metav1.CreateOptions{DryRun: w.dryRunOption(), FieldManager: w.FieldManager})
 }
 
 // Update writes obj if its resourceVersion is still current.
-func (w *Writer) Update(ctx context.Context, gvr schema.GroupVersionResource, obj *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+func (w *Writer) Update(ctx context.Context, obj *unstructured.Unstructured) (*unstructured.Unstructured, error) {
 	if obj.GetResourceVersion() == "" {
-		return nil, fmt.Errorf("internal error: update of %s %s without a resourceVersion", gvr.Resource, obj.GetName())
+		return nil, fmt.Errorf("internal error: update of %s %s without a resourceVersion", obj.GetKind(), obj.GetName())
 	}
-	if w.DryRun == DryRunClient {
-		return obj, nil
+	resource, err := w.resource(obj)
+	if err != nil || w.DryRun == DryRunClient {
+		return obj, err
 	}
-	return w.Dynamic.Resource(gvr).Namespace(obj.GetNamespace()).Update(ctx, obj, metav1.UpdateOptions{DryRun: w.dryRunOption(), FieldManager: w.FieldManager})
+	return resource.Namespace(obj.GetNamespace()).Update(ctx, obj, metav1.UpdateOptions{DryRun: w.dryRunOption(), FieldManager: w.FieldManager})
 }
 
 func (w *Writer) dryRunOption() []string {

@@ -10,6 +10,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/cli-runtime/pkg/printers"
+
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/change"
 )
 
 // Formats accepted by -o, besides the command's own human output.
@@ -37,6 +39,17 @@ type Object struct {
 	Object runtime.Object
 	// Operation is the verb shown by -o name: "configured", "created", "deleted", ...
 	Operation string
+}
+
+// PrintChanges writes the objects of changes as written (deleted ones as they were), each with
+// its verb and suffix (" (dry run)") for -o name.
+func PrintChanges(w io.Writer, format string, changes []change.Change, suffix string) error {
+	objects := make([]Object, 0, len(changes))
+	for _, c := range changes {
+		obj := c.Object()
+		objects = append(objects, Object{GVK: obj.GroupVersionKind(), Object: obj, Operation: c.Verb() + suffix})
+	}
+	return Print(w, format, objects...)
 }
 
 // Print writes objects in format. Several objects print as a v1 List for json, as

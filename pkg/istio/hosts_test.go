@@ -1,8 +1,8 @@
-package host
+package istio
 
 import "testing"
 
-func TestParse(t *testing.T) {
+func TestParseService(t *testing.T) {
 	tests := []struct {
 		arg          string
 		want         Service
@@ -17,14 +17,14 @@ func TestParse(t *testing.T) {
 		{"", Service{}, false, false},
 	}
 	for _, tt := range tests {
-		got, fromName, ok := Parse(tt.arg, "ns")
+		got, fromName, ok := ParseService(tt.arg, "ns")
 		if got != tt.want || fromName != tt.fromName || ok != tt.ok {
-			t.Errorf("Parse(%q) = %v, %t, %t; want %v, %t, %t", tt.arg, got, fromName, ok, tt.want, tt.fromName, tt.ok)
+			t.Errorf("ParseService(%q) = %v, %t, %t; want %v, %t, %t", tt.arg, got, fromName, ok, tt.want, tt.fromName, tt.ok)
 		}
 	}
 }
 
-func TestMatches(t *testing.T) {
+func TestHostNamesService(t *testing.T) {
 	svc := Service{"reviews", "bookinfo"}
 	tests := []struct {
 		host, ns string
@@ -41,8 +41,8 @@ func TestMatches(t *testing.T) {
 		{"*.bookinfo.svc.cluster.local", "bookinfo", false},
 	}
 	for _, tt := range tests {
-		if got := Matches(tt.host, tt.ns, svc); got != tt.want {
-			t.Errorf("Matches(%q in %s) = %t, want %t", tt.host, tt.ns, got, tt.want)
+		if got := HostNamesService(tt.host, tt.ns, svc); got != tt.want {
+			t.Errorf("HostNamesService(%q in %s) = %t, want %t", tt.host, tt.ns, got, tt.want)
 		}
 	}
 }

@@ -1,5 +1,4 @@
-// Package host reads service hosts as Istio objects and users write them.
-package host
+package istio
 
 import "strings"
 
@@ -14,10 +13,10 @@ func (s Service) String() string { return s.Name }
 // FQDN is the service's host as Istio resolves it (cluster domain cluster.local).
 func (s Service) FQDN() string { return s.Name + "." + s.Namespace + ".svc.cluster.local" }
 
-// Parse reads SERVICE as users write it: "reviews", "reviews.bookinfo",
+// ParseService reads SERVICE as users write it: "reviews", "reviews.bookinfo",
 // "reviews.bookinfo.svc" or "reviews.bookinfo.svc.cluster.local". A namespace in the name
 // wins over defaultNamespace; ok is false when the name has a form we do not know.
-func Parse(arg, defaultNamespace string) (svc Service, namespaceFromName bool, ok bool) {
+func ParseService(arg, defaultNamespace string) (svc Service, namespaceFromName bool, ok bool) {
 	parts := strings.Split(arg, ".")
 	for _, p := range parts {
 		if p == "" {
@@ -33,10 +32,10 @@ func Parse(arg, defaultNamespace string) (svc Service, namespaceFromName bool, o
 	return Service{}, false, false
 }
 
-// Matches reports whether host, written in an Istio object that lives in namespace
+// HostNamesService reports whether host, written in an Istio object that lives in namespace
 // objectNamespace, names svc. Istio reads a short name relative to the object's namespace;
 // longer names may omit the cluster domain.
-func Matches(host, objectNamespace string, svc Service) bool {
+func HostNamesService(host, objectNamespace string, svc Service) bool {
 	parts := strings.Split(host, ".")
 	if parts[0] != svc.Name {
 		return false

@@ -1,0 +1,37 @@
+package output
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"sigs.k8s.io/yaml"
+)
+
+// PrintValue writes a plain value (a status, a graph, the version) as JSON (indented) or YAML,
+// for -o json|yaml: the one place where a command's own result becomes machine-readable.
+func PrintValue(w io.Writer, format string, v any) error {
+	var out []byte
+	var err error
+	switch format {
+	case JSON:
+		out, err = json.MarshalIndent(v, "", "  ")
+		out = append(out, '\n')
+	case YAML:
+		out, err = yaml.Marshal(v)
+	default:
+		return fmt.Errorf("internal error: PrintValue cannot print %q", format)
+	}
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(out)
+	return err
+}
+
+// Warn prints each warning on its own line, as kubectl does: "warning: ...".
+func Warn(w io.Writer, warnings ...string) {
+	for _, warning := range warnings {
+		fmt.Fprintf(w, "warning: %s\n", warning)
+	}
+}
