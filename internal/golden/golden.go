@@ -3,6 +3,7 @@
 package golden
 
 import (
+	"flag"
 	"os"
 	"testing"
 
@@ -10,6 +11,10 @@ import (
 
 	"github.com/kubectl-mesh/kubectl-mesh/internal/manifest"
 )
+
+// update is `go test -update`: every golden file is rewritten from what the code produces now.
+// Declared here, once, for every package whose tests compare with golden files.
+var update = flag.Bool("update", false, "rewrite golden files (testdata) from the current code")
 
 // Objects reads the objects of a YAML file.
 func Objects(t testing.TB, path string) []*unstructured.Unstructured {
@@ -25,10 +30,10 @@ func Objects(t testing.TB, path string) []*unstructured.Unstructured {
 	return objects
 }
 
-// Compare fails t when got differs from the file at path; with update it rewrites the file.
-func Compare(t *testing.T, path, got string, update bool) {
+// Compare fails t when got differs from the file at path; with -update it rewrites the file.
+func Compare(t *testing.T, path, got string) {
 	t.Helper()
-	if update {
+	if *update {
 		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
 			t.Fatal(err)
 		}

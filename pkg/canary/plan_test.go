@@ -1,7 +1,6 @@
 package canary
 
 import (
-	"flag"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -17,8 +16,6 @@ import (
 	"github.com/kubectl-mesh/kubectl-mesh/internal/golden"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/istio"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.out.yaml from the current planner")
 
 var reviews = istio.Service{Name: "reviews", Namespace: "default"}
 
@@ -105,7 +102,7 @@ func TestComputeGolden(t *testing.T) {
 				t.Fatal("Compute changed its input")
 			}
 			got := render(t, plan)
-			golden.Compare(t, filepath.Join("testdata", tt.name+".out.yaml"), got, *update)
+			golden.Compare(t, filepath.Join("testdata", tt.name+".out.yaml"), got)
 			assertWeightsSumTo100(t, plan)
 			if !plan.Create {
 				assertOnlyRoutesAndRecordChanged(t, in, plan)

@@ -28,6 +28,12 @@ var negativeNumber = regexp.MustCompile(`^unknown shorthand flag: '[0-9]' in -([
 // NewCmdMesh is the umbrella command: `kubectl mesh canary|lockdown|graph|version|completion`.
 func NewCmdMesh(streams genericiooptions.IOStreams) *cobra.Command {
 	flags := mesh.NewConfigFlags()
+	return newCmdMesh(streams, flags, flags)
+}
+
+// newCmdMesh builds the command tree with its connection flags on flags, and the cluster the
+// commands reach through getter (flags itself, but for tests).
+func newCmdMesh(streams genericiooptions.IOStreams, flags *mesh.ConfigFlags, getter mesh.ClientGetter) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "mesh",
 		Short: "Run an Istio service mesh safely from the terminal",
@@ -51,12 +57,12 @@ Every command that writes can show what it would do first (--dry-run, -o yaml).`
 		return fmt.Errorf("%w\nSee '%s --help' for usage.", err, c.CommandPath())
 	})
 	root.AddCommand(
-		NewCmdCanary(flags, streams),
-		NewCmdLockdown(flags, streams),
-		NewCmdGraph(flags, streams),
+		NewCmdCanary(getter, streams),
+		NewCmdLockdown(getter, streams),
+		NewCmdGraph(getter, streams),
 		NewCmdVersion(streams),
 	)
-	completeFlag(root, "namespace", completer{flags}.namespaces)
+	completeFlag(root, "namespace", completer{getter}.namespaces)
 	completeFlag(root, "context", contexts(flags))
 	root.SetIn(streams.In)
 	root.SetOut(streams.Out)
@@ -69,6 +75,11 @@ Every command that writes can show what it would do first (--dry-run, -o yaml).`
 func executeWithSignals(root *cobra.Command, streams genericiooptions.IOStreams) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	return execute(ctx, root, streams)
+}
+
+// execute runs root and reports its error the way kubectl does, returning the exit code.
+func execute(ctx context.Context, root *cobra.Command, streams genericiooptions.IOStreams) int {
 	return report(root.ExecuteContext(ctx), streams.ErrOut)
 }
 

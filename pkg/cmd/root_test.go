@@ -1,12 +1,9 @@
 package cmd
 
 import (
-	"bytes"
 	"reflect"
 	"strings"
 	"testing"
-
-	"k8s.io/cli-runtime/pkg/genericiooptions"
 )
 
 func TestPluginArgs(t *testing.T) {
@@ -27,29 +24,23 @@ func TestPluginArgs(t *testing.T) {
 	}
 }
 
-func run(args ...string) (stdout, stderr string, code int) {
-	var out, errOut bytes.Buffer
-	code = ExecuteAs("kubectl-mesh", genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}, args)
-	return out.String(), errOut.String(), code
-}
-
 func TestUsageErrorsPointAtHelp(t *testing.T) {
-	_, stderr, code := run("canary", "--bogus")
+	_, stderr, code := run(nil, "canary", "--bogus")
 	if code != 1 || stderr != "error: unknown flag: --bogus\nSee 'kubectl mesh canary --help' for usage.\n" {
 		t.Errorf("exit %d, stderr %q", code, stderr)
 	}
-	_, stderr, code = run("frobnicate")
+	_, stderr, code = run(nil, "frobnicate")
 	if code != 1 || !strings.Contains(stderr, `unknown command "frobnicate" for "kubectl mesh"`) {
 		t.Errorf("exit %d, stderr %q", code, stderr)
 	}
 }
 
 func TestVersionOutput(t *testing.T) {
-	stdout, _, code := run("version", "-o", "json")
+	stdout, _, code := run(nil, "version", "-o", "json")
 	if code != 0 || !strings.Contains(stdout, `"goVersion": "go1.`) {
 		t.Errorf("exit %d, stdout %q", code, stdout)
 	}
-	_, stderr, code := run("version", "-o", "xml")
+	_, stderr, code := run(nil, "version", "-o", "xml")
 	if code != 1 || !strings.Contains(stderr, `unknown output format "xml"`) {
 		t.Errorf("exit %d, stderr %q", code, stderr)
 	}
@@ -76,7 +67,7 @@ func TestArgsForBinary(t *testing.T) {
 }
 
 func TestNegativePercent(t *testing.T) {
-	_, stderr, code := run("canary", "reviews", "-5")
+	_, stderr, code := run(nil, "canary", "reviews", "-5")
 	if code != 1 || stderr != "error: PERCENT -5 is out of range: give a whole number from 0 to 100\n" {
 		t.Errorf("exit %d, stderr %q", code, stderr)
 	}

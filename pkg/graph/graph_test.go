@@ -2,19 +2,16 @@ package graph
 
 import (
 	"bytes"
-	"flag"
 	"math"
-	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/prometheus/common/model"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/kubectl-mesh/kubectl-mesh/internal/golden"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/telemetry"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current renderers")
 
 type end struct{ ns, workload, app, version string }
 
@@ -206,19 +203,7 @@ func TestRenderGolden(t *testing.T) {
 				if err := Render(&out, g, format, style); err != nil {
 					t.Fatal(err)
 				}
-				golden := filepath.Join("testdata", name+".golden")
-				if *update {
-					if err := os.WriteFile(golden, out.Bytes(), 0o644); err != nil {
-						t.Fatal(err)
-					}
-				}
-				want, err := os.ReadFile(golden)
-				if err != nil {
-					t.Fatalf("%v (go test -update creates it)", err)
-				}
-				if out.String() != string(want) {
-					t.Errorf("-o %s differs from %s:\n%s", format, golden, out.String())
-				}
+				golden.Compare(t, filepath.Join("testdata", name+".golden"), out.String())
 			})
 		}
 	}

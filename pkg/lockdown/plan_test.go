@@ -2,7 +2,6 @@ package lockdown
 
 import (
 	"bytes"
-	"flag"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -18,8 +17,6 @@ import (
 	"github.com/kubectl-mesh/kubectl-mesh/internal/golden"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/istio"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.out.yaml from the current planner")
 
 // loadInput reads testdata/NAME.in.yaml as the cluster state for namespace ns.
 func loadInput(t testing.TB, name, ns string) Input {
@@ -159,7 +156,7 @@ func renderPlan(t *testing.T, p *Plan, summary func(io.Writer, *Plan, string) er
 
 func compareGolden(t *testing.T, name, got string) {
 	t.Helper()
-	golden.Compare(t, filepath.Join("testdata", name+".out.yaml"), got, *update)
+	golden.Compare(t, filepath.Join("testdata", name+".out.yaml"), got)
 }
 
 // applyWrites returns in as the cluster would hold it after the plan's writes.
