@@ -51,6 +51,7 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) vet -tags e2e ./test/...
+	$(GO) run ./hack/sizecheck -max-func 80 -max-file 400 pkg cmd
 
 # Release archives for linux, darwin and windows on amd64 and arm64, checksums, and the krew
 # manifests rendered from krew/ (PLATFORMS=linux/amd64 builds one platform).

@@ -46,6 +46,9 @@ func TestLockdownAllowsCallersSeenInTraffic(t *testing.T) {
 			t.Errorf("%s allowed %v, want %s", workload, got, callers)
 		}
 	}
+	if len(plan.Observed) != len(traffic) {
+		t.Fatalf("%d verdicts for %d observed edges: %+v", len(plan.Observed), len(traffic), plan.Observed)
+	}
 	for _, v := range plan.Observed {
 		if v.Workload == "gone" {
 			if v.Allowed {
@@ -73,6 +76,9 @@ func TestLockdownStopsOnPlaintextSeenInTraffic(t *testing.T) {
 	plan, err := Lockdown(in, Options{Observed: traffic, OutsideMesh: []string{"legacy/curl-client"}, Force: true})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(plan.Observed) != len(traffic) {
+		t.Fatalf("%d verdicts for %d observed edges: %+v", len(plan.Observed), len(traffic), plan.Observed)
 	}
 	verdicts := map[bool]string{}
 	for _, v := range plan.Observed {

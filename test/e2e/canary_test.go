@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/kubectl-mesh/kubectl-mesh/internal/manifest"
 	"github.com/kubectl-mesh/kubectl-mesh/internal/testcluster"
 )
 
@@ -178,10 +179,11 @@ func TestCanaryDryRun(t *testing.T) {
 	before := getObject(t, ns, "virtualservice", "reviews")
 	for _, mode := range []string{"client", "server"} {
 		r := mustSucceed(t, plugin(t, cluster, "mesh", "canary", "reviews", "10", "-n", ns, "--dry-run="+mode, "-o", "yaml"))
-		printed := &unstructured.Unstructured{}
-		if err := yamlToObject(r.stdout, printed); err != nil {
-			t.Fatalf("--dry-run=%s -o yaml printed no object: %v\n%s", mode, err, r.stdout)
+		objects, err := manifest.Decode([]byte(r.stdout))
+		if err != nil || len(objects) != 1 {
+			t.Fatalf("--dry-run=%s -o yaml printed %d objects (%v):\n%s", mode, len(objects), err, r.stdout)
 		}
+		printed := objects[0]
 		if got := routeWeights(t, printed, 0); got != "v1 90, v2 10" {
 			t.Errorf("--dry-run=%s -o yaml shows %q", mode, got)
 		}

@@ -392,7 +392,7 @@ func waitForAdmissionPolicy(t *testing.T, ns string) {
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
 	for time.Now().Before(deadline) {
-		r := runWithInput(t, probe, "kubectl", "--kubeconfig", cluster.Kubeconfig, "create", "--dry-run=server", "-f", "-")
+		r := run(t, command{name: "kubectl", args: []string{"--kubeconfig", cluster.Kubeconfig, "create", "--dry-run=server", "-f", "-"}, stdin: probe})
 		if r.code != 0 && strings.Contains(r.stderr, "reviewed by the security team") {
 			return
 		}

@@ -18,9 +18,6 @@ import (
 	"testing"
 	"time"
 
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"sigs.k8s.io/yaml"
-
 	"github.com/kubectl-mesh/kubectl-mesh/internal/testcluster"
 )
 
@@ -150,65 +147,55 @@ func (r result) String() string {
 	return fmt.Sprintf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 }
 
+// command is one program to run, as a user's shell would: its arguments, and what to add to
+// the test's environment and feed on stdin.
+type command struct {
+	name  string
+	args  []string
+	env   []string
+	stdin string
+}
+
+// run runs c and returns what it printed and how it exited. Every program a test runs goes
+// through here.
+func run(t *testing.T, c command) result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, c.name, c.args...)
+	cmd.Env = append(os.Environ(), c.env...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	cmd.Stdin = strings.NewReader(c.stdin)
+	err := cmd.Run()
+	r := result{stdout: stdout.String(), stderr: stderr.String()}
+	if err != nil {
+		exit, ok := err.(*exec.ExitError)
+		if !ok {
+			t.Fatalf("%s %s: %v", c.name, strings.Join(c.args, " "), err)
+		}
+		r.code = exit.ExitCode()
+	}
+	return r
+}
+
 // kubectl runs the real kubectl against the test cluster as the admin user.
 func kubectl(t *testing.T, args ...string) result {
 	t.Helper()
-	return kubectlOn(t, cluster, args...)
-}
-
-func kubectlOn(t *testing.T, c *testcluster.Cluster, args ...string) result {
-	t.Helper()
-	return runCommand(t, "kubectl", append([]string{"--kubeconfig", c.Kubeconfig}, args...)...)
+	return run(t, command{name: "kubectl", args: append([]string{"--kubeconfig", cluster.Kubeconfig}, args...)})
 }
 
 // plugin runs `kubectl ARGS...` with --kubeconfig after the plugin's own arguments: kubectl
 // hands everything after a plugin's name to the plugin, which parses the flag itself.
 func plugin(t *testing.T, c *testcluster.Cluster, args ...string) result {
 	t.Helper()
-	return runCommand(t, "kubectl", append(args, "--kubeconfig", c.Kubeconfig)...)
-}
-
-func runCommand(t *testing.T, name string, args ...string) result {
-	t.Helper()
-	return runWithInput(t, "", name, args...)
+	return run(t, command{name: "kubectl", args: append(args, "--kubeconfig", c.Kubeconfig)})
 }
 
 // apply creates or updates the objects in manifest with kubectl apply, as the admin.
 func apply(t *testing.T, manifest string) {
 	t.Helper()
-	mustSucceed(t, runWithInput(t, manifest, "kubectl", "--kubeconfig", cluster.Kubeconfig, "apply", "-f", "-"))
-}
-
-func runWithInput(t *testing.T, stdin, name string, args ...string) result {
-	t.Helper()
-	return run(t, stdin, nil, name, args...)
-}
-
-// runWithEnv runs a command with env added to the test's environment.
-func runWithEnv(t *testing.T, env []string, name string, args ...string) result {
-	t.Helper()
-	return run(t, "", env, name, args...)
-}
-
-func run(t *testing.T, stdin string, env []string, name string, args ...string) result {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Env = append(os.Environ(), env...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	cmd.Stdin = strings.NewReader(stdin)
-	err := cmd.Run()
-	r := result{stdout: stdout.String(), stderr: stderr.String()}
-	if err != nil {
-		exit, ok := err.(*exec.ExitError)
-		if !ok {
-			t.Fatalf("%s %s: %v", name, strings.Join(args, " "), err)
-		}
-		r.code = exit.ExitCode()
-	}
-	return r
+	mustSucceed(t, run(t, command{name: "kubectl", args: []string{"--kubeconfig", cluster.Kubeconfig, "apply", "-f", "-"}, stdin: manifest}))
 }
 
 // mustSucceed fails the test unless r exited 0.
@@ -235,7 +222,7 @@ func (a analysis) String() string {
 // analyze runs the real istioctl analyze on namespace ns and returns its messages at level Error.
 func analyze(t *testing.T, ns string) []analysis {
 	t.Helper()
-	r := runCommand(t, filepath.Join(binDir, "istioctl"), "analyze", "--kubeconfig", cluster.Kubeconfig, "-n", ns, "-o", "json")
+	r := run(t, command{name: filepath.Join(binDir, "istioctl"), args: []string{"analyze", "--kubeconfig", cluster.Kubeconfig, "-n", ns, "-o", "json"}})
 	// istioctl analyze exits 79 when it finds issues at --failure-threshold (Error by default).
 	if r.code != 0 && r.code != 79 {
 		t.Fatalf("istioctl analyze failed:\n%s", r)
@@ -251,13 +238,4 @@ func analyze(t *testing.T, ns string) []analysis {
 		}
 	}
 	return errs
-}
-
-// yamlToObject decodes one YAML document into obj.
-func yamlToObject(doc string, obj *unstructured.Unstructured) error {
-	raw, err := yaml.YAMLToJSON([]byte(doc))
-	if err != nil {
-		return err
-	}
-	return obj.UnmarshalJSON(raw)
 }

@@ -15,7 +15,7 @@ var operations = []string{"canary", "lockdown", "graph"}
 
 // kubectl discovers all four binaries as plugins.
 func TestKubectlListsThePlugins(t *testing.T) {
-	r := runCommand(t, "kubectl", "plugin", "list", "--name-only")
+	r := run(t, command{name: "kubectl", args: []string{"plugin", "list", "--name-only"}})
 	for _, name := range []string{"kubectl-mesh", "kubectl-mesh_canary", "kubectl-mesh_lockdown", "kubectl-mesh_graph"} {
 		if !containsLine(r.stdout, name) {
 			t.Errorf("kubectl plugin list does not show %s:\n%s", name, r)
@@ -28,8 +28,8 @@ func TestKubectlListsThePlugins(t *testing.T) {
 func TestBothSpellingsGiveTheSameHelp(t *testing.T) {
 	for _, op := range operations {
 		t.Run(op, func(t *testing.T) {
-			umbrella := mustSucceed(t, runCommand(t, "kubectl", "mesh", op, "--help"))
-			single := mustSucceed(t, runCommand(t, "kubectl", "mesh-"+op, "--help"))
+			umbrella := mustSucceed(t, run(t, command{name: "kubectl", args: []string{"mesh", op, "--help"}}))
+			single := mustSucceed(t, run(t, command{name: "kubectl", args: []string{"mesh-" + op, "--help"}}))
 			if umbrella.stdout != single.stdout {
 				t.Errorf("help differs:\n--- kubectl mesh %s --help\n%s\n--- kubectl mesh-%s --help\n%s", op, umbrella.stdout, op, single.stdout)
 			}
@@ -46,7 +46,7 @@ func TestBothSpellingsGiveTheSameHelp(t *testing.T) {
 }
 
 func TestUmbrellaHelpListsEveryCommand(t *testing.T) {
-	r := mustSucceed(t, runCommand(t, "kubectl", "mesh", "--help"))
+	r := mustSucceed(t, run(t, command{name: "kubectl", args: []string{"mesh", "--help"}}))
 	if !strings.Contains(r.stdout, "kubectl mesh [command]") {
 		t.Errorf("usage line does not read `kubectl mesh [command]`:\n%s", r.stdout)
 	}
@@ -58,14 +58,14 @@ func TestUmbrellaHelpListsEveryCommand(t *testing.T) {
 }
 
 func TestVersion(t *testing.T) {
-	r := mustSucceed(t, runCommand(t, "kubectl", "mesh", "version"))
+	r := mustSucceed(t, run(t, command{name: "kubectl", args: []string{"mesh", "version"}}))
 	if !strings.HasPrefix(r.stdout, "kubectl-mesh ") || !strings.Contains(r.stdout, "go1.") {
 		t.Errorf("unexpected version output:\n%s", r)
 	}
 }
 
 func TestCompletionScript(t *testing.T) {
-	r := mustSucceed(t, runCommand(t, "kubectl", "mesh", "completion", "bash"))
+	r := mustSucceed(t, run(t, command{name: "kubectl", args: []string{"mesh", "completion", "bash"}}))
 	if !strings.Contains(r.stdout, "bash completion") {
 		t.Errorf("kubectl mesh completion bash printed no bash completion script:\n%.300s", r.stdout)
 	}
@@ -106,7 +106,7 @@ current-context: gone
 	if err := os.WriteFile(kubeconfig, []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	r := runCommand(t, "kubectl", "mesh", "canary", "reviews", "10", "--kubeconfig", kubeconfig)
+	r := run(t, command{name: "kubectl", args: []string{"mesh", "canary", "reviews", "10", "--kubeconfig", kubeconfig}})
 	if r.code != 1 || !strings.Contains(r.stderr, "cannot reach the API server at https://127.0.0.1:1") {
 		t.Errorf("want a clear connection error, got:\n%s", r)
 	}
@@ -115,7 +115,7 @@ current-context: gone
 
 func TestUnknownFlag(t *testing.T) {
 	for _, spelling := range [][]string{{"mesh", "canary"}, {"mesh-canary"}} {
-		r := runCommand(t, "kubectl", append(spelling, "--bogus")...)
+		r := run(t, command{name: "kubectl", args: append(spelling, "--bogus")})
 		if r.code != 1 || !strings.Contains(r.stderr, "unknown flag: --bogus") || !strings.Contains(r.stderr, "kubectl mesh canary --help") {
 			t.Errorf("%v --bogus: want a usage error pointing at the help, got:\n%s", spelling, r)
 		}
@@ -183,7 +183,7 @@ spec:
 func TestShellCompletionThroughKubectl(t *testing.T) {
 	complete := func(args ...string) string {
 		t.Helper()
-		r := runWithEnv(t, []string{"KUBECONFIG=" + cluster.Kubeconfig}, "kubectl", append([]string{"__complete"}, args...)...)
+		r := run(t, command{name: "kubectl", args: append([]string{"__complete"}, args...), env: []string{"KUBECONFIG=" + cluster.Kubeconfig}})
 		mustSucceed(t, r)
 		return r.stdout
 	}
