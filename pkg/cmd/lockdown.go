@@ -137,47 +137,74 @@ func (o *LockdownOptions) Validate() error {
 	return output.ValidateFormat(o.Output)
 }
 
-// Run reads the namespace, plans, and applies all or nothing.
+// Run reads the namespace, plans, and applies all or nothing; with --status it only reads.
 func (o *LockdownOptions) Run(ctx context.Context) error {
-	if err := o.completeCluster(); err != nil {
+	namespace, err := o.resolveNamespace()
+	if err != nil {
 		return err
-	}
-	namespace := o.namespace
-	if o.namespaceArg != "" {
-		if o.namespaceExplicit && o.namespaceArg != o.namespace {
-			return fmt.Errorf("NAMESPACE %q and -n %q disagree: give one", o.namespaceArg, o.namespace)
-		}
-		namespace = o.namespaceArg
 	}
 	if err := mesh.RequireIstio(o.clients.Discovery, mesh.PeerAuthentications, mesh.AuthorizationPolicies, mesh.VirtualServices, mesh.Gateways); err != nil {
 		return err
 	}
+	if o.Status {
+		in, warnings, err := o.clients.ReadLockdownInput(ctx, namespace)
+		o.warn(warnings...)
+		if err != nil {
+			return err
+		}
+		return o.printStatus(lockdown.ComputeStatus(in))
+	}
 	if err := o.checkCallerNamespaces(ctx); err != nil {
 		return err
 	}
-	var observed lockdown.Options
-	if !o.Status && !o.Undo {
-		observed = o.observe(ctx, namespace)
+	plan, written, err := o.planAndApply(ctx, namespace)
+	if err != nil {
+		return err
+	}
+	o.warn(plan.Warnings...)
+	return o.print(plan, written)
+}
+
+// resolveNamespace: NAMESPACE, else -n or the kubeconfig's; the two must not disagree.
+func (o *LockdownOptions) resolveNamespace() (string, error) {
+	if err := o.completeCluster(); err != nil {
+		return "", err
+	}
+	if o.namespaceArg == "" {
+		return o.namespace, nil
+	}
+	if o.namespaceExplicit && o.namespaceArg != o.namespace {
+		return "", fmt.Errorf("NAMESPACE %q and -n %q disagree: give one", o.namespaceArg, o.namespace)
+	}
+	return o.namespaceArg, nil
+}
+
+// planAndApply plans the lockdown (or its undo) on the namespace as it is now and applies it
+// all or nothing, re-reading and re-planning when someone changed a policy in between.
+func (o *LockdownOptions) planAndApply(ctx context.Context, namespace string) (*lockdown.Plan, []change.Change, error) {
+	opts := lockdown.Options{AllowFrom: o.callers, Force: o.Force}
+	if !o.Undo {
+		opts.Observed, opts.OutsideMesh = o.observe(ctx, namespace)
 	}
 	var (
-		in           lockdown.Input
 		plan         *lockdown.Plan
 		written      []change.Change
 		readWarnings []string
 	)
 	writer := mesh.NewWriter(o.clients, o.dryRun)
-	err := mesh.RetryOnConflict(func() (err error) {
+	// What could not be read explains a failure as much as a success: said either way, once.
+	defer func() { o.warn(readWarnings...) }()
+	err := mesh.RetryOnConflict(func() error {
+		var in lockdown.Input
+		var err error
 		in, readWarnings, err = o.clients.ReadLockdownInput(ctx, namespace)
 		if err != nil {
 			return err
 		}
-		if o.Status {
-			return nil
-		}
 		if o.Undo {
 			plan, err = lockdown.Undo(in)
 		} else {
-			plan, err = lockdown.Lockdown(in, lockdown.Options{AllowFrom: o.callers, Force: o.Force, Observed: observed.Observed, OutsideMesh: observed.OutsideMesh})
+			plan, err = lockdown.Lockdown(in, opts)
 		}
 		if err != nil {
 			return err
@@ -185,43 +212,33 @@ func (o *LockdownOptions) Run(ctx context.Context) error {
 		written, err = writer.ApplyAll(ctx, plan.Changes)
 		return err
 	})
-	// What could not be read explains a failure as much as a success.
-	o.warn(readWarnings...)
-	if err != nil {
-		return err
-	}
-	if o.Status {
-		return o.printStatus(lockdown.ComputeStatus(in))
-	}
-	o.warn(plan.Warnings...)
-	return o.print(plan, written)
+	return plan, written, err
 }
 
 // observe reads the traffic into namespace from Prometheus, and the workloads without a
 // sidecar that may be its plaintext callers. Without a reachable Prometheus it says so and
 // the lockdown goes on with what the flags and the mesh config give.
-func (o *LockdownOptions) observe(ctx context.Context, namespace string) lockdown.Options {
+func (o *LockdownOptions) observe(ctx context.Context, namespace string) (observed []lockdown.Observation, outsideMesh []string) {
 	locator := telemetry.Locator{FlagURL: o.PrometheusURL, Services: o.clients.Core, RESTConfig: o.clients.Config}
-	var opts lockdown.Options
 	prom, err := locator.Locate(ctx)
 	if err == nil {
-		opts.Observed, err = prom.ObservedCallers(ctx, namespace, o.Window, time.Now())
+		observed, err = prom.ObservedCallers(ctx, namespace, o.Window, time.Now())
 	}
 	if err != nil {
 		o.warn(fmt.Sprintf("no telemetry (%v)", err), "the allow-list comes from --allow-from and the mesh config alone; callers seen in traffic are not added")
-		return opts
+		return nil, nil
 	}
-	for _, obs := range opts.Observed {
+	for _, obs := range observed {
 		if !obs.MTLS {
 			// Someone sends plaintext: name the candidates, from every namespace.
 			if pods, err := o.clients.Core.Pods(metav1.NamespaceAll).List(ctx, metav1.ListOptions{}); err == nil {
 				mc, _ := o.clients.MeshConfig(ctx)
-				opts.OutsideMesh = lockdown.OutsideMesh(pods.Items, mc.RootNamespace)
+				outsideMesh = lockdown.OutsideMesh(pods.Items, mc.RootNamespace)
 			}
 			break
 		}
 	}
-	return opts
+	return observed, outsideMesh
 }
 
 // checkCallerNamespaces: a namespace named in --allow-from must exist (a typo would silently

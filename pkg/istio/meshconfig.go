@@ -6,10 +6,10 @@ import "sigs.k8s.io/yaml"
 const (
 	DefaultRootNamespace = "istio-system"
 	DefaultTrustDomain   = "cluster.local"
-	// MeshConfigNamespace and MeshConfigMap hold the mesh config (key "mesh") in an install
-	// by istioctl or Helm.
-	MeshConfigNamespace = "istio-system"
-	MeshConfigMap       = "istio"
+	// InstallNamespace is where istioctl and Helm install istiod, its mesh config (configmap
+	// MeshConfigMap, key "mesh") and the addons (Prometheus, Kiali, tracing).
+	InstallNamespace = "istio-system"
+	MeshConfigMap    = "istio"
 )
 
 // MeshConfig is what the plugins need of Istio's mesh config.

@@ -17,39 +17,67 @@ import (
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/lockdown"
 )
 
-// ReadLockdownInput reads what lockdown planning needs: the namespace (which must exist), then
-// in parallel its pods, services and security policies, the mesh-wide PeerAuthentications,
-// the trust domain, and the Gateways and VirtualServices of all namespaces; last, the pods
-// the Gateways routing into the namespace select. The count of requests does not grow with
-// the namespace's size. Warnings say what could not be read and what that leaves out.
-func (c *Clients) ReadLockdownInput(ctx context.Context, namespace string) (in lockdown.Input, warnings []string, err error) {
-	in = lockdown.Input{Namespace: namespace}
-	var mu sync.Mutex
-	warn := func(format string, args ...any) {
-		mu.Lock()
-		defer mu.Unlock()
-		warnings = append(warnings, fmt.Sprintf(format, args...))
+// ReadLockdownInput reads what lockdown planning needs: the namespace (which must exist) and
+// the mesh config, then in parallel the namespace's pods, services and security policies, the
+// mesh-wide PeerAuthentications, and the Gateways and VirtualServices of all namespaces; last,
+// the pods the Gateways routing into the namespace select. The count of requests does not grow
+// with the namespace's size. Warnings say what could not be read and what that leaves out.
+func (c *Clients) ReadLockdownInput(ctx context.Context, namespace string) (lockdown.Input, []string, error) {
+	in := lockdown.Input{Namespace: namespace}
+	var w warnings
+	err := c.readNamespaceAndMesh(ctx, &in, &w)
+	if err == nil {
+		err = c.readPolicyObjects(ctx, &in, &w)
 	}
-	// The namespace must exist; the mesh config says where mesh-wide policy lives.
-	first, fctx := errgroup.WithContext(ctx)
-	first.Go(func() error {
-		_, err := c.Core.Namespaces().Get(fctx, namespace, metav1.GetOptions{})
+	if err == nil {
+		in.GatewayPods, err = c.gatewayPods(ctx, in)
+	}
+	return in, w.sorted(), err
+}
+
+// warnings collects, from parallel reads, what could not be read.
+type warnings struct {
+	mu   sync.Mutex
+	list []string
+}
+
+func (w *warnings) add(format string, args ...any) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.list = append(w.list, fmt.Sprintf(format, args...))
+}
+
+func (w *warnings) sorted() []string {
+	sort.Strings(w.list)
+	return w.list
+}
+
+// readNamespaceAndMesh checks that the namespace exists and reads the mesh config, which says
+// where mesh-wide policy lives.
+func (c *Clients) readNamespaceAndMesh(ctx context.Context, in *lockdown.Input, w *warnings) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		_, err := c.Core.Namespaces().Get(gctx, in.Namespace, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
-			return fmt.Errorf("namespace %q not found: check the name (kubectl get namespaces)", namespace)
+			return fmt.Errorf("namespace %q not found: check the name (kubectl get namespaces)", in.Namespace)
 		}
 		return err
 	})
-	first.Go(func() error {
+	g.Go(func() error {
 		var problem string
-		in.Mesh, problem = c.MeshConfig(fctx)
-		if problem != "" {
-			warn("%s", problem)
+		if in.Mesh, problem = c.MeshConfig(gctx); problem != "" {
+			w.add("%s", problem)
 		}
 		return nil
 	})
-	if err := first.Wait(); err != nil {
-		return in, nil, err
-	}
+	return g.Wait()
+}
+
+// readPolicyObjects reads, in parallel, the namespace's workloads and policies, the mesh-wide
+// PeerAuthentications, and the routing objects of every namespace that may send ingress
+// traffic into it.
+func (c *Clients) readPolicyObjects(ctx context.Context, in *lockdown.Input, w *warnings) error {
+	namespace := in.Namespace
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		list, err := c.Core.Pods(namespace).List(gctx, metav1.ListOptions{})
@@ -90,19 +118,14 @@ func (c *Clients) ReadLockdownInput(ctx context.Context, namespace string) (in l
 		g.Go(func() error {
 			objects, err := c.ListIstio(gctx, list.resource, metav1.NamespaceAll)
 			if apierrors.IsForbidden(err) {
-				warn("you may not list %s in all namespaces: only those in %s are considered for ingress gateway callers", list.resource.Resource, namespace)
+				w.add("you may not list %s in all namespaces: only those in %s are considered for ingress gateway callers", list.resource.Resource, namespace)
 				objects, err = c.ListIstio(gctx, list.resource, namespace)
 			}
 			*list.into = objects
 			return err
 		})
 	}
-	if err := g.Wait(); err != nil {
-		return in, nil, err
-	}
-	in.GatewayPods, err = c.gatewayPods(ctx, in)
-	sort.Strings(warnings)
-	return in, warnings, err
+	return g.Wait()
 }
 
 // ListIstio lists one Istio resource as unstructured objects (metav1.NamespaceAll: every

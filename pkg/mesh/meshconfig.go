@@ -14,17 +14,17 @@ import (
 // root namespace and the trust domain. When it cannot be read, Istio's defaults hold, and
 // problem says why unless the configmap simply does not exist (an install that sets nothing).
 func (c *Clients) MeshConfig(ctx context.Context) (mc istio.MeshConfig, problem string) {
-	cm, err := c.Core.ConfigMaps(istio.MeshConfigNamespace).Get(ctx, istio.MeshConfigMap, metav1.GetOptions{})
+	cm, err := c.Core.ConfigMaps(istio.InstallNamespace).Get(ctx, istio.MeshConfigMap, metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err):
 		return istio.DefaultMeshConfig(), ""
 	case err != nil:
 		return istio.DefaultMeshConfig(), fmt.Sprintf("cannot read Istio's mesh config (configmap %s/%s: %v): assuming root namespace %s and trust domain %s",
-			istio.MeshConfigNamespace, istio.MeshConfigMap, errorMessage(err), istio.DefaultRootNamespace, istio.DefaultTrustDomain)
+			istio.InstallNamespace, istio.MeshConfigMap, errorMessage(err), istio.DefaultRootNamespace, istio.DefaultTrustDomain)
 	}
 	mc, err = istio.ParseMeshConfig(cm.Data["mesh"])
 	if err != nil {
-		return mc, fmt.Sprintf("configmap %s/%s holds a mesh config that does not parse (%v): assuming Istio's defaults", istio.MeshConfigNamespace, istio.MeshConfigMap, err)
+		return mc, fmt.Sprintf("configmap %s/%s holds a mesh config that does not parse (%v): assuming Istio's defaults", istio.InstallNamespace, istio.MeshConfigMap, err)
 	}
 	return mc, ""
 }

@@ -18,6 +18,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/rest"
+
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/istio"
 )
 
 // EnvPrometheusURL names Prometheus when --prometheus-url does not.
@@ -67,7 +69,7 @@ func direct(url, where string) (*Prometheus, error) {
 // discover: service prometheus in istio-system (where istioctl's addon puts it), else one
 // labelled as Prometheus in any namespace.
 func (l Locator) discover(ctx context.Context) (*corev1.Service, error) {
-	svc, err := l.Services.Services("istio-system").Get(ctx, "prometheus", metav1.GetOptions{})
+	svc, err := l.Services.Services(istio.InstallNamespace).Get(ctx, "prometheus", metav1.GetOptions{})
 	switch {
 	case err == nil:
 		return svc, nil
