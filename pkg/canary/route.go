@@ -2,7 +2,8 @@ package canary
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -108,13 +109,13 @@ func describeMatch(match any) string {
 	for _, m := range list {
 		cond, _ := m.(map[string]any)
 		var parts []string
-		for _, field := range sortedKeys(cond) {
+		for _, field := range slices.Sorted(maps.Keys(cond)) {
 			switch v := cond[field].(type) {
 			case map[string]any:
 				// uri: {prefix: /api}, or headers: {end-user: {exact: jason}}
-				for _, k := range sortedKeys(v) {
+				for _, k := range slices.Sorted(maps.Keys(v)) {
 					if inner, ok := v[k].(map[string]any); ok {
-						for _, op := range sortedKeys(inner) {
+						for _, op := range slices.Sorted(maps.Keys(inner)) {
 							parts = append(parts, fmt.Sprintf("%s %s %s %v", field, k, op, inner[op]))
 						}
 					} else {
@@ -128,15 +129,6 @@ func describeMatch(match any) string {
 		alternatives = append(alternatives, strings.Join(parts, "; "))
 	}
 	return strings.Join(alternatives, " OR ")
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // destination is one entry of a route's weighted destinations.

@@ -2,6 +2,8 @@ package lockdown
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -83,7 +85,7 @@ func (p *Plan) observedCallers(observed []Observation, outsideMesh []string) (pl
 	if len(outsideMesh) > 0 {
 		candidates = "; workloads without a sidecar that may be the callers: " + strings.Join(outsideMesh, ", ")
 	}
-	for _, name := range sortedNames(rates) {
+	for _, name := range slices.Sorted(maps.Keys(rates)) {
 		plaintext = append(plaintext, fmt.Sprintf("%s/%s receives plaintext traffic (%.2f/s) from callers without a sidecar%s", p.Namespace, name, rates[name], candidates))
 	}
 	return plaintext

@@ -2,6 +2,8 @@ package lockdown
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -172,7 +174,7 @@ func (p *Plan) planChanges(in Input) error {
 			p.Changes = append(p.Changes, *c)
 		}
 	}
-	for _, name := range sortedNames(ours) {
+	for _, name := range slices.Sorted(maps.Keys(ours)) {
 		p.Changes = append(p.Changes, change.Change{Before: ours[name], Detail: "workload gone"})
 	}
 	return nil

@@ -2,7 +2,8 @@ package lockdown
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -118,17 +119,8 @@ func allowDetail(p *Plan, w *Workload) string {
 
 func formatSelector(labels map[string]string) string {
 	parts := make([]string, 0, len(labels))
-	for _, k := range sortedNames(labels) {
+	for _, k := range slices.Sorted(maps.Keys(labels)) {
 		parts = append(parts, k+"="+labels[k])
 	}
 	return strings.Join(parts, ",")
-}
-
-func sortedNames[V any](m map[string]V) []string {
-	names := make([]string, 0, len(m))
-	for k := range m {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	return names
 }
