@@ -98,6 +98,24 @@ func TestComputeRefusesBuiltInputs(t *testing.T) {
 			unstructured.SetNestedStringSlice(in.VirtualServices[0].Object, []string{"bookinfo-gateway"}, "spec", "gateways")
 			return in
 		}(), Request{Percent: percent(10)}, "VirtualService default/reviews exists but does not route mesh traffic"},
+		{"DestinationRule host taken literally", func() Input {
+			in := base()
+			in.DestinationRules[0].Spec.Host = "reviews.default"
+			in.VirtualServices = nil
+			return in
+		}(), Request{Percent: percent(10)}, `no DestinationRule in namespace default defines subsets for host reviews (DestinationRule reviews has host "reviews.default": Istio expands only short names`},
+		{"DestinationRule host .svc taken literally, on an existing route", func() Input {
+			in := base()
+			in.DestinationRules[0].Spec.Host = "reviews.default.svc"
+			return in
+		}(), Request{Percent: percent(10)}, `no DestinationRule in namespace default defines subsets for host reviews (DestinationRule reviews has host "reviews.default.svc"`},
+		{"VirtualService host taken literally", func() Input {
+			in := base()
+			unstructured.SetNestedStringSlice(in.VirtualServices[0].Object, []string{"reviews.default"}, "spec", "hosts")
+			return in
+		}(), Request{Percent: percent(10)}, `no VirtualService routes it, but VirtualService reviews has host "reviews.default": Istio expands only short names`},
+		{"route destination taken literally", withRoute(base(), dest("reviews.default", "v1", 100)), Request{Percent: percent(10)},
+			`sends traffic to host "reviews.default", which is not service reviews for Istio`},
 		{"corrupt record", func() Input {
 			in := base()
 			in.VirtualServices[0].SetAnnotations(map[string]string{RecordAnnotation: "{not json"})

@@ -50,13 +50,16 @@ type Plan struct {
 
 	// current is the VirtualService as read, the Before of the write; nil when created.
 	current *unstructured.Unstructured
+	// nearMisses explain objects whose host almost names the service, for errors.
+	nearMisses []string
 
 	Route           string // the route, for people: `route "default"`, `route #0`
-	DestinationRule string // name of the DestinationRule the subsets come from; "" if none
+	// DestinationRules are the rules the subsets come from, oldest first (Istio merges them).
+	DestinationRules []string
 	Stable, Canary  string
 	InProgress      bool     // a canary record exists for the route (after the change)
 	Before, After   []Weight // the route's weights; Before is nil when there was no VirtualService
-	Subsets         []Subset // the DestinationRule's subsets, in its order, with their pods
+	Subsets         []Subset // the DestinationRules' subsets, in their order, with their pods
 	Warnings        []string // what --force let through
 	action          string
 }
@@ -70,20 +73,25 @@ func Compute(in Input, req Request) (*Plan, error) {
 	case req.Rollback:
 		p.action = "rollback"
 	}
-	if dr := destinationRuleFor(in.DestinationRules, in.Service); dr != nil {
-		p.DestinationRule = dr.Name
-		p.Subsets = subsetsOf(dr, in.ServiceSelector, in.Pods)
-	}
+	rules := istio.MergeDestinationRules(in.DestinationRules, in.Service)
+	p.DestinationRules, p.nearMisses = rules.Names, rules.NearMisses
+	p.Subsets = subsetsOf(rules.Subsets, in.ServiceSelector, in.Pods)
+	p.Warnings = append(p.Warnings, rules.Shadowed...)
 	current, err := virtualServiceFor(in.VirtualServices, in.Service)
 	if err != nil {
 		return nil, err
 	}
 	if current == nil {
+		misses := virtualServiceNearMisses(in.VirtualServices, in.Service)
 		switch {
 		case !req.changesWeights():
+			p.Warnings = append(p.Warnings, misses...)
 			return p, nil
 		case req.Promote || req.Rollback:
 			return nil, fmt.Errorf("%s: no canary in progress: no VirtualService in namespace %s routes it", in.Service, in.Service.Namespace)
+		case len(misses) > 0:
+			// A second VirtualService beside the one meant would leave the two to disagree.
+			return nil, fmt.Errorf("%s: no VirtualService routes it, but %s: fix its hosts first", in.Service, strings.Join(misses, "; "))
 		}
 		if err := p.planNew(in, req); err != nil {
 			return nil, err
@@ -128,6 +136,23 @@ func virtualServiceFor(all []*unstructured.Unstructured, svc istio.Service) (*un
 	}
 	return nil, fmt.Errorf("%s: several VirtualServices in namespace %s route it for mesh traffic (%s) and Istio applies only one: merge them first",
 		svc, svc.Namespace, strings.Join(names, ", "))
+}
+
+// virtualServiceNearMisses explains the mesh VirtualServices whose hosts almost name svc.
+func virtualServiceNearMisses(all []*unstructured.Unstructured, svc istio.Service) []string {
+	var out []string
+	for _, vs := range all {
+		if !appliesToMesh(vs) {
+			continue
+		}
+		hosts, _, _ := unstructured.NestedStringSlice(vs.Object, "spec", "hosts")
+		for _, h := range hosts {
+			if why := istio.HostNearMiss(h, vs.GetNamespace(), svc); why != "" {
+				out = append(out, fmt.Sprintf("VirtualService %s has host %q: %s", vs.GetName(), h, why))
+			}
+		}
+	}
+	return out
 }
 
 // planNew creates a VirtualService: the first subset of the DestinationRule is stable.

@@ -71,12 +71,12 @@ func (p *Plan) chooseCanary(requested string, others []destination) (string, err
 			if i+1 < len(p.Subsets) {
 				return p.Subsets[i+1].Name, nil
 			}
-			return "", fmt.Errorf("%s: stable subset %s is the last in DestinationRule %s (subsets: %s): pick the canary with --canary",
-				p.Service, p.Stable, p.DestinationRule, strings.Join(subsetNames(p.Subsets), ", "))
+			return "", fmt.Errorf("%s: stable subset %s is the last in %s (subsets: %s): pick the canary with --canary",
+				p.Service, p.Stable, p.rules(), strings.Join(subsetNames(p.Subsets), ", "))
 		}
 	}
-	return "", fmt.Errorf("%s: stable subset %s is not in DestinationRule %s (subsets: %s): pick the canary with --canary",
-		p.Service, p.Stable, p.DestinationRule, strings.Join(subsetNames(p.Subsets), ", "))
+	return "", fmt.Errorf("%s: stable subset %s is not in %s (subsets: %s): pick the canary with --canary",
+		p.Service, p.Stable, p.rules(), strings.Join(subsetNames(p.Subsets), ", "))
 }
 
 // heaviest is the subset with the most weight; the first on the route wins a tie.

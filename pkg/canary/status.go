@@ -19,8 +19,10 @@ func WriteStatus(w io.Writer, p *Plan, live map[string]Figures) error {
 		}
 	}
 	switch {
-	case p.DestinationRule == "":
-		fmt.Fprintf(w, "no DestinationRule in namespace %s defines subsets for it\n", p.Service.Namespace)
+	case len(p.DestinationRules) == 0:
+		fmt.Fprintf(w, "no DestinationRule in namespace %s defines subsets for it%s\n", p.Service.Namespace, p.nearMissNote())
+	case len(p.DestinationRules) > 1:
+		fmt.Fprintf(w, "subsets from %s\n", p.rules())
 	}
 	fmt.Fprintln(w)
 

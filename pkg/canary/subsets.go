@@ -1,14 +1,10 @@
 package canary
 
 import (
-	"sort"
-
-	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
+	apinetworking "istio.io/api/networking/v1alpha3"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/kubectl/pkg/util/podutils"
-
-	"github.com/kubectl-mesh/kubectl-mesh/pkg/istio"
 )
 
 // Subset is one subset of the service's DestinationRule and the pods it selects.
@@ -19,34 +15,8 @@ type Subset struct {
 	ReadyPods int // of those, the ones Ready and not terminating
 }
 
-// destinationRuleFor picks the DestinationRule for svc among rules (all from the service's
-// namespace): one whose host names the service and that applies to every client (no
-// workloadSelector). When several do, Istio uses the oldest; so do we.
-func destinationRuleFor(rules []*networkingv1.DestinationRule, svc istio.Service) *networkingv1.DestinationRule {
-	var matching []*networkingv1.DestinationRule
-	for _, dr := range rules {
-		if dr.Spec.WorkloadSelector == nil && istio.HostNamesService(dr.Spec.Host, dr.Namespace, svc) {
-			matching = append(matching, dr)
-		}
-	}
-	if len(matching) == 0 {
-		return nil
-	}
-	sort.SliceStable(matching, func(i, j int) bool {
-		ti, tj := matching[i].CreationTimestamp, matching[j].CreationTimestamp
-		if !ti.Equal(&tj) {
-			return ti.Before(&tj)
-		}
-		return matching[i].Name < matching[j].Name
-	})
-	return matching[0]
-}
-
-// subsetsOf lists dr's subsets in their order, counting the service's pods each selects.
-func subsetsOf(dr *networkingv1.DestinationRule, serviceSelector map[string]string, pods []corev1.Pod) []Subset {
-	if dr == nil {
-		return nil
-	}
+// subsetsOf lists the subsets in their order, counting the service's pods each selects.
+func subsetsOf(subsets []*apinetworking.Subset, serviceSelector map[string]string, pods []corev1.Pod) []Subset {
 	var servicePods []*corev1.Pod
 	if len(serviceSelector) > 0 {
 		sel := labels.SelectorFromSet(serviceSelector)
@@ -56,11 +26,8 @@ func subsetsOf(dr *networkingv1.DestinationRule, serviceSelector map[string]stri
 			}
 		}
 	}
-	subsets := make([]Subset, 0, len(dr.Spec.Subsets))
-	for _, s := range dr.Spec.Subsets {
-		if s == nil {
-			continue
-		}
+	out := make([]Subset, 0, len(subsets))
+	for _, s := range subsets {
 		subset := Subset{Name: s.Name, Labels: s.Labels}
 		sel := labels.SelectorFromSet(s.Labels)
 		for _, pod := range servicePods {
@@ -72,9 +39,9 @@ func subsetsOf(dr *networkingv1.DestinationRule, serviceSelector map[string]stri
 				subset.ReadyPods++
 			}
 		}
-		subsets = append(subsets, subset)
+		out = append(out, subset)
 	}
-	return subsets
+	return out
 }
 
 func findSubset(subsets []Subset, name string) (Subset, bool) {

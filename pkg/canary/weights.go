@@ -1,5 +1,7 @@
 package canary
 
+import "github.com/kubectl-mesh/kubectl-mesh/pkg/istio"
+
 // splitEntries sets stable and canary weights in place, keeping every other field of each
 // entry and the entries' order; the canary gets a new entry after stable's if it has none.
 func (p *Plan) splitEntries(dests []destination, percent int64) []any {
@@ -70,10 +72,17 @@ func newEntry(destination map[string]any, subset string, weight int64) map[strin
 	return map[string]any{"destination": d, "weight": weight}
 }
 
+// weightsOf is the share of traffic each destination gets, in percent: Istio's weights are
+// relative (v1 3, v2 1 is 75% and 25%).
 func weightsOf(dests []destination) []Weight {
+	raw := make([]int64, len(dests))
+	for i, d := range dests {
+		raw[i] = d.weight
+	}
+	shares := istio.Shares(raw)
 	out := make([]Weight, len(dests))
 	for i, d := range dests {
-		out[i] = Weight{Subset: d.subset, Weight: d.weight}
+		out[i] = Weight{Subset: d.subset, Weight: shares[i]}
 	}
 	return out
 }

@@ -1,6 +1,10 @@
 package istio
 
-import "strings"
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
 
 // Service names the Kubernetes Service whose traffic is shifted.
 type Service struct {
@@ -32,21 +36,39 @@ func ParseService(arg, defaultNamespace string) (svc Service, namespaceFromName 
 	return Service{}, false, false
 }
 
-// HostNamesService reports whether host, written in an Istio object that lives in namespace
-// objectNamespace, names svc. Istio reads a short name relative to the object's namespace;
-// longer names may omit the cluster domain.
+// HostNamesService reports whether host, written in an Istio object (VirtualService hosts or
+// destination, DestinationRule host) that lives in namespace objectNamespace, names svc, as
+// Istio reads it: a short name (no dot) is the service of that name in the object's own
+// namespace; any name with a dot is taken literally, so only the full name
+// NAME.NAMESPACE.svc.DOMAIN names the service ("reviews.bookinfo" and "reviews.bookinfo.svc"
+// name nothing). DOMAIN is the cluster's domain suffix, cluster.local unless istiod was told
+// otherwise; any suffix is accepted, since the API server does not say which one it is.
 func HostNamesService(host, objectNamespace string, svc Service) bool {
 	parts := strings.Split(host, ".")
 	if parts[0] != svc.Name {
 		return false
 	}
+	if len(parts) == 1 {
+		return objectNamespace == svc.Namespace
+	}
+	return len(parts) >= 4 && parts[1] == svc.Namespace && parts[2] == "svc" && !slices.Contains(parts[3:], "")
+}
+
+// HostNearMiss explains why host, in an object of objectNamespace, does not name svc although
+// it looks as if it meant to; "" when host names svc or plainly names something else.
+func HostNearMiss(host, objectNamespace string, svc Service) string {
+	if HostNamesService(host, objectNamespace, svc) {
+		return ""
+	}
+	parts := strings.Split(host, ".")
+	if parts[0] != svc.Name {
+		return ""
+	}
 	switch {
 	case len(parts) == 1:
-		return objectNamespace == svc.Namespace
-	case len(parts) == 2:
-		return parts[1] == svc.Namespace
-	default:
-		// name.ns.svc or name.ns.svc.<cluster domain>
-		return parts[1] == svc.Namespace && parts[2] == "svc"
+		return fmt.Sprintf("the short name %q means service %s in the object's own namespace %s, not in %s", host, host, objectNamespace, svc.Namespace)
+	case parts[1] == svc.Namespace && (len(parts) == 2 || len(parts) == 3 && parts[2] == "svc"):
+		return fmt.Sprintf("Istio expands only short names: it reads %q literally, and no service has that name; write %q or %q", host, svc.Name, svc.FQDN())
 	}
+	return ""
 }

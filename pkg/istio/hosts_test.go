@@ -1,6 +1,9 @@
 package istio
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestParseService(t *testing.T) {
 	tests := []struct {
@@ -32,8 +35,9 @@ func TestHostNamesService(t *testing.T) {
 	}{
 		{"reviews", "bookinfo", true},
 		{"reviews", "default", false}, // a short name means the object's own namespace
-		{"reviews.bookinfo", "default", true},
-		{"reviews.bookinfo.svc", "default", true},
+		{"reviews.bookinfo", "default", false}, // taken literally: only short names are expanded
+		{"reviews.bookinfo.svc", "default", false},
+		{"reviews.bookinfo.svc.", "default", false},
 		{"reviews.bookinfo.svc.cluster.local", "default", true},
 		{"reviews.bookinfo.svc.corp.internal", "default", true},
 		{"reviews.default.svc.cluster.local", "bookinfo", false},
@@ -43,6 +47,27 @@ func TestHostNamesService(t *testing.T) {
 	for _, tt := range tests {
 		if got := HostNamesService(tt.host, tt.ns, svc); got != tt.want {
 			t.Errorf("HostNamesService(%q in %s) = %t, want %t", tt.host, tt.ns, got, tt.want)
+		}
+	}
+}
+
+func TestHostNearMiss(t *testing.T) {
+	svc := Service{"details", "default"}
+	tests := []struct {
+		host, ns, want string
+	}{
+		{"details", "default", ""},
+		{"details.default.svc.cluster.local", "other", ""},
+		{"ratings.default", "default", ""},
+		{"details.other.svc.cluster.local", "default", ""},
+		{"details.default", "default", `Istio expands only short names: it reads "details.default" literally`},
+		{"details.default.svc", "default", `write "details" or "details.default.svc.cluster.local"`},
+		{"details", "other", `the short name "details" means service details in the object's own namespace other`},
+	}
+	for _, tt := range tests {
+		got := HostNearMiss(tt.host, tt.ns, svc)
+		if (tt.want == "") != (got == "") || !strings.Contains(got, tt.want) {
+			t.Errorf("HostNearMiss(%q in %s) = %q, want %q", tt.host, tt.ns, got, tt.want)
 		}
 	}
 }
