@@ -14,19 +14,10 @@ import (
 // A VirtualService as the API server returned it; the helpers below read and change only
 // spec.hosts, spec.gateways and spec.http[].route[].{destination,weight}.
 
-// appliesToMesh reports whether vs routes traffic between sidecars: no gateways listed, or
-// the reserved gateway "mesh" among them.
+// appliesToMesh reports whether vs routes traffic between sidecars.
 func appliesToMesh(vs *unstructured.Unstructured) bool {
-	gateways, _, _ := unstructured.NestedStringSlice(vs.Object, "spec", "gateways")
-	if len(gateways) == 0 {
-		return true
-	}
-	for _, g := range gateways {
-		if g == "mesh" {
-			return true
-		}
-	}
-	return false
+	_, mesh := istio.VirtualServiceGateways(vs)
+	return mesh
 }
 
 // routesHost reports whether one of vs's hosts names svc.

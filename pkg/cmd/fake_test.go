@@ -159,6 +159,11 @@ func newLockdownCluster(apps, pods int) *fakeCluster {
 		gvr("networking.istio.io", "gateways"):            "GatewayList",
 		gvr("security.istio.io", "peerauthentications"):   "PeerAuthenticationList",
 		gvr("security.istio.io", "authorizationpolicies"): "AuthorizationPolicyList",
+		gvr("gateway.networking.k8s.io", "gateways"):      "GatewayList",
+		gvr("gateway.networking.k8s.io", "httproutes"):    "HTTPRouteList",
+		gvr("gateway.networking.k8s.io", "grpcroutes"):    "GRPCRouteList",
+		gvr("gateway.networking.k8s.io", "tlsroutes"):     "TLSRouteList",
+		gvr("gateway.networking.k8s.io", "tcproutes"):     "TCPRouteList",
 	}, vs)
 	// Added by resource: the fake would guess "gatewaies" from the kind.
 	if err := dyn.Tracker().Create(gvr("networking.istio.io", "gateways"), gateway, "shop"); err != nil {

@@ -1,6 +1,10 @@
 package istio
 
-import "k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+import (
+	"strings"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
 
 // AuthorizationPolicy actions. A policy without one is an ALLOW policy.
 const (
@@ -51,4 +55,68 @@ func PoliciesFor(aps []*unstructured.Unstructured, rootNamespace, namespace stri
 		}
 	}
 	return out
+}
+
+// Openings describe the rules of an ALLOW policy that admit callers wholesale rather than by
+// identity: every request, any source, every workload of a namespace, principals matched by a
+// wildcard, IP ranges, or end-user tokens. A source that names exact principals is not an
+// opening (the fields of one source must all match). Nil for other actions.
+func Openings(ap *unstructured.Unstructured) []string {
+	if Action(ap) != ActionAllow {
+		return nil
+	}
+	var out []string
+	rules, _, _ := unstructured.NestedSlice(ap.Object, "spec", "rules")
+	for _, r := range rules {
+		rule := asMap(r)
+		scope := ""
+		if rule["to"] != nil || rule["when"] != nil {
+			scope = " (for the requests its rule matches)"
+		}
+		from, _ := rule["from"].([]any)
+		if len(rule) == 0 {
+			out = append(out, "every request")
+			continue
+		}
+		if len(from) == 0 {
+			out = append(out, "any caller"+scope)
+			continue
+		}
+		for _, f := range from {
+			if who := sourceOpening(asMap(asMap(f)["source"])); who != "" {
+				out = append(out, who+scope)
+			}
+		}
+	}
+	return out
+}
+
+// sourceOpening describes a rule's source that admits callers wholesale; "" for one that
+// names exact principals.
+func sourceOpening(source map[string]any) string {
+	principals, _, _ := unstructured.NestedStringSlice(source, "principals")
+	exact := len(principals) > 0
+	for _, p := range principals {
+		exact = exact && !strings.Contains(p, "*")
+	}
+	if exact {
+		return ""
+	}
+	var parts []string
+	describe := func(field, as string) {
+		if values, _, _ := unstructured.NestedStringSlice(source, field); len(values) > 0 {
+			parts = append(parts, as+" "+strings.Join(values, ", "))
+		}
+	}
+	describe("principals", "principals matching")
+	describe("namespaces", "every workload of namespace")
+	describe("ipBlocks", "callers from")
+	describe("remoteIpBlocks", "clients from")
+	describe("requestPrincipals", "requests with a token from")
+	describe("notPrincipals", "any caller but")
+	describe("notNamespaces", "any namespace but")
+	if len(parts) == 0 {
+		return "any caller"
+	}
+	return strings.Join(parts, " and ")
 }

@@ -1,6 +1,7 @@
 package istio
 
 import (
+	"slices"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -47,5 +48,31 @@ func TestAction(t *testing.T) {
 	}
 	if got := Action(authz("shop", "x", map[string]any{"action": "DENY"})); got != ActionDeny {
 		t.Errorf("DENY: %s", got)
+	}
+}
+
+func TestOpenings(t *testing.T) {
+	rules := func(r ...any) map[string]any { return map[string]any{"action": "ALLOW", "rules": r} }
+	source := func(s map[string]any) map[string]any { return map[string]any{"from": []any{map[string]any{"source": s}}} }
+	tests := []struct {
+		name string
+		spec map[string]any
+		want []string
+	}{
+		{"allow nothing", map[string]any{}, nil},
+		{"empty rule", rules(map[string]any{}), []string{"every request"}},
+		{"rule without from", rules(map[string]any{"to": []any{map[string]any{"operation": map[string]any{"methods": []any{"GET"}}}}}), []string{"any caller (for the requests its rule matches)"}},
+		{"exact principals", rules(source(map[string]any{"principals": []any{"cluster.local/ns/a/sa/b"}})), nil},
+		{"exact principal in a namespace", rules(source(map[string]any{"principals": []any{"cluster.local/ns/a/sa/b"}, "namespaces": []any{"a"}})), nil},
+		{"namespace", rules(source(map[string]any{"namespaces": []any{"shop"}})), []string{"every workload of namespace shop"}},
+		{"wildcard principal", rules(source(map[string]any{"principals": []any{"*"}})), []string{"principals matching *"}},
+		{"ip blocks", rules(source(map[string]any{"ipBlocks": []any{"10.0.0.0/8"}})), []string{"callers from 10.0.0.0/8"}},
+		{"DENY is no opening", map[string]any{"action": "DENY", "rules": []any{map[string]any{}}}, nil},
+	}
+	for _, tt := range tests {
+		got := Openings(authz("shop", "p", tt.spec))
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("%s: %q, want %q", tt.name, got, tt.want)
+		}
 	}
 }

@@ -46,8 +46,10 @@ func (o Observation) from() string {
 	return o.SourceNamespace + "/" + o.SourceWorkload
 }
 
-// workloadOf finds the workload an observation's destination labels name.
-func workloadOf(workloads []*Workload, o Observation) *Workload {
+// workloadsOfObservation are the workloads an observation's destination labels name: one,
+// or the siblings of an app and version split apart (telemetry does not tell them apart).
+func workloadsOfObservation(workloads []*Workload, o Observation) []*Workload {
+	var out []*Workload
 	for _, w := range workloads {
 		app := w.Selector["app"]
 		if app == "" {
@@ -58,10 +60,10 @@ func workloadOf(workloads []*Workload, o Observation) *Workload {
 			version = w.Selector["app.kubernetes.io/version"]
 		}
 		if app == o.DestinationApp && (version == "" || version == o.DestinationVersion) {
-			return w
+			out = append(out, w)
 		}
 	}
-	return nil
+	return out
 }
 
 // observedCallers adds the mTLS callers seen in traffic to each workload's allow-list, and
@@ -69,16 +71,12 @@ func workloadOf(workloads []*Workload, o Observation) *Workload {
 func (p *Plan) observedCallers(observed []Observation, outsideMesh []string) (plaintext []string) {
 	rates := map[string]float64{}
 	for _, o := range observed {
-		w := workloadOf(p.Workloads, o)
-		if w == nil {
-			continue
-		}
-		if c, ok := o.caller(); ok {
-			p.Allowed[w.Name] = appendCallers(p.Allowed[w.Name], c)
-			continue
-		}
-		if !o.MTLS {
-			rates[w.Name] += o.Rate
+		for _, w := range workloadsOfObservation(p.Workloads, o) {
+			if c, ok := o.caller(); ok {
+				p.Allowed[w.Name] = appendCallers(p.Allowed[w.Name], c)
+			} else if !o.MTLS {
+				rates[w.Name] += o.Rate
+			}
 		}
 	}
 	candidates := ""
@@ -96,26 +94,13 @@ func (p *Plan) observedCallers(observed []Observation, outsideMesh []string) (pl
 func (p *Plan) Verdicts(observed []Observation) []Verdict {
 	var out []Verdict
 	for _, o := range observed {
-		v := Verdict{Observation: o}
-		w := workloadOf(p.Workloads, o)
-		switch {
-		case w == nil:
-			v.Workload, v.Why = o.DestinationApp, "no running workload: not covered"
-		case !o.MTLS:
-			v.Workload, v.Why = w.Name, "rejected: plaintext under STRICT"
-		case p.Gateways[w.Name]:
-			v.Workload, v.Allowed, v.Why = w.Name, true, "allowed: gateway"
-		default:
-			v.Workload, v.Why = w.Name, "denied: no ALLOW rule"
-			c, _ := o.caller()
-			for _, allowed := range p.Allowed[w.Name] {
-				if allowed.Namespace == c.Namespace && (allowed.ServiceAccount == "" || allowed.ServiceAccount == c.ServiceAccount) {
-					v.Allowed, v.Why = true, "allowed: "+allowed.Reason
-					break
-				}
-			}
+		targets := workloadsOfObservation(p.Workloads, o)
+		if len(targets) == 0 {
+			out = append(out, Verdict{Observation: o, Workload: o.DestinationApp, Why: "no running workload: not covered"})
 		}
-		out = append(out, v)
+		for _, w := range targets {
+			out = append(out, p.verdict(o, w))
+		}
 	}
 	sort.SliceStable(out, func(i, j int) bool {
 		if out[i].Workload != out[j].Workload {
@@ -124,4 +109,25 @@ func (p *Plan) Verdicts(observed []Observation) []Verdict {
 		return out[i].from() < out[j].from()
 	})
 	return out
+}
+
+// verdict is what the plan does to one observed edge into workload w.
+func (p *Plan) verdict(o Observation, w *Workload) Verdict {
+	v := Verdict{Observation: o}
+	switch {
+	case !o.MTLS:
+		v.Workload, v.Why = w.Name, "rejected: plaintext under STRICT"
+	case p.Gateways[w.Name]:
+		v.Workload, v.Allowed, v.Why = w.Name, true, "allowed: gateway"
+	default:
+		v.Workload, v.Why = w.Name, "denied: no ALLOW rule"
+		c, _ := o.caller()
+		for _, allowed := range p.Allowed[w.Name] {
+			if allowed.Namespace == c.Namespace && (allowed.ServiceAccount == "" || allowed.ServiceAccount == c.ServiceAccount) {
+				v.Allowed, v.Why = true, "allowed: "+allowed.Reason
+				break
+			}
+		}
+	}
+	return v
 }

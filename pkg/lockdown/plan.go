@@ -33,11 +33,17 @@ type Input struct {
 	// PeerAuthentications and AuthorizationPolicies of Namespace.
 	PeerAuthentications   []*unstructured.Unstructured
 	AuthorizationPolicies []*unstructured.Unstructured
-	// MeshPeerAuthentications are the root namespace's, for the status.
-	MeshPeerAuthentications []*unstructured.Unstructured
-	// VirtualServices and Gateways of every namespace, and the pods the Gateways select.
+	// MeshPeerAuthentications and MeshAuthorizationPolicies are the root namespace's: they
+	// apply mesh-wide.
+	MeshPeerAuthentications   []*unstructured.Unstructured
+	MeshAuthorizationPolicies []*unstructured.Unstructured
+	// VirtualServices and Istio Gateways of every namespace; Gateway API Gateways (K8sGateways)
+	// and the routes attached to them (HTTPRoute, GRPCRoute, TLSRoute, TCPRoute); and the
+	// pods of both kinds of gateway.
 	VirtualServices []*unstructured.Unstructured
 	Gateways        []*unstructured.Unstructured
+	K8sGateways     []*unstructured.Unstructured
+	Routes          []*unstructured.Unstructured
 	GatewayPods     []corev1.Pod
 }
 
@@ -61,7 +67,9 @@ type Plan struct {
 	Allowed   map[string][]Caller
 	Workloads []*Workload
 	Gateways  map[string]bool // workloads that are gateways: allowed every caller
-	Warnings  []string
+	// Openings are existing ALLOW policies that keep admitting callers wholesale.
+	Openings []Opening
+	Warnings []string
 	// Observed says what happens to each edge telemetry saw into the namespace.
 	Observed []Verdict
 }
@@ -106,14 +114,21 @@ func (p *Plan) preflight(in Input, force bool) error {
 // ingress gateways that route to it and the --allow-from callers; gateways running in the
 // namespace keep every caller.
 func (p *Plan) allowFromConfig(in Input, allowFrom []Caller) {
-	workloads, unnamed := workloadsOf(in.Pods)
+	workloads, unnamed := workloadsOf(in.Pods, decisionSelectors(in))
 	p.Workloads = workloads
 	if len(unnamed) > 0 {
 		p.Warnings = append(p.Warnings, fmt.Sprintf("pods without an app label get no ALLOW policy and will deny every caller: %s", strings.Join(unnamed, ", ")))
 	}
+	for _, w := range workloads {
+		if len(w.Overlaps) > 0 {
+			p.Warnings = append(p.Warnings, fmt.Sprintf("workload %s (selector %s) has no label that sets it apart from %s: its ALLOW policy covers those pods too",
+				w.Name, formatSelector(w.Selector), strings.Join(w.Overlaps, ", ")))
+		}
+	}
+	p.Openings = findOpenings(in, workloads)
 	ing := findIngress(in, workloads)
 	p.Warnings = append(p.Warnings, ing.warnings...)
-	p.Gateways = gatewayWorkloads(workloads, in.Gateways)
+	p.Gateways = gatewayWorkloads(workloads, in)
 	for _, w := range workloads {
 		callers := appendCallers(nil, ing.callers[w.Name]...)
 		callers = appendCallers(callers, allowFrom...)

@@ -35,7 +35,9 @@ func loadInput(t testing.TB, name, ns string) Input {
 		case "Service":
 			var svc corev1.Service
 			mustConvert(t, obj, &svc)
-			in.Services = append(in.Services, svc)
+			if svc.Namespace == ns {
+				in.Services = append(in.Services, svc)
+			}
 		case "PeerAuthentication":
 			if obj.GetNamespace() == istio.DefaultRootNamespace {
 				in.MeshPeerAuthentications = append(in.MeshPeerAuthentications, obj)
@@ -43,23 +45,35 @@ func loadInput(t testing.TB, name, ns string) Input {
 				in.PeerAuthentications = append(in.PeerAuthentications, obj)
 			}
 		case "AuthorizationPolicy":
-			in.AuthorizationPolicies = append(in.AuthorizationPolicies, obj)
+			if obj.GetNamespace() == istio.DefaultRootNamespace {
+				in.MeshAuthorizationPolicies = append(in.MeshAuthorizationPolicies, obj)
+			} else {
+				in.AuthorizationPolicies = append(in.AuthorizationPolicies, obj)
+			}
 		case "VirtualService":
 			in.VirtualServices = append(in.VirtualServices, obj)
 		case "Gateway":
-			in.Gateways = append(in.Gateways, obj)
+			if obj.GroupVersionKind().Group == istio.GatewayAPIGroup {
+				in.K8sGateways = append(in.K8sGateways, obj)
+			} else {
+				in.Gateways = append(in.Gateways, obj)
+			}
+		case "HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute":
+			in.Routes = append(in.Routes, obj)
 		default:
 			t.Fatalf("%s: unexpected kind %s", name, obj.GetKind())
 		}
 	}
-	// As the reader does: the pods any Gateway selects, wherever they run.
+	// As the reader does: the pods any Gateway selects, wherever they run, and the pods Istio
+	// deployed for Gateway API Gateways.
 	for _, pod := range allPods {
+		selected := pod.Labels[istio.GatewayNameLabel] != ""
 		for _, gw := range in.Gateways {
 			selector, _, _ := unstructured.NestedStringMap(gw.Object, "spec", "selector")
-			if len(selector) > 0 && istio.SelectorMatches(selector, pod.Labels) {
-				in.GatewayPods = append(in.GatewayPods, pod)
-				break
-			}
+			selected = selected || len(selector) > 0 && istio.SelectorMatches(selector, pod.Labels)
+		}
+		if selected {
+			in.GatewayPods = append(in.GatewayPods, pod)
 		}
 	}
 	return in
@@ -93,6 +107,7 @@ func TestLockdownGolden(t *testing.T) {
 		{name: "bookinfo", input: "bookinfo", namespace: "default"},
 		{name: "bookinfo-allow-from", input: "bookinfo", namespace: "default", allowFrom: []string{"ns/default", "monitoring/prometheus"}},
 		{name: "existing-policies", input: "existing-policies", namespace: "shop", allowFrom: []string{"shop/api"}},
+		{name: "istio-rules", input: "istio-rules", namespace: "shop"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -235,5 +250,19 @@ func TestLockdownPreflightStopsOnPodsWithoutSidecar(t *testing.T) {
 	}
 	if len(plan.Warnings) == 0 || !strings.Contains(plan.Warnings[0], "legacy-a, legacy-b") || len(plan.Changes) != 3 {
 		t.Errorf("--force: warnings %q, %d writes", plan.Warnings, len(plan.Changes))
+	}
+}
+
+// The root namespace is the mesh config's, not always istio-system.
+func TestLockdownFindsTheRootNamespaceInTheMeshConfig(t *testing.T) {
+	in := loadInput(t, "bookinfo", "default")
+	in.Mesh.RootNamespace = "default"
+	if _, err := Lockdown(in, Options{}); err == nil || !strings.Contains(err.Error(), "namespace default is Istio's root namespace") {
+		t.Errorf("lockdown of the mesh config's root namespace: %v", err)
+	}
+	in = loadInput(t, "bookinfo", "istio-system")
+	in.Mesh.RootNamespace = "mesh-admin"
+	if _, err := Lockdown(in, Options{}); err != nil {
+		t.Errorf("istio-system is not the root namespace when the mesh config names mesh-admin: %v", err)
 	}
 }

@@ -28,8 +28,13 @@ type Status struct {
 	MeshSource    string           `json:"meshSource"`
 	NamespaceMTLS string           `json:"namespaceMTLS,omitempty"` // "" when no namespace-wide PeerAuthentication sets it
 	NamespaceFrom string           `json:"namespaceSource,omitempty"`
-	Workloads     []WorkloadStatus `json:"workloads"`
-	LockedDown    bool             `json:"lockedDown"` // lockdown's default-deny policy is in place
+	// MeshPolicies are the root namespace's AuthorizationPolicies that apply to every
+	// workload of the namespace, described: "ALLOW nothing (istio-system/deny-all)".
+	MeshPolicies []string         `json:"meshPolicies,omitempty"`
+	Workloads    []WorkloadStatus `json:"workloads"`
+	LockedDown   bool             `json:"lockedDown"` // lockdown's default-deny policy is in place
+	// Openings are existing ALLOW policies that keep admitting callers wholesale.
+	Openings []Opening `json:"openings,omitempty"`
 }
 
 // ComputeStatus resolves, per workload, the PeerAuthentication that decides its mTLS mode
@@ -49,15 +54,34 @@ func ComputeStatus(in Input) Status {
 	for _, ap := range in.AuthorizationPolicies {
 		s.LockedDown = s.LockedDown || (ap.GetName() == DenyPolicyName && isOurs(ap))
 	}
-	workloads, _ := workloadsOf(in.Pods)
+	aps := append(append([]*unstructured.Unstructured{}, in.AuthorizationPolicies...), in.MeshAuthorizationPolicies...)
+	for _, ap := range in.MeshAuthorizationPolicies {
+		if len(istio.WorkloadSelector(ap)) == 0 && istio.PolicyApplies(ap, root, in.Namespace, nil) {
+			s.MeshPolicies = append(s.MeshPolicies, describePolicy(ap))
+		}
+	}
+	workloads, _ := workloadsOf(in.Pods, decisionSelectors(in))
 	for _, w := range workloads {
 		m := istio.EffectiveMTLS(pas, root, in.Namespace, w.labels)
 		ws := WorkloadStatus{Workload: w.Name, Pods: len(w.Pods), MTLS: m.String(), MTLSSource: mtlsSource(m, in.Namespace, s.MeshSource)}
-		policies := istio.PoliciesFor(in.AuthorizationPolicies, root, in.Namespace, w.labels)
-		ws.Authorization = authorization(policies)
+		ws.Authorization = authorization(istio.PoliciesFor(aps, root, in.Namespace, w.labels), in.Namespace)
 		s.Workloads = append(s.Workloads, ws)
 	}
+	s.Openings = findOpenings(in, workloads)
 	return s
+}
+
+// describePolicy says what a mesh-wide policy does: "ALLOW nothing (istio-system/deny-all)".
+func describePolicy(ap *unstructured.Unstructured) string {
+	what := istio.Action(ap)
+	if rules, _, _ := unstructured.NestedSlice(ap.Object, "spec", "rules"); len(rules) == 0 && what == istio.ActionAllow {
+		what = "ALLOW nothing: every request is denied unless another ALLOW policy admits it"
+	} else if what == istio.ActionAllow {
+		what = "ALLOW rules"
+	} else {
+		what += " rules"
+	}
+	return fmt.Sprintf("%s (authorizationpolicy %s/%s)", what, ap.GetNamespace(), ap.GetName())
 }
 
 // mtlsSource says where a workload's mode comes from, as the status prints it.
@@ -70,17 +94,21 @@ func mtlsSource(m istio.MTLS, namespace, meshSource string) string {
 
 // authorization summarises the policies applying to a workload with these labels, in Istio's
 // order: CUSTOM, DENY, then ALLOW (no ALLOW policy: everything is allowed).
-func authorization(policies []*unstructured.Unstructured) string {
+func authorization(policies []*unstructured.Unstructured, namespace string) string {
 	var custom, deny []string
 	var allowPolicies int
 	var sources []string
 	allowAll := false
 	for _, ap := range policies {
+		name := ap.GetName()
+		if ap.GetNamespace() != namespace {
+			name = ap.GetNamespace() + "/" + name
+		}
 		switch istio.Action(ap) {
 		case istio.ActionCustom:
-			custom = append(custom, ap.GetName())
+			custom = append(custom, name)
 		case istio.ActionDeny:
-			deny = append(deny, ap.GetName())
+			deny = append(deny, name)
 		case istio.ActionAudit:
 		default: // ALLOW
 			allowPolicies++
@@ -155,10 +183,21 @@ func WriteStatus(w io.Writer, s Status) error {
 		ns = s.NamespaceMTLS + " (" + s.NamespaceFrom + ")"
 	}
 	fmt.Fprintf(w, "namespace %s\n  mesh mTLS:      %s (%s)\n  namespace mTLS: %s\n", s.Namespace, s.MeshMTLS, s.MeshSource, ns)
-	if s.LockedDown {
+	for _, p := range s.MeshPolicies {
+		fmt.Fprintf(w, "  mesh policy:    %s\n", p)
+	}
+	switch {
+	case s.LockedDown && len(s.Openings) > 0:
+		fmt.Fprintf(w, "  locked down:    yes (authorizationpolicy/%s), but existing ALLOW policies still admit callers wholesale:\n", DenyPolicyName)
+	case s.LockedDown:
 		fmt.Fprintf(w, "  locked down:    yes (authorizationpolicy/%s)\n", DenyPolicyName)
-	} else {
+	default:
 		fmt.Fprintln(w, "  locked down:    no")
+	}
+	for _, o := range s.Openings {
+		if s.LockedDown {
+			fmt.Fprintf(w, "    %s\n", o)
+		}
 	}
 	fmt.Fprintln(w)
 	if len(s.Workloads) == 0 {

@@ -1,6 +1,7 @@
 package lockdown
 
 import (
+	"strings"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -42,5 +43,52 @@ func TestStatus(t *testing.T) {
 	}
 	if got := s.Workloads[0].Authorization; got != "DENY rules in deny-admin; allow from cluster.local/ns/shop/sa/api" {
 		t.Errorf("api after lockdown: %q", got)
+	}
+}
+
+// The status reads policy as Istio applies it: the root namespace's AuthorizationPolicies
+// apply to every workload, and existing ALLOW policies that admit callers wholesale are named.
+func TestStatusReadsMeshWidePolicies(t *testing.T) {
+	in := loadInput(t, "istio-rules", "shop")
+	in.MeshAuthorizationPolicies = append(in.MeshAuthorizationPolicies, &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "security.istio.io/v1", "kind": "AuthorizationPolicy",
+		"metadata": map[string]any{"name": "allow-nothing", "namespace": istio.DefaultRootNamespace},
+		"spec":     map[string]any{},
+	}})
+	plan, err := Lockdown(in, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := ComputeStatus(applyWrites(t, in, plan))
+	byName := map[string]WorkloadStatus{}
+	for _, w := range s.Workloads {
+		byName[w.Workload] = w
+	}
+	if len(byName) != 4 {
+		t.Fatalf("workloads %+v, want api-v1, shop-gw, web-blue, web-green", s.Workloads)
+	}
+	if got := byName["web-blue"].Authorization; got != "DENY rules in istio-system/deny-debug; deny all (no ALLOW rule matches)" {
+		t.Errorf("web-blue: %q", got)
+	}
+	if got := byName["web-green"].Authorization; got != "DENY rules in istio-system/deny-debug; allow from cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account" {
+		t.Errorf("web-green: %q", got)
+	}
+	if len(s.MeshPolicies) != 2 || s.MeshPolicies[0] != "DENY rules (authorizationpolicy istio-system/deny-debug)" || !strings.HasPrefix(s.MeshPolicies[1], "ALLOW nothing") {
+		t.Errorf("mesh policies %q: the root namespace's DENY and allow-nothing apply namespace-wide", s.MeshPolicies)
+	}
+	if len(s.Openings) != 1 || s.Openings[0].String() != "authorizationpolicy/partners-to-api admits every workload of namespace partners to api-v1" {
+		t.Errorf("openings %+v", s.Openings)
+	}
+	var out strings.Builder
+	if err := WriteStatus(&out, s); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"  mesh policy:    ALLOW nothing: every request is denied unless another ALLOW policy admits it (authorizationpolicy istio-system/allow-nothing)\n",
+		"  locked down:    yes (authorizationpolicy/kubectl-mesh-default-deny), but existing ALLOW policies still admit callers wholesale:\n    authorizationpolicy/partners-to-api admits every workload of namespace partners to api-v1\n",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("status lacks %q:\n%s", want, out.String())
+		}
 	}
 }

@@ -15,8 +15,18 @@ func WriteSummary(out io.Writer, p *Plan, suffix string) error {
 	for _, w := range p.Changes {
 		fmt.Fprintf(out, "%s %s%s: %s\n", w.Ref(), w.Verb(), suffix, w.Detail)
 	}
-	fmt.Fprintf(out, "\nnamespace %s: mTLS STRICT, deny by default. Allowed callers:\n", p.Namespace)
+	exceptions := ""
+	if len(p.Openings) > 0 {
+		exceptions = " (but for the existing policies below)"
+	}
+	fmt.Fprintf(out, "\nnamespace %s: mTLS STRICT, deny by default%s. Allowed callers:\n", p.Namespace, exceptions)
 	var denied []string
+	opened := map[string]bool{}
+	for _, o := range p.Openings {
+		for _, w := range o.Workloads {
+			opened[w] = true
+		}
+	}
 	for _, w := range p.Workloads {
 		switch {
 		case p.Gateways[w.Name]:
@@ -27,12 +37,20 @@ func WriteSummary(out io.Writer, p *Plan, suffix string) error {
 				who = append(who, fmt.Sprintf("%s (%s)", c, c.Reason))
 			}
 			fmt.Fprintf(out, "  %s <- %s\n", w.Name, strings.Join(who, ", "))
+		case opened[w.Name]:
+			fmt.Fprintf(out, "  %s <- only what existing policies admit (below)\n", w.Name)
 		default:
 			denied = append(denied, w.Name)
 		}
 	}
 	if len(denied) > 0 {
 		fmt.Fprintf(out, "  denied every caller: %s (allow callers with --allow-from)\n", strings.Join(denied, ", "))
+	}
+	if len(p.Openings) > 0 {
+		fmt.Fprintf(out, "\nExisting ALLOW policies keep admitting callers wholesale (default deny does not override them; narrow or remove them to lock those callers out):\n")
+		for _, o := range p.Openings {
+			fmt.Fprintf(out, "  %s\n", o)
+		}
 	}
 	if len(p.Observed) > 0 {
 		fmt.Fprintf(out, "\nTraffic seen into namespace %s, under the lockdown:\n", p.Namespace)

@@ -3,7 +3,9 @@
 package lockdown
 
 import (
+	"maps"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -12,67 +14,208 @@ import (
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/istio"
 )
 
-// Workload is a set of pods that one AuthorizationPolicy selector covers: pods sharing an app
-// label value and, where present, a version label value.
+// Workload is a set of pods that one AuthorizationPolicy selector covers and that every
+// policy decision treats alike: pods sharing an app label value and, where present, a version
+// label value; split further when some of them carry labels that a Service, a Gateway or a
+// policy selects and the others do not (a track: green beside a track: blue).
 type Workload struct {
-	Name     string            // app-version, or app
+	Name     string            // app-version, or app; the distinguishing values appended when split
 	Selector map[string]string // the labels an AuthorizationPolicy selects it by
 	Pods     []string
 	// ServiceAccounts the pods run as, for principals.
 	ServiceAccounts []string
-	labels          map[string]string // of its first pod, to match Service and Gateway selectors
+	// Overlaps names sibling workloads its selector also picks: nothing in their labels sets
+	// them apart from this one's (matchLabels cannot say "without track").
+	Overlaps []string
+	// labels are a pod's labels: every pod of the workload answers the selectors that decide
+	// anything (those given to workloadsOf) alike.
+	labels    map[string]string
+	podLabels []map[string]string // every pod's
+	app       string              // app-version: the siblings of a split share it
 }
 
 // appLabels and versionLabels name a workload, in order of preference: Istio's own
-// conventions first, then the Kubernetes recommended labels.
+// conventions first, then the Kubernetes recommended labels; the pods Istio deploys for a
+// Gateway API Gateway carry the gateway's name alone.
 var (
-	appLabels     = []string{"app", "app.kubernetes.io/name"}
+	appLabels     = []string{"app", "app.kubernetes.io/name", istio.GatewayNameLabel}
 	versionLabels = []string{"version", "app.kubernetes.io/version"}
 )
 
-// workloadsOf groups running pods into workloads; pods with no app label are returned apart.
-func workloadsOf(pods []corev1.Pod) (workloads []*Workload, unnamed []string) {
-	byName := map[string]*Workload{}
-	for _, pod := range pods {
-		if isFinished(pod) {
+// workloadsOf groups running pods into workloads, deciding per pod: pods of one app and
+// version whose labels the given selectors (of Services, Gateways, policies) answer
+// differently become separate workloads. Pods with no app label are returned apart.
+func workloadsOf(pods []corev1.Pod, selectors []map[string]string) (workloads []*Workload, unnamed []string) {
+	type group struct {
+		base map[string]string
+		name string
+		pods []*corev1.Pod
+	}
+	var order []string
+	groups := map[string][]*group{} // by app-version, then by how the selectors answer
+	signatures := map[*group]string{}
+	for i := range pods {
+		pod := &pods[i]
+		if isFinished(*pod) {
 			continue
 		}
-		selector := map[string]string{}
-		name := ""
-		for _, key := range appLabels {
-			if v := pod.Labels[key]; v != "" {
-				selector[key], name = v, v
-				break
-			}
-		}
+		base, name := baseSelector(pod.Labels)
 		if name == "" {
 			unnamed = append(unnamed, pod.Name)
 			continue
 		}
-		for _, key := range versionLabels {
-			if v := pod.Labels[key]; v != "" {
-				selector[key] = v
-				name += "-" + v
-				break
+		sig := signature(pod.Labels, selectors)
+		var g *group
+		for _, candidate := range groups[name] {
+			if signatures[candidate] == sig {
+				g = candidate
 			}
 		}
-		w, ok := byName[name]
-		if !ok {
-			w = &Workload{Name: name, Selector: selector, labels: pod.Labels}
-			byName[name] = w
-			workloads = append(workloads, w)
+		if g == nil {
+			if len(groups[name]) == 0 {
+				order = append(order, name)
+			}
+			g = &group{base: base, name: name}
+			signatures[g] = sig
+			groups[name] = append(groups[name], g)
 		}
+		g.pods = append(g.pods, pod)
+	}
+	// Only the keys selectors ask about can set pods apart: never pod-template-hash and the like.
+	selectorKeys := map[string]bool{}
+	for _, s := range selectors {
+		for k := range s {
+			selectorKeys[k] = true
+		}
+	}
+	for _, name := range order {
+		siblings := make([][]*corev1.Pod, len(groups[name]))
+		for i, g := range groups[name] {
+			siblings[i] = g.pods
+		}
+		keys := distinguishingKeys(siblings, selectorKeys)
+		for i, g := range groups[name] {
+			workloads = append(workloads, newWorkload(g.name, g.base, siblings[i], keys))
+		}
+	}
+	markOverlaps(workloads)
+	sort.Slice(workloads, func(i, j int) bool { return workloads[i].Name < workloads[j].Name })
+	return workloads, unnamed
+}
+
+// baseSelector is the app (and version) selector of a pod, and the workload name it gives.
+func baseSelector(labels map[string]string) (map[string]string, string) {
+	selector := map[string]string{}
+	name := ""
+	for _, key := range appLabels {
+		if v := labels[key]; v != "" {
+			selector[key], name = v, v
+			break
+		}
+	}
+	if name == "" {
+		return nil, ""
+	}
+	for _, key := range versionLabels {
+		if v := labels[key]; v != "" {
+			selector[key] = v
+			name += "-" + v
+			break
+		}
+	}
+	return selector, name
+}
+
+// signature is how the selectors answer a pod's labels, one bit each.
+func signature(labels map[string]string, selectors []map[string]string) string {
+	b := make([]byte, len(selectors))
+	for i, s := range selectors {
+		b[i] = '0'
+		if len(s) > 0 && istio.SelectorMatches(s, labels) {
+			b[i] = '1'
+		}
+	}
+	return string(b)
+}
+
+// newWorkload makes a workload of pods, one group of an app and version: its selector is the
+// app and version, plus, when the app and version were split, the distinguishing keys with
+// the value all its pods share.
+func newWorkload(name string, base map[string]string, pods []*corev1.Pod, distinguishing []string) *Workload {
+	w := &Workload{Name: name, Selector: maps.Clone(base), labels: pods[0].Labels, app: name}
+	common := commonLabels(pods)
+	var values []string
+	for _, key := range distinguishing {
+		if v, ok := common[key]; ok {
+			w.Selector[key] = v
+			values = append(values, v)
+		}
+	}
+	if len(values) > 0 {
+		w.Name += "-" + strings.Join(values, "-")
+	}
+	for _, pod := range pods {
+		w.podLabels = append(w.podLabels, pod.Labels)
 		w.Pods = append(w.Pods, pod.Name)
 		sa := pod.Spec.ServiceAccountName
 		if sa == "" {
 			sa = "default"
 		}
-		if !contains(w.ServiceAccounts, sa) {
+		if !slices.Contains(w.ServiceAccounts, sa) {
 			w.ServiceAccounts = append(w.ServiceAccounts, sa)
 		}
 	}
-	sort.Slice(workloads, func(i, j int) bool { return workloads[i].Name < workloads[j].Name })
-	return workloads, unnamed
+	return w
+}
+
+// commonLabels are the labels every pod carries with the same value.
+func commonLabels(pods []*corev1.Pod) map[string]string {
+	common := maps.Clone(pods[0].Labels)
+	for _, pod := range pods[1:] {
+		for k, v := range common {
+			if pod.Labels[k] != v {
+				delete(common, k)
+			}
+		}
+	}
+	return common
+}
+
+// distinguishingKeys are the candidate label keys, sorted, whose common values differ between
+// groups (or that some group does not share). A single group needs none.
+func distinguishingKeys(groups [][]*corev1.Pod, candidates map[string]bool) []string {
+	if len(groups) < 2 {
+		return nil
+	}
+	commons := make([]map[string]string, len(groups))
+	for i, g := range groups {
+		commons[i] = commonLabels(g)
+	}
+	var out []string
+	for k := range candidates {
+		for _, c := range commons[1:] {
+			v, ok := c[k]
+			if first, ok0 := commons[0][k]; !ok || !ok0 || v != first {
+				out = append(out, k)
+				break
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// markOverlaps notes, per workload, the other workloads with pods its selector also picks.
+func markOverlaps(workloads []*Workload) {
+	for _, w := range workloads {
+		for _, other := range workloads {
+			if other != w && other.app == w.app && slices.ContainsFunc(other.podLabels, func(l map[string]string) bool {
+				return istio.SelectorMatches(w.Selector, l)
+			}) {
+				w.Overlaps = append(w.Overlaps, other.Name)
+			}
+		}
+	}
 }
 
 func isFinished(pod corev1.Pod) bool {
@@ -102,15 +245,6 @@ func objectName(parts ...string) string {
 		name = strings.TrimRight(name[:253], "-")
 	}
 	return name
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // OutsideMesh names the running workloads without a sidecar (namespace/app, or the pod's name

@@ -1,9 +1,12 @@
 package mesh
 
 import (
+	"context"
 	"fmt"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery"
 )
@@ -16,9 +19,22 @@ var (
 	DestinationRules      = IstioResource{schema.GroupVersion{Group: "networking.istio.io", Version: "v1"}, "destinationrules", "DestinationRule"}
 	PeerAuthentications   = IstioResource{schema.GroupVersion{Group: "security.istio.io", Version: "v1"}, "peerauthentications", "PeerAuthentication"}
 	AuthorizationPolicies = IstioResource{schema.GroupVersion{Group: "security.istio.io", Version: "v1"}, "authorizationpolicies", "AuthorizationPolicy"}
+
+	// Gateway API, which Istio implements: Gateways and the routes that attach to them (or,
+	// for mesh traffic, to Services).
+	gatewayAPI  = schema.GroupVersion{Group: "gateway.networking.k8s.io", Version: "v1"}
+	K8sGateways = IstioResource{gatewayAPI, "gateways", "Gateway"}
+	HTTPRoutes  = IstioResource{gatewayAPI, "httproutes", "HTTPRoute"}
+	GRPCRoutes  = IstioResource{gatewayAPI, "grpcroutes", "GRPCRoute"}
+	TLSRoutes   = IstioResource{gatewayAPI, "tlsroutes", "TLSRoute"}
+	TCPRoutes   = IstioResource{gatewayAPI, "tcproutes", "TCPRoute"}
 )
 
-// IstioResource names one Istio custom resource as the API server serves it.
+// RouteResources are the Gateway API route kinds that can attach to a Gateway.
+var RouteResources = []IstioResource{HTTPRoutes, GRPCRoutes, TLSRoutes, TCPRoutes}
+
+// IstioResource names one custom resource of Istio (or of Gateway API, which Istio
+// implements) as the API server serves it.
 type IstioResource struct {
 	GroupVersion schema.GroupVersion
 	Resource     string
@@ -76,10 +92,23 @@ func (r IstioResource) GVK() schema.GroupVersionKind {
 
 // ResourceFor is the Istio resource that serves objects of gvk.
 func ResourceFor(gvk schema.GroupVersionKind) (IstioResource, bool) {
-	for _, r := range []IstioResource{VirtualServices, Gateways, DestinationRules, PeerAuthentications, AuthorizationPolicies} {
+	for _, r := range []IstioResource{VirtualServices, Gateways, DestinationRules, PeerAuthentications, AuthorizationPolicies, HTTPRoutes, GRPCRoutes} {
 		if r.GVK() == gvk {
 			return r, true
 		}
 	}
 	return IstioResource{}, false
+}
+
+// ListIstio lists one resource as unstructured objects (metav1.NamespaceAll: every namespace).
+func (c *Clients) ListIstio(ctx context.Context, r IstioResource, namespace string) ([]*unstructured.Unstructured, error) {
+	list, err := c.Dynamic.Resource(r.GVR()).Namespace(namespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*unstructured.Unstructured, len(list.Items))
+	for i := range list.Items {
+		out[i] = &list.Items[i]
+	}
+	return out, nil
 }

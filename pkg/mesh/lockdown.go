@@ -3,8 +3,8 @@ package mesh
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
-	"strings"
 	"sync"
 
 	"golang.org/x/sync/errgroup"
@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/istio"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/lockdown"
 )
 
@@ -74,10 +75,9 @@ func (c *Clients) readNamespaceAndMesh(ctx context.Context, in *lockdown.Input, 
 }
 
 // readPolicyObjects reads, in parallel, the namespace's workloads and policies, the mesh-wide
-// PeerAuthentications, and the routing objects of every namespace that may send ingress
-// traffic into it.
+// policies, and the routing objects of every namespace that may send ingress traffic into it.
 func (c *Clients) readPolicyObjects(ctx context.Context, in *lockdown.Input, w *warnings) error {
-	namespace := in.Namespace
+	namespace, root := in.Namespace, in.Mesh.RootNamespace
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		list, err := c.Core.Pods(namespace).List(gctx, metav1.ListOptions{})
@@ -93,69 +93,73 @@ func (c *Clients) readPolicyObjects(ctx context.Context, in *lockdown.Input, w *
 		}
 		return err
 	})
-	g.Go(func() (err error) {
-		in.PeerAuthentications, err = c.ListIstio(gctx, PeerAuthentications, namespace)
-		return err
-	})
-	g.Go(func() (err error) {
-		in.AuthorizationPolicies, err = c.ListIstio(gctx, AuthorizationPolicies, namespace)
-		return err
-	})
-	g.Go(func() error {
-		list, err := c.ListIstio(gctx, PeerAuthentications, in.Mesh.RootNamespace)
-		if err != nil && !apierrors.IsForbidden(err) {
-			return err
-		}
-		in.MeshPeerAuthentications = list
-		return nil
-	})
-	// Gateways and the VirtualServices bound to them may live in any namespace. A user who
-	// may only read their own namespace still gets a lockdown, with that said plainly.
-	for _, list := range []struct {
-		resource IstioResource
-		into     *[]*unstructured.Unstructured
-	}{{VirtualServices, &in.VirtualServices}, {Gateways, &in.Gateways}} {
+	g.Go(c.listInto(gctx, PeerAuthentications, namespace, &in.PeerAuthentications))
+	g.Go(c.listInto(gctx, AuthorizationPolicies, namespace, &in.AuthorizationPolicies))
+	// Mesh-wide policy lives in the root namespace: without the right to read it, the lockdown
+	// is planned without it, and the user told.
+	for r, into := range map[IstioResource]*[]*unstructured.Unstructured{PeerAuthentications: &in.MeshPeerAuthentications, AuthorizationPolicies: &in.MeshAuthorizationPolicies} {
 		g.Go(func() error {
-			objects, err := c.ListIstio(gctx, list.resource, metav1.NamespaceAll)
+			err := c.listInto(gctx, r, root, into)()
 			if apierrors.IsForbidden(err) {
-				w.add("you may not list %s in all namespaces: only those in %s are considered for ingress gateway callers", list.resource.Resource, namespace)
-				objects, err = c.ListIstio(gctx, list.resource, namespace)
+				w.add("you may not list %s in the root namespace %s: mesh-wide policy is left out", r.Resource, root)
+				return nil
 			}
-			*list.into = objects
 			return err
 		})
 	}
-	return g.Wait()
+	// What routes traffic in through gateways may live in any namespace.
+	routes := make([][]*unstructured.Unstructured, len(RouteResources))
+	for r, into := range map[IstioResource]*[]*unstructured.Unstructured{VirtualServices: &in.VirtualServices, Gateways: &in.Gateways, K8sGateways: &in.K8sGateways} {
+		g.Go(c.listEverywhere(gctx, r, namespace, w, into))
+	}
+	for i, r := range RouteResources {
+		g.Go(c.listEverywhere(gctx, r, namespace, w, &routes[i]))
+	}
+	err := g.Wait()
+	in.Routes = slices.Concat(routes...)
+	return err
 }
 
-// ListIstio lists one Istio resource as unstructured objects (metav1.NamespaceAll: every
-// namespace).
-func (c *Clients) ListIstio(ctx context.Context, r IstioResource, namespace string) ([]*unstructured.Unstructured, error) {
-	list, err := c.Dynamic.Resource(r.GVR()).Namespace(namespace).List(ctx, metav1.ListOptions{})
-	if err != nil {
-		return nil, err
+// listInto lists r in namespace into *into.
+func (c *Clients) listInto(ctx context.Context, r IstioResource, namespace string, into *[]*unstructured.Unstructured) func() error {
+	return func() (err error) {
+		*into, err = c.ListIstio(ctx, r, namespace)
+		return err
 	}
-	out := make([]*unstructured.Unstructured, len(list.Items))
-	for i := range list.Items {
-		out[i] = &list.Items[i]
-	}
-	return out, nil
 }
 
-// gatewayPods lists, once per distinct selector, the pods of the Gateways that VirtualServices
-// bind to: their service accounts are the ingress identities to allow.
+// listEverywhere lists r in every namespace into *into. A user who may only read namespace
+// gets its objects alone, with that said plainly; a cluster without Gateway API (or without
+// one of its route kinds) has none of them.
+func (c *Clients) listEverywhere(ctx context.Context, r IstioResource, namespace string, w *warnings, into *[]*unstructured.Unstructured) func() error {
+	return func() error {
+		err := c.listInto(ctx, r, metav1.NamespaceAll, into)()
+		if apierrors.IsForbidden(err) {
+			w.add("you may not list %s in all namespaces: only those in %s are considered for ingress gateway callers", r.Resource, namespace)
+			err = c.listInto(ctx, r, namespace, into)()
+		}
+		if apierrors.IsNotFound(err) && r.GroupVersion == K8sGateways.GroupVersion {
+			return nil
+		}
+		return err
+	}
+}
+
+// gatewayPods lists, once per distinct selector, the pods of the Istio Gateways that
+// VirtualServices bind to, and once the pods Istio deployed for Gateway API Gateways: their
+// service accounts are the ingress identities to allow.
 func (c *Clients) gatewayPods(ctx context.Context, in lockdown.Input) ([]corev1.Pod, error) {
 	bound := map[string]bool{}
 	for _, vs := range in.VirtualServices {
-		names, _, _ := unstructured.NestedStringSlice(vs.Object, "spec", "gateways")
-		for _, n := range names {
-			if !strings.Contains(n, "/") {
-				n = vs.GetNamespace() + "/" + n
-			}
-			bound[n] = true
+		gateways, _ := istio.VirtualServiceGateways(vs)
+		for _, ref := range gateways {
+			bound[ref] = true
 		}
 	}
 	selectors := map[string]bool{}
+	if len(in.K8sGateways) > 0 {
+		selectors[istio.GatewayNameLabel] = true // every pod that has the label
+	}
 	for _, gw := range in.Gateways {
 		selector, _, _ := unstructured.NestedStringMap(gw.Object, "spec", "selector")
 		if bound[gw.GetNamespace()+"/"+gw.GetName()] && len(selector) > 0 {
