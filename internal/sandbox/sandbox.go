@@ -103,12 +103,8 @@ func (s *Sandbox) startCluster(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
-	crds, err := testcluster.IstioCRDFile(opts.RepoRoot)
-	if err != nil {
+	if err := testcluster.InstallMeshCRDs(ctx, admin, opts.RepoRoot); err != nil {
 		return err
-	}
-	if err := testcluster.InstallCRDs(ctx, admin, crds); err != nil {
-		return fmt.Errorf("installing Istio's CRDs: %w", err)
 	}
 	if s.Fixture, err = testcluster.NewFixture(admin); err != nil {
 		return err

@@ -14,6 +14,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 )
@@ -31,6 +32,10 @@ type Workload struct {
 	TCP  bool
 	// Annotations go on the workload's Deployment.
 	Annotations map[string]string
+	// Labels are added to the pods' (a track: green beside a track: blue); Name then tells
+	// the Deployment (and its pods) apart from another of the same app and version.
+	Labels map[string]string
+	Name   string
 }
 
 func (w Workload) port() int32 {
@@ -67,6 +72,8 @@ const ProxyImage = "docker.io/istio/proxyv2:1.28.0"
 type Fixture struct {
 	Kube  kubernetes.Interface
 	Istio istioclient.Interface
+	// Dynamic writes what has no typed client here: Gateway API objects.
+	Dynamic dynamic.Interface
 }
 
 // NewFixture builds clients from cfg (an admin's).
@@ -79,7 +86,11 @@ func NewFixture(cfg *rest.Config) (*Fixture, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Fixture{Kube: kube, Istio: istio}, nil
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Fixture{Kube: kube, Istio: istio, Dynamic: dyn}, nil
 }
 
 // LoadBookinfo loads bookinfo into namespace ns (created, labelled for sidecar injection),
@@ -186,11 +197,18 @@ func PodLabels(w Workload) map[string]string {
 		labels["version"] = w.Version
 		labels["service.istio.io/canonical-revision"] = w.Version
 	}
+	for k, v := range w.Labels {
+		labels[k] = v
+	}
 	return labels
 }
 
-// WorkloadName is the Deployment name a workload stands for: app-version, or app alone.
+// WorkloadName is the Deployment name a workload stands for: its Name, else app-version, or
+// app alone.
 func WorkloadName(w Workload) string {
+	if w.Name != "" {
+		return w.Name
+	}
 	if w.Version == "" {
 		return w.App
 	}
@@ -229,6 +247,9 @@ func (f *Fixture) createDeployment(ctx context.Context, ns string, w Workload) e
 	selector := map[string]string{"app": w.App}
 	if w.Version != "" {
 		selector["version"] = w.Version
+	}
+	for k, v := range w.Labels {
+		selector[k] = v
 	}
 	d := &appsv1.Deployment{
 		ObjectMeta: metav1.ObjectMeta{Name: WorkloadName(w), Labels: selector, Annotations: w.Annotations},

@@ -67,16 +67,12 @@ func setUpAndRun(m *testing.M) int {
 		return fail(err)
 	}
 	defer cluster.Stop()
-	crds, err := testcluster.IstioCRDFile(repoRoot)
-	if err != nil {
-		return fail(err)
-	}
 	admin, err := cluster.RESTConfig("admin")
 	if err != nil {
 		return fail(err)
 	}
-	if err := testcluster.InstallCRDs(ctx, admin, crds); err != nil {
-		return fail(fmt.Errorf("installing Istio CRDs: %w", err))
+	if err := testcluster.InstallMeshCRDs(ctx, admin, repoRoot); err != nil {
+		return fail(err)
 	}
 	if fixture, err = testcluster.NewFixture(admin); err != nil {
 		return fail(err)

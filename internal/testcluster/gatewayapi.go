@@ -1,0 +1,63 @@
+package testcluster
+
+import (
+	"context"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/intstr"
+)
+
+var k8sGateways = schema.GroupVersionResource{Group: "gateway.networking.k8s.io", Version: "v1", Resource: "gateways"}
+
+// LoadGatewayAPIGateway creates a Gateway API Gateway of class in ns and what Istio's
+// deployment controller makes of it (class istio: Deployment, ServiceAccount and Service
+// NAME-istio; class istio-waypoint: NAME), with one Ready pod labelled as Istio labels it.
+func (f *Fixture) LoadGatewayAPIGateway(ctx context.Context, ns, name, class string) error {
+	listeners := []any{map[string]any{"name": "http", "port": int64(80), "protocol": "HTTP", "allowedRoutes": map[string]any{"namespaces": map[string]any{"from": "All"}}}}
+	if class == "istio-waypoint" {
+		listeners = []any{map[string]any{"name": "mesh", "port": int64(15008), "protocol": "HBONE"}}
+	}
+	gw := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway",
+		"metadata": map[string]any{"name": name, "namespace": ns},
+		"spec":     map[string]any{"gatewayClassName": class, "listeners": listeners},
+	}}
+	if _, err := f.Dynamic.Resource(k8sGateways).Namespace(ns).Create(ctx, gw, metav1.CreateOptions{}); err != nil {
+		return fmt.Errorf("gateway %s/%s: %w", ns, name, err)
+	}
+	deployed := name + "-" + class
+	if class == "istio-waypoint" {
+		deployed = name
+	}
+	labels := map[string]string{
+		"gateway.networking.k8s.io/gateway-name":       name,
+		"gateway.networking.k8s.io/gateway-class-name": class,
+		"service.istio.io/canonical-name":              deployed,
+	}
+	if _, err := f.Kube.CoreV1().ServiceAccounts(ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: deployed}}, metav1.CreateOptions{}); err != nil {
+		return fmt.Errorf("serviceaccount %s/%s: %w", ns, deployed, err)
+	}
+	svc := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: deployed, Labels: labels},
+		Spec: corev1.ServiceSpec{
+			Selector: map[string]string{"gateway.networking.k8s.io/gateway-name": name},
+			Ports:    []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromInt32(80), Protocol: corev1.ProtocolTCP}},
+		},
+	}
+	if _, err := f.Kube.CoreV1().Services(ns).Create(ctx, svc, metav1.CreateOptions{}); err != nil {
+		return fmt.Errorf("service %s/%s: %w", ns, deployed, err)
+	}
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: deployed + "-0", Labels: labels, Annotations: map[string]string{"sidecar.istio.io/inject": "false"}},
+		Spec: corev1.PodSpec{
+			ServiceAccountName: deployed,
+			Containers:         []corev1.Container{{Name: "istio-proxy", Image: ProxyImage, Args: []string{"proxy", "router"}}},
+		},
+	}
+	_, err := f.runPod(ctx, ns, pod, true)
+	return err
+}
