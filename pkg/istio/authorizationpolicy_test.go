@@ -53,7 +53,9 @@ func TestAction(t *testing.T) {
 
 func TestOpenings(t *testing.T) {
 	rules := func(r ...any) map[string]any { return map[string]any{"action": "ALLOW", "rules": r} }
-	source := func(s map[string]any) map[string]any { return map[string]any{"from": []any{map[string]any{"source": s}}} }
+	source := func(s map[string]any) map[string]any {
+		return map[string]any{"from": []any{map[string]any{"source": s}}}
+	}
 	tests := []struct {
 		name string
 		spec map[string]any

@@ -34,7 +34,7 @@ func TestHostNamesService(t *testing.T) {
 		want     bool
 	}{
 		{"reviews", "bookinfo", true},
-		{"reviews", "default", false}, // a short name means the object's own namespace
+		{"reviews", "default", false},          // a short name means the object's own namespace
 		{"reviews.bookinfo", "default", false}, // taken literally: only short names are expanded
 		{"reviews.bookinfo.svc", "default", false},
 		{"reviews.bookinfo.svc.", "default", false},

@@ -23,11 +23,11 @@ type WorkloadStatus struct {
 
 // Status is a namespace's security posture.
 type Status struct {
-	Namespace     string           `json:"namespace"`
-	MeshMTLS      string           `json:"meshMTLS"` // from the root namespace's PeerAuthentication, else PERMISSIVE
-	MeshSource    string           `json:"meshSource"`
-	NamespaceMTLS string           `json:"namespaceMTLS,omitempty"` // "" when no namespace-wide PeerAuthentication sets it
-	NamespaceFrom string           `json:"namespaceSource,omitempty"`
+	Namespace     string `json:"namespace"`
+	MeshMTLS      string `json:"meshMTLS"` // from the root namespace's PeerAuthentication, else PERMISSIVE
+	MeshSource    string `json:"meshSource"`
+	NamespaceMTLS string `json:"namespaceMTLS,omitempty"` // "" when no namespace-wide PeerAuthentication sets it
+	NamespaceFrom string `json:"namespaceSource,omitempty"`
 	// MeshPolicies are the root namespace's AuthorizationPolicies that apply to every
 	// workload of the namespace, described: "ALLOW nothing (istio-system/deny-all)".
 	MeshPolicies []string         `json:"meshPolicies,omitempty"`
