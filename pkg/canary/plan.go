@@ -53,15 +53,15 @@ type Plan struct {
 	// nearMisses explain objects whose host almost names the service, for errors.
 	nearMisses []string
 
-	Route           string // the route, for people: `route "default"`, `route #0`
+	Route string // the route, for people: `route "default"`, `route #0`
 	// DestinationRules are the rules the subsets come from, oldest first (Istio merges them).
 	DestinationRules []string
-	Stable, Canary  string
-	InProgress      bool     // a canary record exists for the route (after the change)
-	Before, After   []Weight // the route's weights; Before is nil when there was no VirtualService
-	Subsets         []Subset // the DestinationRules' subsets, in their order, with their pods
-	Warnings        []string // what --force let through
-	action          string
+	Stable, Canary   string
+	InProgress       bool     // a canary record exists for the route (after the change)
+	Before, After    []Weight // the route's weights; Before is nil when there was no VirtualService
+	Subsets          []Subset // the DestinationRules' subsets, in their order, with their pods
+	Warnings         []string // what --force let through
+	action           string
 }
 
 // Compute plans req against the cluster state in. It never changes in.
