@@ -4,6 +4,7 @@ package cmd
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/klog/v2"
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/mesh"
 )
@@ -73,6 +75,7 @@ Every command that writes can show what it would do first (--dry-run, -o yaml).`
 // executeWithSignals runs root with a context that Ctrl-C and SIGTERM cancel: --watch then ends
 // cleanly, and a write in flight is abandoned before it is sent, not half-way.
 func executeWithSignals(root *cobra.Command, streams genericiooptions.IOStreams) int {
+	silenceClientLogs()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return execute(ctx, root, streams)
@@ -122,6 +125,17 @@ func pluginArgs(name string, args []string) []string {
 		return append([]string{args[0], name}, args[1:]...)
 	}
 	return append([]string{name}, args...)
+}
+
+// silenceClientLogs keeps client-go's own log lines ("Unexpected error when reading response
+// body" when a parallel read is cancelled) off the user's terminal: every error that matters
+// reaches the user through the command's own message.
+func silenceClientLogs() {
+	flags := flag.NewFlagSet("klog", flag.ContinueOnError)
+	klog.InitFlags(flags)
+	_ = flags.Set("logtostderr", "false")
+	_ = flags.Set("stderrthreshold", "FATAL")
+	klog.SetOutput(io.Discard)
 }
 
 // report prints err the way kubectl does ("error: ...") and maps it to an exit code.

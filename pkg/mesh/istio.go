@@ -80,6 +80,11 @@ func RequireIstio(disc discovery.DiscoveryInterface, resources ...IstioResource)
 	return nil
 }
 
+// QualifiedName is the resource as kubectl names it unambiguously: gateways.networking.istio.io.
+func (r IstioResource) QualifiedName() string {
+	return r.Resource + "." + r.GroupVersion.Group
+}
+
 // GVR is the resource's group, version and resource name, for the dynamic client.
 func (r IstioResource) GVR() schema.GroupVersionResource {
 	return r.GroupVersion.WithResource(r.Resource)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 
 	"golang.org/x/sync/errgroup"
@@ -25,7 +26,7 @@ import (
 // with the namespace's size. Warnings say what could not be read and what that leaves out.
 func (c *Clients) ReadLockdownInput(ctx context.Context, namespace string) (lockdown.Input, []string, error) {
 	in := lockdown.Input{Namespace: namespace}
-	var w warnings
+	w := warnings{namespace: namespace}
 	err := c.readNamespaceAndMesh(ctx, &in, &w)
 	if err == nil {
 		err = c.readPolicyObjects(ctx, &in, &w)
@@ -40,6 +41,10 @@ func (c *Clients) ReadLockdownInput(ctx context.Context, namespace string) (lock
 type warnings struct {
 	mu   sync.Mutex
 	list []string
+	// Resources the user may list in their namespace only, and Gateway API resources they
+	// may not list at all: said in one line each, not one per resource.
+	namespaceOnly, unreadable []string
+	namespace                 string
 }
 
 func (w *warnings) add(format string, args ...any) {
@@ -48,7 +53,21 @@ func (w *warnings) add(format string, args ...any) {
 	w.list = append(w.list, fmt.Sprintf(format, args...))
 }
 
+func (w *warnings) forbidden(into *[]string, resource string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	*into = append(*into, resource)
+}
+
 func (w *warnings) sorted() []string {
+	if len(w.namespaceOnly) > 0 {
+		sort.Strings(w.namespaceOnly)
+		w.list = append(w.list, fmt.Sprintf("you may not list %s in all namespaces: only those in %s are considered for ingress gateway callers", strings.Join(w.namespaceOnly, ", "), w.namespace))
+	}
+	if len(w.unreadable) > 0 {
+		sort.Strings(w.unreadable)
+		w.list = append(w.list, fmt.Sprintf("you may not list %s: Gateway API routes into %s are not considered", strings.Join(w.unreadable, ", "), w.namespace))
+	}
 	sort.Strings(w.list)
 	return w.list
 }
@@ -129,17 +148,25 @@ func (c *Clients) listInto(ctx context.Context, r IstioResource, namespace strin
 }
 
 // listEverywhere lists r in every namespace into *into. A user who may only read namespace
-// gets its objects alone, with that said plainly; a cluster without Gateway API (or without
-// one of its route kinds) has none of them.
+// gets its objects alone, with that said plainly. Gateway API is optional: a cluster without
+// it (or without one of its route kinds) has none of its objects, and a user who may not read
+// them is told what that leaves out.
 func (c *Clients) listEverywhere(ctx context.Context, r IstioResource, namespace string, w *warnings, into *[]*unstructured.Unstructured) func() error {
 	return func() error {
 		err := c.listInto(ctx, r, metav1.NamespaceAll, into)()
 		if apierrors.IsForbidden(err) {
-			w.add("you may not list %s in all namespaces: only those in %s are considered for ingress gateway callers", r.Resource, namespace)
-			err = c.listInto(ctx, r, namespace, into)()
+			if err = c.listInto(ctx, r, namespace, into)(); err == nil {
+				w.forbidden(&w.namespaceOnly, r.QualifiedName())
+			}
 		}
-		if apierrors.IsNotFound(err) && r.GroupVersion == K8sGateways.GroupVersion {
-			return nil
+		if r.GroupVersion == K8sGateways.GroupVersion {
+			switch {
+			case apierrors.IsNotFound(err):
+				return nil
+			case apierrors.IsForbidden(err):
+				w.forbidden(&w.unreadable, r.QualifiedName())
+				return nil
+			}
 		}
 		return err
 	}

@@ -310,7 +310,7 @@ subjects: [{kind: User, name: viewer, apiGroup: rbac.authorization.k8s.io}]
 		t.Errorf("viewer: want a forbidden error, got:\n%s", r)
 	}
 	// Reading everywhere else is forbidden to viewer: said, not fatal.
-	if !strings.Contains(r.stderr, "warning: you may not list virtualservices in all namespaces") {
+	if !strings.Contains(r.stderr, "virtualservices.networking.istio.io in all namespaces: only those in lockdown-rbac are considered") {
 		t.Errorf("viewer: want a warning about the narrowed view, got:\n%s", r)
 	}
 	assertNoStackTrace(t, r)
