@@ -10,7 +10,7 @@ import (
 func BenchmarkCompute(b *testing.B) {
 	in := loadInput(b, "tutorial", nil, nil)
 	vs := in.VirtualServices[0]
-	routes := httpRoutes(vs)
+	routes := virtualServiceAPI.rulesOf(vs)
 	var list []any
 	for i := range 50 {
 		list = append(list, map[string]any{

@@ -25,7 +25,7 @@ func TestComputeRefuses(t *testing.T) {
 		{"rollback to a stable without pods", "canary-in-progress", Request{Rollback: true}, []string{"v2"}, nil,
 			[]string{`subset "v1" selects no ready pods`}},
 		{"several routes, no catch-all", "named-route", Request{Percent: percent(10)}, allReady, nil,
-			[]string{"2 http routes and none is a catch-all", "--route", "#0 name=api match: uri prefix /api", "#1 name=web"}},
+			[]string{"2 routes and none is a catch-all", "--route", "#0 name=api match: uri prefix /api", "#1 name=web"}},
 		{"unknown --route", "named-route", Request{Percent: percent(10), Route: "admin"}, allReady, nil,
 			[]string{`no route "admin"`, "name=api", "name=web"}},
 		{"canary is stable", "tutorial", Request{Percent: percent(10), Canary: "v1"}, allReady, nil,
@@ -35,7 +35,7 @@ func TestComputeRefuses(t *testing.T) {
 		{"promote with no canary", "tutorial", Request{Promote: true}, allReady, nil,
 			[]string{"no canary in progress", "kubectl mesh canary reviews PERCENT"}},
 		{"promote with no VirtualService", "no-virtualservice", Request{Promote: true}, allReady, nil,
-			[]string{"no canary in progress", "no VirtualService in namespace default routes it"}},
+			[]string{"no canary in progress", "no VirtualService or HTTPRoute in namespace default routes it"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -64,7 +64,7 @@ func TestComputeRefusesBuiltInputs(t *testing.T) {
 			list[i] = e
 		}
 		vs := in.VirtualServices[0]
-		httpRoutes(vs)[0]["route"] = list
+		virtualServiceAPI.rulesOf(vs)[0]["route"] = list
 		return in
 	}
 	dest := func(host, subset string, weight int64) map[string]any {
@@ -92,7 +92,7 @@ func TestComputeRefusesBuiltInputs(t *testing.T) {
 			other.SetName("reviews-2")
 			in.VirtualServices = append(in.VirtualServices, other)
 			return in
-		}(), Request{Percent: percent(10)}, "several VirtualServices in namespace default route it for mesh traffic (reviews, reviews-2)"},
+		}(), Request{Percent: percent(10)}, "several routes in namespace default carry its mesh traffic (VirtualService reviews, VirtualService reviews-2) and Istio applies only one VirtualService per host"},
 		{"name taken by a gateway-only VirtualService", func() Input {
 			in := base()
 			unstructured.SetNestedStringSlice(in.VirtualServices[0].Object, []string{"bookinfo-gateway"}, "spec", "gateways")

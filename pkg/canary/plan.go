@@ -1,17 +1,20 @@
-// Package canary plans traffic shifts between the subsets of one service on its
-// VirtualService. Planning is pure: cluster objects in, the object to write and a summary out.
+// Package canary plans traffic shifts between the versions of one service on the route that
+// carries its mesh traffic: a VirtualService (versions are subsets of its DestinationRules) or
+// a Gateway API HTTPRoute or GRPCRoute (versions are Services of their own, as Istio's
+// bookinfo-versions.yaml lays them out). Planning is pure: cluster objects in, the route to
+// write and a summary out.
 //
-// VirtualServices are handled as unstructured objects on purpose: the plan changes route
-// weights and nothing else, so every field we do not model (including fields newer than our
-// Istio client) is written back exactly as it was read.
+// Routes are handled as unstructured objects on purpose: the plan changes weights and nothing
+// else, so every field we do not model (including fields newer than our clients) is written
+// back exactly as it was read.
 package canary
 
 import (
 	"fmt"
-	"strings"
 
 	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/change"
@@ -23,45 +26,61 @@ type Request struct {
 	Percent  *int   // share of traffic for the canary, 0-100
 	Promote  bool   // canary gets 100 and becomes stable
 	Rollback bool   // stable gets 100, the canary is dropped
-	Canary   string // --canary: the subset to send traffic to
-	Route    string // --route: the http route's name (or #index) when there are several
-	Force    bool   // send traffic to subsets that are missing or have no ready pods
+	Canary   string // --canary: the version to send traffic to (subset, Service, or version label)
+	Route    string // --route: the rule's name (or #index) when there are several
+	Force    bool   // send traffic to versions that are missing or have nothing ready
+	API      string // --api: the kind of route to create when there is none ("" chooses)
 }
 
 func (r Request) changesWeights() bool { return r.Percent != nil || r.Promote || r.Rollback }
 
 // Input is the cluster state a plan is made from, all from the service's namespace.
 type Input struct {
-	Service          istio.Service
-	ServiceSelector  map[string]string
-	VirtualServices  []*unstructured.Unstructured
+	Service         istio.Service
+	ServiceSelector map[string]string
+	ServiceLabels   map[string]string
+	ServicePorts    []int32
+	NamespaceLabels map[string]string
+	VirtualServices []*unstructured.Unstructured
+	// Routes are the namespace's HTTPRoutes and GRPCRoutes.
+	Routes           []*unstructured.Unstructured
 	DestinationRules []*networkingv1.DestinationRule
-	Pods             []corev1.Pod
+	Pods             []corev1.Pod // the service's
+	Services         []corev1.Service
+	EndpointSlices   []discoveryv1.EndpointSlice
+	// Waypoints are the Gateway API Gateways of the namespace of the waypoint the service
+	// uses, if any (ambient mode).
+	Waypoints []*unstructured.Unstructured
 }
 
-// Plan is the outcome: the VirtualService to write, and what changes, for people.
+// Plan is the outcome: the route to write, and what changes, for people.
 type Plan struct {
 	Service istio.Service
-	// VirtualService is the object to write (Create: new), or for a status the current one.
-	// Nil when no VirtualService routes the service and none is to be written.
-	VirtualService *unstructured.Unstructured
-	Create         bool
-	Changed        bool
+	// API is the kind of route: the one that exists, or the one to create.
+	API routeAPI
+	// Route is the object to write (Create: new), or for a status the current one. Nil when
+	// no route carries the service's traffic and none is to be written.
+	Route   *unstructured.Unstructured
+	Create  bool
+	Changed bool
 
-	// current is the VirtualService as read, the Before of the write; nil when created.
+	// current is the route as read, the Before of the write; nil when created.
 	current *unstructured.Unstructured
 	// nearMisses explain objects whose host almost names the service, for errors.
 	nearMisses []string
 
-	Route string // the route, for people: `route "default"`, `route #0`
+	Rule string // the rule, for people: `route "default"`, `rule #0`
 	// DestinationRules are the rules the subsets come from, oldest first (Istio merges them).
 	DestinationRules []string
 	Stable, Canary   string
-	InProgress       bool     // a canary record exists for the route (after the change)
-	Before, After    []Weight // the route's weights; Before is nil when there was no VirtualService
-	Subsets          []Subset // the DestinationRules' subsets, in their order, with their pods
-	Warnings         []string // what --force let through
-	action           string
+	InProgress       bool      // a canary record exists for the rule (after the change)
+	Before, After    []Weight  // the rule's shares; Before is nil when there was no route
+	Backends         []Backend // the versions, in their order, with what serves them
+	Warnings         []string  // what --force let through, and what to know
+	// Waypoint is the waypoint that carries the service's traffic in ambient mode, as
+	// namespace/name; "" when none does.
+	Waypoint string
+	action   string
 }
 
 // Compute plans req against the cluster state in. It never changes in.
@@ -73,127 +92,86 @@ func Compute(in Input, req Request) (*Plan, error) {
 	case req.Rollback:
 		p.action = "rollback"
 	}
-	rules := istio.MergeDestinationRules(in.DestinationRules, in.Service)
-	p.DestinationRules, p.nearMisses = rules.Names, rules.NearMisses
-	p.Subsets = subsetsOf(rules.Subsets, in.ServiceSelector, in.Pods)
-	p.Warnings = append(p.Warnings, rules.Shadowed...)
-	current, err := virtualServiceFor(in.VirtualServices, in.Service)
+	current, err := p.findRoute(in, req)
 	if err != nil {
 		return nil, err
 	}
+	p.chooseBackends(in, req, current)
+	if req.Canary != "" {
+		if b, ok := findBackend(p.Backends, req.Canary); ok {
+			req.Canary = b.Name // --canary v3 names reviews-v3
+		}
+	}
 	if current == nil {
-		misses := virtualServiceNearMisses(in.VirtualServices, in.Service)
-		switch {
-		case !req.changesWeights():
-			p.Warnings = append(p.Warnings, misses...)
-			return p, nil
-		case req.Promote || req.Rollback:
-			return nil, fmt.Errorf("%s: no canary in progress: no VirtualService in namespace %s routes it", in.Service, in.Service.Namespace)
-		case len(misses) > 0:
-			// A second VirtualService beside the one meant would leave the two to disagree.
-			return nil, fmt.Errorf("%s: no VirtualService routes it, but %s: fix its hosts first", in.Service, strings.Join(misses, "; "))
-		}
-		if err := p.planNew(in, req); err != nil {
-			return nil, err
-		}
-	} else if err := p.planExisting(current, req); err != nil {
+		err = p.planWithoutRoute(in, req)
+	} else {
+		err = p.planExisting(current, req)
+	}
+	if err != nil {
 		return nil, err
 	}
 	p.current = current
 	if err := p.checkTargets(req.Force); err != nil {
 		return nil, err
 	}
+	if err := p.checkDataPlane(in, req); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
 
-// Changes are the writes the plan needs: none, or the VirtualService to create or update.
+// chooseBackends reads the versions the route's API knows: the merged DestinationRules'
+// subsets, or the version Services.
+func (p *Plan) chooseBackends(in Input, req Request, current *unstructured.Unstructured) {
+	rules := istio.MergeDestinationRules(in.DestinationRules, in.Service)
+	subsets := subsetBackends(rules.Subsets, in.ServiceSelector, in.Pods)
+	services := versionBackends(in.Service, in.ServiceSelector, in.Services, in.EndpointSlices)
+	if current != nil {
+		p.API = apiOf(current)
+	} else {
+		p.API = chooseAPI(in, req, subsets, services)
+	}
+	if p.API.gatewayAPI() {
+		p.Backends = services
+		return
+	}
+	p.Backends = subsets
+	p.DestinationRules, p.nearMisses = rules.Names, rules.NearMisses
+	p.Warnings = append(p.Warnings, rules.Shadowed...)
+}
+
+// planWithoutRoute handles a service no route carries: a status says so, promote and
+// rollback have nothing to act on, a percentage creates a route.
+func (p *Plan) planWithoutRoute(in Input, req Request) error {
+	misses := virtualServiceNearMisses(in.VirtualServices, in.Service)
+	switch {
+	case !req.changesWeights():
+		p.Warnings = append(p.Warnings, misses...)
+		return nil
+	case req.Promote || req.Rollback:
+		return fmt.Errorf("%s: no canary in progress: no VirtualService or HTTPRoute in namespace %s routes it", in.Service, in.Service.Namespace)
+	case len(misses) > 0:
+		// A second route beside the one meant would leave the two to disagree.
+		return fmt.Errorf("%s: no VirtualService routes it, but %s: fix its hosts first", in.Service, joinAll(misses))
+	}
+	return p.planNew(in, req)
+}
+
+// Changes are the writes the plan needs: none, or the route to create or update.
 func (p *Plan) Changes() []change.Change {
 	if !p.Changed {
 		return nil
 	}
-	detail := "route weights " + FormatWeights(p.After)
-	return []change.Change{{Before: p.current, After: p.VirtualService, Detail: detail}}
+	detail := "weights " + FormatWeights(p.After)
+	return []change.Change{{Before: p.current, After: p.Route, Detail: detail}}
 }
 
-// virtualServiceFor finds the VirtualService routing svc for mesh traffic. Istio applies only
-// one per host to sidecars, so several are an error for the user to resolve, not to guess at.
-func virtualServiceFor(all []*unstructured.Unstructured, svc istio.Service) (*unstructured.Unstructured, error) {
-	var found []*unstructured.Unstructured
-	for _, vs := range all {
-		if routesHost(vs, svc) && appliesToMesh(vs) {
-			found = append(found, vs)
-		}
+// FigureScope names whose traffic the plan's figures are about: the service and, on a
+// Gateway API route, its version Services; and whether a waypoint reports them (ambient).
+func (p *Plan) FigureScope() (services []string, waypoint bool) {
+	services = []string{p.Service.Name}
+	if p.API.gatewayAPI() {
+		services = append(services, backendNames(p.Backends)...)
 	}
-	switch len(found) {
-	case 0:
-		return nil, nil
-	case 1:
-		return found[0], nil
-	}
-	names := make([]string, len(found))
-	for i, vs := range found {
-		names[i] = vs.GetName()
-	}
-	return nil, fmt.Errorf("%s: several VirtualServices in namespace %s route it for mesh traffic (%s) and Istio applies only one: merge them first",
-		svc, svc.Namespace, strings.Join(names, ", "))
-}
-
-// virtualServiceNearMisses explains the mesh VirtualServices whose hosts almost name svc.
-func virtualServiceNearMisses(all []*unstructured.Unstructured, svc istio.Service) []string {
-	var out []string
-	for _, vs := range all {
-		if !appliesToMesh(vs) {
-			continue
-		}
-		hosts, _, _ := unstructured.NestedStringSlice(vs.Object, "spec", "hosts")
-		for _, h := range hosts {
-			if why := istio.HostNearMiss(h, vs.GetNamespace(), svc); why != "" {
-				out = append(out, fmt.Sprintf("VirtualService %s has host %q: %s", vs.GetName(), h, why))
-			}
-		}
-	}
-	return out
-}
-
-// planNew creates a VirtualService: the first subset of the DestinationRule is stable.
-func (p *Plan) planNew(in Input, req Request) error {
-	if len(p.Subsets) == 0 {
-		return p.noSubsetsError()
-	}
-	for _, vs := range in.VirtualServices {
-		if vs.GetName() == in.Service.Name {
-			return fmt.Errorf("%s: VirtualService %s/%s exists but does not route mesh traffic to %s, and a new one would take its name: route the host there or remove it",
-				in.Service, vs.GetNamespace(), vs.GetName(), in.Service)
-		}
-	}
-	p.Route = "route #0"
-	p.Stable = p.Subsets[0].Name
-	canary, err := p.chooseCanary(req.Canary, nil)
-	if err != nil {
-		return err
-	}
-	p.Canary = canary
-	percent := int64(*req.Percent)
-	p.After = []Weight{{p.Stable, 100 - percent}, {p.Canary, percent}}
-	p.InProgress = true
-
-	vs := &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": "networking.istio.io/v1",
-		"kind":       "VirtualService",
-		"metadata": map[string]any{
-			"name":      in.Service.Name,
-			"namespace": in.Service.Namespace,
-			"labels":    map[string]any{istio.ManagedByLabel: istio.ManagedByValue},
-		},
-		"spec": map[string]any{
-			"hosts": []any{in.Service.Name},
-			"http": []any{map[string]any{"route": []any{
-				newEntry(map[string]any{"host": in.Service.Name}, p.Stable, 100-percent),
-				newEntry(map[string]any{"host": in.Service.Name}, p.Canary, percent),
-			}}},
-		},
-	}}
-	writeRecords(vs, records{"#0": {Stable: p.Stable, Canary: p.Canary}})
-	p.VirtualService, p.Create, p.Changed = vs, true, true
-	return nil
+	return services, p.Waypoint != ""
 }

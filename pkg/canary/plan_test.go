@@ -129,8 +129,8 @@ func render(t *testing.T, p *Plan) string {
 	for _, w := range p.Warnings {
 		fmt.Fprintf(&b, "# warning: %s\n", w)
 	}
-	if p.VirtualService != nil {
-		out, err := yaml.Marshal(p.VirtualService.Object)
+	if p.Route != nil {
+		out, err := yaml.Marshal(p.Route.Object)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -141,11 +141,11 @@ func render(t *testing.T, p *Plan) string {
 
 func assertWeightsSumTo100(t *testing.T, p *Plan) {
 	t.Helper()
-	if p.VirtualService == nil {
+	if p.Route == nil {
 		return
 	}
-	for i, r := range httpRoutes(p.VirtualService) {
-		dests := destinations(r)
+	for i, r := range virtualServiceAPI.rulesOf(p.Route) {
+		dests := virtualServiceAPI.destinations(r, reviews)
 		if len(dests) == 0 {
 			continue
 		}
@@ -166,7 +166,7 @@ func assertOnlyRoutesAndRecordChanged(t *testing.T, in Input, p *Plan) {
 	t.Helper()
 	var before *unstructured.Unstructured
 	for _, vs := range in.VirtualServices {
-		if vs.GetName() == p.VirtualService.GetName() {
+		if vs.GetName() == p.Route.GetName() {
 			before = vs
 		}
 	}
@@ -179,14 +179,14 @@ func assertOnlyRoutesAndRecordChanged(t *testing.T, in Input, p *Plan) {
 		}
 		vs.SetAnnotations(annotations)
 		var lists []any
-		for _, r := range httpRoutes(vs) {
+		for _, r := range virtualServiceAPI.rulesOf(vs) {
 			lists = append(lists, r["route"])
 			delete(r, "route")
 		}
 		return vs, lists
 	}
 	b, beforeLists := strip(before)
-	a, afterLists := strip(p.VirtualService)
+	a, afterLists := strip(p.Route)
 	if !equality.Semantic.DeepEqual(a.Object, b.Object) {
 		t.Errorf("fields other than route weights changed:\nbefore: %v\nafter:  %v", b.Object, a.Object)
 	}

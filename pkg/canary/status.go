@@ -3,41 +3,52 @@ package canary
 import (
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 )
 
-// WriteStatus prints where the service's traffic goes: the VirtualService and route, the
-// canary in progress, and per subset its role, weight and ready pods; with live figures (by
-// subset name; nil when there is no telemetry), also its request rate, error rate and p99.
+// WriteStatus prints where the service's traffic goes: the route and rule, the canary in
+// progress, and per version its role, weight and what is ready to serve it; with live figures
+// (by version name; nil when there is no telemetry), also its request rate, error rate and p99.
 func WriteStatus(w io.Writer, p *Plan, live map[string]Figures) error {
-	if p.VirtualService == nil {
-		fmt.Fprintf(w, "%s (namespace %s): no VirtualService routes it; traffic spreads over all ready pods\n", p.Service, p.Service.Namespace)
+	if p.Route == nil {
+		fmt.Fprintf(w, "%s (namespace %s): no VirtualService or HTTPRoute routes it; traffic spreads over all ready pods\n", p.Service, p.Service.Namespace)
 	} else {
-		fmt.Fprintf(w, "%s (namespace %s): VirtualService %s, %s\n", p.Service, p.Service.Namespace, p.VirtualService.GetName(), p.Route)
+		fmt.Fprintf(w, "%s (namespace %s): %s %s, %s\n", p.Service, p.Service.Namespace, p.Route.GetKind(), p.Route.GetName(), p.Rule)
 		if p.InProgress {
 			fmt.Fprintf(w, "canary in progress: %s stable, %s canary\n", p.Stable, p.Canary)
 		}
 	}
 	switch {
+	case p.Waypoint != "":
+		fmt.Fprintf(w, "ambient: through waypoint %s\n", p.Waypoint)
+	}
+	switch {
+	case p.API.gatewayAPI() && len(p.Backends) == 0:
+		fmt.Fprintf(w, "no version Services in namespace %s (a Service per version, selecting its pods by a version label)\n", p.Service.Namespace)
+	case p.API.gatewayAPI():
 	case len(p.DestinationRules) == 0:
 		fmt.Fprintf(w, "no DestinationRule in namespace %s defines subsets for it%s\n", p.Service.Namespace, p.nearMissNote())
 	case len(p.DestinationRules) > 1:
-		fmt.Fprintf(w, "subsets from %s\n", p.rules())
+		fmt.Fprintf(w, "subsets from %s\n", p.versionsSource())
 	}
 	fmt.Fprintln(w)
+	return p.writeTable(w, live)
+}
 
+func (p *Plan) writeTable(w io.Writer, live map[string]Figures) error {
 	tw := tabwriter.NewWriter(w, 0, 8, 3, ' ', 0)
-	header := "SUBSET\tROLE\tWEIGHT\tREADY"
+	header := strings.ToUpper(p.API.Term) + "\tROLE\tWEIGHT\tREADY"
 	if live != nil {
 		header += "\tRPS\tERRORS\tP99"
 	}
 	fmt.Fprintln(tw, header)
 	listed := map[string]bool{}
-	for _, s := range p.Subsets {
-		listed[s.Name] = true
-		row := fmt.Sprintf("%s\t%s\t%s\t%d/%d", s.Name, p.role(s.Name), p.weight(s.Name), s.ReadyPods, s.Pods)
+	for _, b := range p.Backends {
+		listed[b.Name] = true
+		row := fmt.Sprintf("%s\t%s\t%s\t%d/%d", b.Name, p.role(b.Name), p.weight(b.Name), b.ReadyPods, b.Pods)
 		if live != nil {
-			f, ok := live[s.Name]
+			f, ok := live[b.Name]
 			switch {
 			case !ok:
 				row += "\t-\t-\t-"
@@ -49,33 +60,38 @@ func WriteStatus(w io.Writer, p *Plan, live map[string]Figures) error {
 		}
 		fmt.Fprintln(tw, row)
 	}
-	for _, w := range p.After {
-		if !listed[w.Subset] {
-			name := w.Subset
+	missing := "not in DestinationRule"
+	if p.API.gatewayAPI() {
+		missing = "no such version Service"
+	}
+	for _, wt := range p.After {
+		if !listed[wt.Backend] {
+			name := wt.Backend
 			if name == "" {
 				name = "(all pods)"
+				missing = "-"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%d%%\t%s\n", name, p.role(w.Subset), w.Weight, "not in DestinationRule")
+			fmt.Fprintf(tw, "%s\t%s\t%d%%\t%s\n", name, p.role(wt.Backend), wt.Weight, missing)
 		}
 	}
 	return tw.Flush()
 }
 
-func (p *Plan) role(subset string) string {
+func (p *Plan) role(backend string) string {
 	switch {
-	case subset == "":
+	case backend == "":
 		return "-"
-	case subset == p.Stable:
+	case backend == p.Stable:
 		return "stable"
-	case subset == p.Canary:
+	case backend == p.Canary:
 		return "canary"
 	}
 	return "-"
 }
 
-func (p *Plan) weight(subset string) string {
-	if p.VirtualService == nil {
+func (p *Plan) weight(backend string) string {
+	if p.Route == nil {
 		return "-"
 	}
-	return fmt.Sprintf("%d%%", WeightOf(p.After, subset))
+	return fmt.Sprintf("%d%%", WeightOf(p.After, backend))
 }

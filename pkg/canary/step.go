@@ -7,23 +7,23 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
-// routeInPlay is the http route a step changes, inside the copy of the VirtualService that
-// will be written: changes to route or to a destination's entry change vs.
-type routeInPlay struct {
-	vs    *unstructured.Unstructured
-	ref   routeRef
-	route map[string]any
+// ruleInPlay is the rule a step changes, inside the copy of the route that will be written:
+// changes to rule or to a destination's entry change route.
+type ruleInPlay struct {
+	route *unstructured.Unstructured
+	ref   ruleRef
+	rule  map[string]any
 	dests []destination
 }
 
-// planExisting plans a step on an existing VirtualService, in phases: which route, which
-// subsets are stable and canary, then the new weights.
+// planExisting plans a step on an existing route, in phases: which rule, which versions are
+// stable and canary, then the new weights.
 func (p *Plan) planExisting(current *unstructured.Unstructured, req Request) error {
-	r, err := p.readRoute(current, req.Route)
+	r, err := p.readRule(current, req.Route)
 	if err != nil {
 		return err
 	}
-	recs, err := readRecords(r.vs)
+	recs, err := readRecords(r.route)
 	if err != nil {
 		return err
 	}
@@ -35,37 +35,37 @@ func (p *Plan) planExisting(current *unstructured.Unstructured, req Request) err
 	if err := p.reweigh(r, recs, inProgress, req); err != nil {
 		return err
 	}
-	writeRecords(r.vs, recs)
-	p.Changed = !equality.Semantic.DeepEqual(current.Object, r.vs.Object)
+	writeRecords(r.route, recs)
+	p.Changed = !equality.Semantic.DeepEqual(current.Object, r.route.Object)
 	return nil
 }
 
-// readRoute picks the route (--route, the only one, or the catch-all) on a copy of current
-// and checks that its traffic can be shifted by weights alone.
-func (p *Plan) readRoute(current *unstructured.Unstructured, want string) (routeInPlay, error) {
-	vs := current.DeepCopy()
-	p.VirtualService = vs
-	ref, route, err := selectRoute(vs, p.Service, want)
+// readRule picks the rule (--route, the only one, or the catch-all) on a copy of current and
+// checks that its traffic can be shifted by weights alone.
+func (p *Plan) readRule(current *unstructured.Unstructured, want string) (ruleInPlay, error) {
+	route := current.DeepCopy()
+	p.Route = route
+	ref, rule, err := p.selectRule(route, want)
 	if err != nil {
-		return routeInPlay{}, err
+		return ruleInPlay{}, err
 	}
-	p.Route = ref.String()
-	dests := destinations(route)
-	if err := p.checkDestinations(vs, ref, dests); err != nil {
-		return routeInPlay{}, err
+	p.Rule = ref.String()
+	dests := p.API.destinations(rule, p.Service)
+	if err := p.checkDestinations(route, ref, dests); err != nil {
+		return ruleInPlay{}, err
 	}
 	p.Before = weightsOf(dests)
 	p.After = p.Before
-	return routeInPlay{vs: vs, ref: ref, route: route, dests: dests}, nil
+	return ruleInPlay{route: route, ref: ref, rule: rule, dests: dests}, nil
 }
 
-// liveRecord is the route's canary record, if it still describes the route; a record naming
-// subsets the route no longer has (someone edited it since) is dropped with a warning.
-func (p *Plan) liveRecord(r routeInPlay, recs records) (record, bool) {
+// liveRecord is the rule's canary record, if it still describes the rule; a record naming
+// versions the rule no longer has (someone edited it since) is dropped with a warning.
+func (p *Plan) liveRecord(r ruleInPlay, recs records) (record, bool) {
 	rec, ok := recs[r.ref.key()]
-	if ok && (!hasSubset(r.dests, rec.Stable) || !hasSubset(r.dests, rec.Canary) || rec.Stable == rec.Canary) {
-		p.Warnings = append(p.Warnings, fmt.Sprintf("the canary record on VirtualService %s names %s (stable) and %s (canary), which %s no longer routes to as such; judging roles by weight",
-			r.vs.GetName(), rec.Stable, rec.Canary, r.ref))
+	if ok && (!hasBackend(r.dests, rec.Stable) || !hasBackend(r.dests, rec.Canary) || rec.Stable == rec.Canary) {
+		p.Warnings = append(p.Warnings, fmt.Sprintf("the canary record on %s %s names %s (stable) and %s (canary), which %s no longer routes to as such; judging roles by weight",
+			r.route.GetKind(), r.route.GetName(), rec.Stable, rec.Canary, r.ref))
 		delete(recs, r.ref.key())
 		ok = false
 	}
@@ -73,28 +73,28 @@ func (p *Plan) liveRecord(r routeInPlay, recs records) (record, bool) {
 	return rec, ok
 }
 
-// reweigh writes the request's weights into the route and updates the records: promote and
+// reweigh writes the request's weights into the rule and updates the records: promote and
 // rollback leave one destination and close the record, a percentage splits stable and canary.
-func (p *Plan) reweigh(r routeInPlay, recs records, inProgress bool, req Request) error {
+func (p *Plan) reweigh(r ruleInPlay, recs records, inProgress bool, req Request) error {
+	entries := p.API.entries
 	switch {
 	case req.Promote:
-		r.route["route"] = []any{p.entryFor(r.dests, p.Canary, 100)}
+		r.rule[entries] = []any{p.API.soleEntry(p.entryFor(r.dests, p.Canary))}
 		delete(recs, r.ref.key())
 		p.After, p.InProgress = []Weight{{p.Canary, 100}}, false
 	case req.Rollback:
-		r.route["route"] = []any{p.entryFor(r.dests, p.Stable, 100)}
+		r.rule[entries] = []any{p.API.soleEntry(p.entryFor(r.dests, p.Stable))}
 		delete(recs, r.ref.key())
 		p.After, p.InProgress = []Weight{{p.Stable, 100}}, false
 	default:
-		for _, d := range r.dests {
-			if d.subset != p.Stable && d.subset != p.Canary && d.subset != "" && d.weight > 0 {
-				return fmt.Errorf("%s: %s also sends %d%% to subset %s; kubectl mesh canary splits traffic between two subsets (%s stable, %s canary): move that traffic first",
-					p.Service, r.ref, d.weight, d.subset, p.Stable, p.Canary)
+		for i, d := range r.dests {
+			if d.backend != p.Stable && d.backend != p.Canary && d.backend != "" && d.weight > 0 {
+				return fmt.Errorf("%s: %s also sends %d%% to %s %s; kubectl mesh canary splits traffic between two versions (%s stable, %s canary): move that traffic first",
+					p.Service, r.ref, p.Before[i].Weight, p.API.Term, d.backend, p.Stable, p.Canary)
 			}
 		}
-		entries := p.splitEntries(r.dests, int64(*req.Percent))
-		r.route["route"] = entries
-		p.After = weightsOf(destinations(r.route))
+		r.rule[entries] = p.splitEntries(r.dests, int64(*req.Percent))
+		p.After = weightsOf(p.API.destinations(r.rule, p.Service))
 		// A step that changes no weight keeps the record's previous weights.
 		if !inProgress || !equalWeights(p.Before, p.After) {
 			recs[r.ref.key()] = record{Stable: p.Stable, Canary: p.Canary, Previous: p.Before}

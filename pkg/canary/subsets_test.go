@@ -25,7 +25,7 @@ func TestMergedDestinationRules(t *testing.T) {
 	if got := FormatWeights(plan.After); got != "v1 80%, v3 20%" {
 		t.Errorf("weights %s", got)
 	}
-	if names := strings.Join(subsetNames(plan.Subsets), ","); names != "v1,v2,v3" {
+	if names := strings.Join(backendNames(plan.Backends), ","); names != "v1,v2,v3" {
 		t.Errorf("merged subsets %s, want v1,v2,v3 (v1 of the newer rule ignored)", names)
 	}
 	if len(plan.Warnings) != 1 || !strings.Contains(plan.Warnings[0], "subset v1 of DestinationRule reviews-v3 is ignored") {

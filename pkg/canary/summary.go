@@ -14,7 +14,7 @@ func (p *Plan) Summary() string {
 	case !p.Changed:
 		b.WriteString(" (unchanged)")
 	case p.Before == nil:
-		b.WriteString(" (was no VirtualService: spread over all pods)")
+		fmt.Fprintf(&b, " (was no %s: spread over all pods)", p.API.Kind)
 	default:
 		fmt.Fprintf(&b, " (was %s)", FormatWeights(p.Before))
 	}
@@ -29,7 +29,7 @@ func (p *Plan) Summary() string {
 	return b.String()
 }
 
-// FormatWeights prints weights as "v1 90%, v2 10%"; a destination without a subset reads
+// FormatWeights prints weights as "v1 90%, v2 10%"; an entry for the whole service reads
 // "all pods".
 func FormatWeights(weights []Weight) string {
 	if len(weights) == 0 {
@@ -37,19 +37,23 @@ func FormatWeights(weights []Weight) string {
 	}
 	parts := make([]string, len(weights))
 	for i, w := range weights {
-		name := w.Subset
-		if name == "" {
-			name = "all pods"
-		}
-		parts[i] = fmt.Sprintf("%s %d%%", name, w.Weight)
+		parts[i] = fmt.Sprintf("%s %d%%", nameOf(w.Backend), w.Weight)
 	}
 	return strings.Join(parts, ", ")
 }
 
-// WeightOf is subset's share in weights (0 when absent).
-func WeightOf(weights []Weight, subset string) int64 {
+// nameOf is a version's name for people; "" is the whole service.
+func nameOf(backend string) string {
+	if backend == "" {
+		return "all pods"
+	}
+	return backend
+}
+
+// WeightOf is backend's share in weights (0 when absent).
+func WeightOf(weights []Weight, backend string) int64 {
 	for _, w := range weights {
-		if w.Subset == subset {
+		if w.Backend == backend {
 			return w.Weight
 		}
 	}

@@ -5,19 +5,19 @@ import "github.com/kubectl-mesh/kubectl-mesh/pkg/istio"
 // splitEntries sets stable and canary weights in place, keeping every other field of each
 // entry and the entries' order; the canary gets a new entry after stable's if it has none.
 func (p *Plan) splitEntries(dests []destination, percent int64) []any {
-	// The stable entry is always on the route: roles come from it (heaviest, or the record,
-	// which is dropped when its subsets are gone).
+	// The stable entry is always on the rule: roles come from it (heaviest, or the record,
+	// which is dropped when its versions are gone).
 	entries := make([]any, 0, len(dests)+1)
 	for _, d := range dests {
-		switch d.subset {
+		switch d.backend {
 		case p.Stable, "":
-			setWeight(d, p.Stable, 100-percent)
+			p.setWeight(d, p.Stable, 100-percent)
 			entries = append(entries, d.entry)
-			if !hasSubset(dests, p.Canary) {
-				entries = append(entries, newEntry(destinationOf(d.entry), p.Canary, percent))
+			if !hasBackend(dests, p.Canary) {
+				entries = append(entries, p.API.newEntry(d.entry, p.backend(p.Canary), percent))
 			}
 		case p.Canary:
-			setWeight(d, p.Canary, percent)
+			p.setWeight(d, p.Canary, percent)
 			entries = append(entries, d.entry)
 		default:
 			entries = append(entries, d.entry) // weight 0, checked by the caller
@@ -26,54 +26,39 @@ func (p *Plan) splitEntries(dests []destination, percent int64) []any {
 	return entries
 }
 
-// setWeight writes weight into d's entry (and the subset, for a destination that had none).
-func setWeight(d destination, subset string, weight int64) {
-	if d.subset == "" {
-		dest, _ := d.entry["destination"].(map[string]any)
-		dest["subset"] = subset
+// setWeight writes weight into d's entry (and the version, for an entry that named the whole
+// service).
+func (p *Plan) setWeight(d destination, backend string, weight int64) {
+	if d.backend == "" {
+		p.API.setBackend(d.entry, backend)
 	}
 	if _, set := d.entry["weight"]; !set || weightOf(d.entry["weight"]) != weight {
 		d.entry["weight"] = weight
 	}
 }
 
-// entryFor returns the existing entry for subset with its weight set, or a new one modelled on
-// the route's first destination (same host and port).
-func (p *Plan) entryFor(dests []destination, subset string, weight int64) map[string]any {
+// entryFor returns the rule's entry for backend, or a new one modelled on the rule's first
+// entry; the caller makes it the rule's only entry.
+func (p *Plan) entryFor(dests []destination, backend string) map[string]any {
 	for _, d := range dests {
-		if d.subset == subset {
-			if _, set := d.entry["weight"]; set || weight != 100 {
-				d.entry["weight"] = weight
-			}
+		if d.backend == backend {
 			return d.entry
 		}
 	}
-	return newEntry(destinationOf(dests[0].entry), subset, weight)
+	return p.API.newEntry(dests[0].entry, p.backend(backend), 100)
 }
 
-// destinationOf copies an entry's destination (host, port) for a new entry.
-func destinationOf(entry map[string]any) map[string]any {
-	dest, _ := entry["destination"].(map[string]any)
-	out := map[string]any{}
-	for k, v := range dest {
-		if k != "subset" {
-			out[k] = v
-		}
+// backend is the version named name, or a bare one when the route's versions lack it (the
+// target checks refuse to send it traffic unless --force).
+func (p *Plan) backend(name string) Backend {
+	if b, ok := findBackend(p.Backends, name); ok {
+		return b
 	}
-	return out
+	return Backend{Name: name}
 }
 
-func newEntry(destination map[string]any, subset string, weight int64) map[string]any {
-	d := make(map[string]any, len(destination)+1)
-	for k, v := range destination {
-		d[k] = v
-	}
-	d["subset"] = subset
-	return map[string]any{"destination": d, "weight": weight}
-}
-
-// weightsOf is the share of traffic each destination gets, in percent: Istio's weights are
-// relative (v1 3, v2 1 is 75% and 25%).
+// weightsOf is the share of traffic each destination gets, in percent: weights are relative
+// in both APIs (v1 3, v2 1 is 75% and 25%).
 func weightsOf(dests []destination) []Weight {
 	raw := make([]int64, len(dests))
 	for i, d := range dests {
@@ -82,7 +67,7 @@ func weightsOf(dests []destination) []Weight {
 	shares := istio.Shares(raw)
 	out := make([]Weight, len(dests))
 	for i, d := range dests {
-		out[i] = Weight{Subset: d.subset, Weight: shares[i]}
+		out[i] = Weight{Backend: d.backend, Weight: shares[i]}
 	}
 	return out
 }

@@ -9,7 +9,7 @@ import (
 // step writes percentages.
 func TestRelativeWeights(t *testing.T) {
 	in := loadInput(t, "tutorial", allReady, nil)
-	httpRoutes(in.VirtualServices[0])[0]["route"] = []any{
+	virtualServiceAPI.rulesOf(in.VirtualServices[0])[0]["route"] = []any{
 		map[string]any{"destination": map[string]any{"host": "reviews", "subset": "v1"}, "weight": int64(3)},
 		map[string]any{"destination": map[string]any{"host": "reviews", "subset": "v2"}, "weight": int64(1)},
 	}
@@ -36,7 +36,7 @@ func TestRelativeWeights(t *testing.T) {
 		t.Errorf("summary %q", got)
 	}
 	var raw []int64
-	for _, d := range destinations(httpRoutes(step.VirtualService)[0]) {
+	for _, d := range virtualServiceAPI.destinations(virtualServiceAPI.rulesOf(step.Route)[0], reviews) {
 		raw = append(raw, d.weight)
 	}
 	if len(raw) != 2 || raw[0] != 70 || raw[1] != 30 {

@@ -40,21 +40,25 @@ type CanaryOptions struct {
 	dryRun  mesh.DryRun
 }
 
-const canaryLong = `Shift a share of a service's traffic to a canary subset, on the VirtualService that routes
-it, safely.
+const canaryLong = `Shift a share of a service's traffic to a canary version, safely, on the route that carries
+its mesh traffic: a VirtualService (versions are subsets of its DestinationRules) or a Gateway
+API HTTPRoute or GRPCRoute attached to the Service (versions are Services of their own, such as
+reviews-v1 and reviews-v2, as Istio's traffic-shifting task lays them out).
 
-Stable is the subset carrying most traffic (or the first subset of the DestinationRule when no
-VirtualService exists yet; one is then created). The canary is --canary, else the subset
-already sharing the route with stable, else the next subset in the DestinationRule (v1 -> v2).
-While a canary is in progress its roles are recorded on the VirtualService, so later steps,
---promote and --rollback know which subset is which whatever the weights.
+Stable is the version carrying most traffic (or the first version when no route exists yet;
+one is then created: an HTTPRoute in an ambient namespace or where the versions are Services,
+a VirtualService where DestinationRule subsets exist, or as --api says). The canary is
+--canary, else the version already sharing the rule with stable, else the next version
+(v1 -> v2). While a canary is in progress its roles are recorded on the route, so later
+steps, --promote and --rollback know which version is which whatever the weights.
 
-Only route weights change: matches, retries, timeouts, headers, fault, mirror and every other
-field stay as they are. The command refuses to send traffic to a subset the DestinationRule
-lacks (Envoy answers 503 NC) or that has no ready pods (503 UH) unless --force is given.
-Writes carry the resourceVersion and are retried on conflict, so no concurrent edit is lost.
+Only weights change: matches, filters, retries, timeouts, headers and every other field stay
+as they are. The command refuses to send traffic to a version Envoy cannot serve (a subset the
+DestinationRules lack, a Service that does not exist, nothing ready behind it) unless --force
+is given; in an ambient namespace, a split needs a waypoint. Writes carry the resourceVersion
+and are retried on conflict, so no concurrent edit is lost.
 
-With no PERCENT it prints the status: route, subsets, weights and ready pods.`
+With no PERCENT it prints the status: route, versions, weights and what is ready.`
 
 const canaryExample = `  # Send 10% of reviews' traffic to the canary (v2 on bookinfo), 90% to stable (v1)
   kubectl mesh canary reviews 10
@@ -70,8 +74,11 @@ const canaryExample = `  # Send 10% of reviews' traffic to the canary (v2 on boo
   kubectl mesh canary reviews --promote
   kubectl mesh canary reviews --rollback
 
-  # Pick the canary subset and the route of a VirtualService with several
-  kubectl mesh canary reviews.bookinfo 10 --canary v3 --route default`
+  # Pick the canary version and the rule of a route with several
+  kubectl mesh canary reviews.bookinfo 10 --canary v3 --route default
+
+  # No route yet: create an HTTPRoute over the version Services
+  kubectl mesh canary reviews 10 --api httproute`
 
 // NewCmdCanary returns `kubectl mesh canary`.
 func NewCmdCanary(getter mesh.ClientGetter, streams genericiooptions.IOStreams) *cobra.Command {
@@ -93,14 +100,16 @@ func NewCmdCanary(getter mesh.ClientGetter, streams genericiooptions.IOStreams) 
 	}
 	f := c.Flags()
 	c.ValidArgsFunction = completer{getter}.services
-	f.StringVar(&o.Request.Canary, "canary", "", "Subset to send traffic to (default: the one already sharing the route, else the next after stable).")
-	f.StringVar(&o.Request.Route, "route", "", "HTTP route to change, by name or '#N', when the VirtualService has several and none is a catch-all.")
+	f.StringVar(&o.Request.Canary, "canary", "", "Version to send traffic to: a subset, a version Service, or its version label (default: the one already sharing the rule, else the next after stable).")
+	f.StringVar(&o.Request.Route, "route", "", "Rule to change, by name or '#N', when the route has several and none is a catch-all.")
+	f.StringVar(&o.Request.API, "api", "", "Kind of route to create when there is none: virtualservice or httproute (default: as the namespace's versions are laid out).")
 	f.BoolVar(&o.Request.Promote, "promote", false, "Send all traffic to the canary, which becomes stable.")
 	f.BoolVar(&o.Request.Rollback, "rollback", false, "Send all traffic back to stable and drop the canary.")
-	f.BoolVar(&o.Request.Force, "force", false, "Send traffic even to a subset that the DestinationRule lacks or that has no ready pods.")
+	f.BoolVar(&o.Request.Force, "force", false, "Send traffic even to a version that is missing or has nothing ready, or without a waypoint in ambient mode.")
 	completeFlag(c, "canary", completer{getter}.subsets)
+	completeFlag(c, "api", fixedValues(canary.APIVirtualService, canary.APIHTTPRoute))
 	addDryRunFlag(c, &o.dryRunArg)
-	addObjectOutputFlag(c, &o.Output, "Print the VirtualService: one of yaml, json, name.")
+	addObjectOutputFlag(c, &o.Output, "Print the route: one of yaml, json, name.")
 	f.BoolVar(&o.Auto, "auto", false, "Step through --steps, judging the canary's telemetry after each --interval; roll back on a failed gate, promote after the last step.")
 	f.IntSliceVar(&o.Steps, "steps", []int{10, 25, 50, 100}, "Canary weights for --auto, in percent, ascending.")
 	f.DurationVar(&o.Interval, "interval", time.Minute, "How long --auto holds each step before judging it.")
@@ -145,8 +154,10 @@ func (o *CanaryOptions) Validate() error {
 		return fmt.Errorf("give either PERCENT or --promote/--rollback, not both")
 	case o.Auto && (r.Percent != nil || r.Promote || r.Rollback):
 		return fmt.Errorf("--auto takes its weights from --steps: give no PERCENT, --promote or --rollback")
-	case r.Percent == nil && !r.Promote && !r.Rollback && !o.Auto && (r.Canary != "" || r.Force):
-		return fmt.Errorf("--canary and --force go with a change: give PERCENT, --promote, --rollback or --auto")
+	case r.Percent == nil && !r.Promote && !r.Rollback && !o.Auto && (r.Canary != "" || r.Force || r.API != ""):
+		return fmt.Errorf("--canary, --force and --api go with a change: give PERCENT, --promote, --rollback or --auto")
+	case r.API != "" && r.API != canary.APIVirtualService && r.API != canary.APIHTTPRoute:
+		return fmt.Errorf("--api %q: use %s or %s", r.API, canary.APIVirtualService, canary.APIHTTPRoute)
 	}
 	if o.Auto {
 		if err := validateSteps(o.Steps); err != nil {
@@ -207,7 +218,7 @@ func parsePercent(arg string) (int, error) {
 }
 
 // Run plans against the cluster's current state and writes, re-reading and re-planning when
-// someone else changed the VirtualService in between. --auto runs the steps.
+// someone else changed the route in between. --auto runs the steps.
 func (o *CanaryOptions) Run(ctx context.Context) error {
 	if err := o.resolveService(); err != nil {
 		return err
@@ -229,8 +240,11 @@ func (o *CanaryOptions) Run(ctx context.Context) error {
 // go to stderr. written is what was written, as stored: nothing when nothing changed.
 func (o *CanaryOptions) apply(ctx context.Context, req canary.Request) (plan *canary.Plan, written []change.Change, err error) {
 	writer := mesh.NewWriter(o.clients, o.dryRun)
+	var readWarnings []string
+	defer func() { o.warn(readWarnings...) }()
 	err = mesh.RetryOnConflict(func() error {
-		in, err := o.clients.ReadCanaryInput(ctx, o.service)
+		in, warnings, err := o.clients.ReadCanaryInput(ctx, o.service)
+		readWarnings = warnings
 		if err != nil {
 			return err
 		}
@@ -251,26 +265,36 @@ func (o *CanaryOptions) prometheus(ctx context.Context) (*telemetry.Prometheus, 
 	return telemetry.Locator{FlagURL: o.PrometheusURL, Services: o.clients.Core, RESTConfig: o.clients.Config}.Locate(ctx)
 }
 
-// liveFigures are the subsets' figures over the last minute, by subset name; nil (with a
-// note) when there is no telemetry. Subsets are told apart by their version label, which
+// liveFigures are the versions' figures over the last minute, by version name; nil (with a
+// note) when there is no telemetry. Versions are told apart by their version label, which
 // Istio reports as destination_version.
 func (o *CanaryOptions) liveFigures(ctx context.Context, plan *canary.Plan) map[string]canary.Figures {
 	prom, err := o.prometheus(ctx)
 	var byVersion map[string]canary.Figures
 	if err == nil {
-		byVersion, err = prom.VersionFigures(ctx, o.service.Name, o.service.Namespace, "1m", time.Now())
+		byVersion, err = prom.VersionFigures(ctx, figureScope(plan), "1m", time.Now())
 	}
 	if err != nil {
 		fmt.Fprintf(o.streams.ErrOut, "note: no live figures (%v)\n", err)
 		return nil
 	}
 	figures := map[string]canary.Figures{}
-	for _, s := range plan.Subsets {
-		if f, ok := byVersion[s.Labels["version"]]; ok && s.Labels["version"] != "" {
-			figures[s.Name] = f
+	for _, b := range plan.Backends {
+		if f, ok := byVersion[b.Version]; ok && b.Version != "" {
+			figures[b.Name] = f
 		}
 	}
 	return figures
+}
+
+// figureScope is whose requests count for the plan's figures, and who reports them.
+func figureScope(plan *canary.Plan) telemetry.VersionScope {
+	services, waypoint := plan.FigureScope()
+	scope := telemetry.VersionScope{Namespace: plan.Service.Namespace, Services: services, Reporter: "destination"}
+	if waypoint {
+		scope.Reporter = "waypoint"
+	}
+	return scope
 }
 
 func (o *CanaryOptions) print(ctx context.Context, plan *canary.Plan, written []change.Change) error {
@@ -289,18 +313,18 @@ func (o *CanaryOptions) print(ctx context.Context, plan *canary.Plan, written []
 	return err
 }
 
-// printObject prints the VirtualService for -o: as written, or as it is when nothing changed.
+// printObject prints the route for -o: as written, or as it is when nothing changed.
 func (o *CanaryOptions) printObject(plan *canary.Plan, written []change.Change, isStatus bool) error {
 	if len(written) > 0 {
 		return output.PrintChanges(o.streams.Out, o.Output, written, o.dryRun.Suffix())
 	}
-	if plan.VirtualService == nil {
-		fmt.Fprintf(o.streams.ErrOut, "%s: no VirtualService routes it\n", plan.Service)
+	if plan.Route == nil {
+		fmt.Fprintf(o.streams.ErrOut, "%s: no VirtualService or HTTPRoute routes it\n", plan.Service)
 		return nil
 	}
 	operation := "unchanged" + o.dryRun.Suffix()
 	if isStatus {
 		operation = ""
 	}
-	return output.Print(o.streams.Out, o.Output, output.Object{GVK: plan.VirtualService.GroupVersionKind(), Object: plan.VirtualService, Operation: operation})
+	return output.Print(o.streams.Out, o.Output, output.Object{GVK: plan.Route.GroupVersionKind(), Object: plan.Route, Operation: operation})
 }

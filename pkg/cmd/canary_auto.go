@@ -23,7 +23,7 @@ func (o *CanaryOptions) runAuto(ctx context.Context) error {
 	req := o.Request
 	// Plan the first step without writing it, to learn which subset will be judged and to
 	// refuse before any traffic moves when its telemetry cannot be told apart.
-	in, err := o.clients.ReadCanaryInput(ctx, o.service)
+	in, _, err := o.clients.ReadCanaryInput(ctx, o.service)
 	if err != nil {
 		return err
 	}
@@ -37,7 +37,7 @@ func (o *CanaryOptions) runAuto(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("--auto: %w", err)
 	}
-	// From the first write on, the record on the VirtualService fixes the roles.
+	// From the first write on, the record on the route fixes the roles.
 	req.Canary = subset
 	for i, step := range o.Steps {
 		req.Percent = &step
@@ -54,7 +54,7 @@ func (o *CanaryOptions) runAuto(ctx context.Context) error {
 			return o.interrupted(i, step)
 		case <-time.After(o.Interval):
 		}
-		figures, err := prom.VersionFigures(ctx, o.service.Name, o.service.Namespace, window, time.Now())
+		figures, err := prom.VersionFigures(ctx, figureScope(plan), window, time.Now())
 		if err != nil {
 			if ctx.Err() != nil {
 				return o.interrupted(i, step)
@@ -87,15 +87,15 @@ func p99Limit(l canary.Limits) string {
 	return l.MaxP99.String()
 }
 
-// versionOf is the version label of subset's pods, which Istio reports as destination_version:
-// the only way to tell its traffic apart from stable's.
-func versionOf(plan *canary.Plan, subset string) (string, error) {
-	for _, s := range plan.Subsets {
-		if s.Name == subset && s.Labels["version"] != "" {
-			return s.Labels["version"], nil
+// versionOf is the version label of a version's pods, which Istio reports as
+// destination_version: the only way to tell its traffic apart from stable's.
+func versionOf(plan *canary.Plan, name string) (string, error) {
+	for _, b := range plan.Backends {
+		if b.Name == name && b.Version != "" {
+			return b.Version, nil
 		}
 	}
-	return "", fmt.Errorf("subset %s does not select pods by a version label, so its traffic cannot be told apart in Istio's metrics (destination_version)", subset)
+	return "", fmt.Errorf("%s %s does not select pods by a version label, so its traffic cannot be told apart in Istio's metrics (destination_version)", plan.API.Term, name)
 }
 
 // rollBack returns all traffic to stable after a failed step, with a context that Ctrl-C has

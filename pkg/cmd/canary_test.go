@@ -8,8 +8,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// A canary step costs the same few requests however many pods and subsets the service has:
-// one discovery, one Service get, three lists, one update.
+// A canary step costs the same few requests however many pods and versions the service has:
+// one discovery; the Service and its namespace; the VirtualServices, DestinationRules, pods,
+// Services, EndpointSlices, HTTPRoutes and GRPCRoutes of the namespace; one update.
 func TestCanaryRequestCountIsConstant(t *testing.T) {
 	for _, size := range []struct{ versions, pods int }{{3, 1}, {10, 50}} {
 		f := newFakeCluster(size.versions, size.pods)
@@ -20,8 +21,8 @@ func TestCanaryRequestCountIsConstant(t *testing.T) {
 		if stdout != "reviews: v1 90%, v2 10% (was v1 100%)\n" {
 			t.Errorf("stdout %q", stdout)
 		}
-		if got := f.requests(); got != 6 {
-			t.Errorf("%d subsets x %d pods: %d requests, want 6", size.versions, size.pods, got)
+		if got := f.requests(); got != 11 {
+			t.Errorf("%d subsets x %d pods: %d requests, want 11", size.versions, size.pods, got)
 		}
 	}
 }

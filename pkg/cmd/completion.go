@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/istio"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/mesh"
 )
 
@@ -105,21 +106,34 @@ func (c completer) services(cmd *cobra.Command, args []string, prefix string) ([
 	return sortedMatching(names, prefix), cobra.ShellCompDirectiveNoFileComp
 }
 
-// subsets completes --canary with the subsets of the DestinationRules for SERVICE.
+// subsets completes --canary with SERVICE's versions: the subsets of its DestinationRules and
+// its version Services.
 func (c completer) subsets(cmd *cobra.Command, args []string, prefix string) ([]string, cobra.ShellCompDirective) {
 	clients, ns, ok := c.clients()
 	if !ok || len(args) == 0 {
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
-	list, err := clients.Networking.DestinationRules(ns).List(cmd.Context(), metav1.ListOptions{})
-	if err != nil {
-		return nil, cobra.ShellCompDirectiveNoFileComp
-	}
+	service := strings.Split(args[0], ".")[0]
 	var names []string
-	for _, dr := range list.Items {
-		if name, _, _ := strings.Cut(dr.Spec.Host, "."); name == strings.Split(args[0], ".")[0] {
-			for _, s := range dr.Spec.Subsets {
-				names = append(names, s.Name)
+	if list, err := clients.Networking.DestinationRules(ns).List(cmd.Context(), metav1.ListOptions{}); err == nil {
+		for _, dr := range list.Items {
+			if name, _, _ := strings.Cut(dr.Spec.Host, "."); name == service {
+				for _, s := range dr.Spec.Subsets {
+					names = append(names, s.Name)
+				}
+			}
+		}
+	}
+	if list, err := clients.Core.Services(ns).List(cmd.Context(), metav1.ListOptions{}); err == nil {
+		var selector map[string]string
+		for _, svc := range list.Items {
+			if svc.Name == service {
+				selector = svc.Spec.Selector
+			}
+		}
+		for _, svc := range list.Items {
+			if len(selector) > 0 && svc.Name != service && svc.Spec.Selector["version"] != "" && istio.SelectorMatches(selector, svc.Spec.Selector) {
+				names = append(names, svc.Name)
 			}
 		}
 	}

@@ -77,7 +77,7 @@ func (f *fakeCluster) requests() int {
 // and a VirtualService sending everything to v1.
 func newFakeCluster(versions, podsPerVersion int) *fakeCluster {
 	var kubeObjects []runtime.Object
-	kubeObjects = append(kubeObjects, &corev1.Service{
+	kubeObjects = append(kubeObjects, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "default"}}, &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Name: "reviews", Namespace: "default"},
 		Spec:       corev1.ServiceSpec{Selector: map[string]string{"app": "reviews"}},
 	})
@@ -106,7 +106,11 @@ func newFakeCluster(versions, podsPerVersion int) *fakeCluster {
 		}}}},
 	}}
 	gvr := schema.GroupVersionResource{Group: "networking.istio.io", Version: "v1", Resource: "virtualservices"}
-	dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), map[schema.GroupVersionResource]string{gvr: "VirtualServiceList"}, vs)
+	dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), map[schema.GroupVersionResource]string{
+		gvr: "VirtualServiceList",
+		{Group: "gateway.networking.k8s.io", Version: "v1", Resource: "httproutes"}: "HTTPRouteList",
+		{Group: "gateway.networking.k8s.io", Version: "v1", Resource: "grpcroutes"}: "GRPCRouteList",
+	}, vs)
 	return &fakeCluster{kube: kube, istio: istiofake.NewSimpleClientset(dr), dynamic: dyn}
 }
 

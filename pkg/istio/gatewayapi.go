@@ -113,3 +113,28 @@ func only(refs []Ref, group, kind string) []Ref {
 	}
 	return out
 }
+
+// MisgroupedServiceParents are parentRefs of kind Service whose group is Gateway API's: what
+// the API server fills in when a route leaves the group out. Istio attaches mesh routes to
+// Services of the core group only, so such a route does not apply; it is what the user meant.
+func MisgroupedServiceParents(route *unstructured.Unstructured) []Ref {
+	return only(parentRefs(route), GatewayAPIGroup, "Service")
+}
+
+// RuleMatchesEverything reports whether a route rule (HTTPRoute or GRPCRoute) matches every
+// request: no matches, or a match that is only the path prefix "/" (what the API server fills
+// in for an HTTPRoute rule without matches).
+func RuleMatchesEverything(rule map[string]any) bool {
+	matches, _ := rule["matches"].([]any)
+	if len(matches) == 0 {
+		return true
+	}
+	for _, m := range matches {
+		match := asMap(m)
+		path := asMap(match["path"])
+		if len(match) == 1 && path != nil && path["value"] == "/" && (path["type"] == nil || path["type"] == "PathPrefix") {
+			return true
+		}
+	}
+	return false
+}

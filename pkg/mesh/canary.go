@@ -7,56 +7,119 @@ import (
 	"golang.org/x/sync/errgroup"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/canary"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/istio"
 )
 
-// ReadCanaryInput reads what canary planning needs, in the service's namespace, with four
-// requests: the Service, then its VirtualServices, DestinationRules and pods in parallel.
-func (c *Clients) ReadCanaryInput(ctx context.Context, svc istio.Service) (canary.Input, error) {
+// ReadCanaryInput reads what canary planning needs, in the service's namespace: the Service
+// and the namespace (its labels say whether it is ambient), then in parallel the routes of
+// both APIs, the DestinationRules, the service's pods, the namespace's Services and
+// EndpointSlices (version Services and what is ready behind them), and in ambient mode the
+// Gateways of the waypoint's namespace. The count of requests does not grow with the
+// namespace. Warnings say what could not be read.
+func (c *Clients) ReadCanaryInput(ctx context.Context, svc istio.Service) (canary.Input, []string, error) {
 	in := canary.Input{Service: svc}
-	service, err := c.Core.Services(svc.Namespace).Get(ctx, svc.Name, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return in, fmt.Errorf("service %q not found in namespace %q: check the name, or pick the namespace with -n", svc.Name, svc.Namespace)
+	w := warnings{namespace: svc.Namespace}
+	if err := c.readServiceAndNamespace(ctx, &in, &w); err != nil {
+		return in, nil, err
 	}
-	if err != nil {
-		return in, err
-	}
-	in.ServiceSelector = service.Spec.Selector
-
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error {
-		list, err := c.Dynamic.Resource(VirtualServices.GVR()).Namespace(svc.Namespace).List(gctx, metav1.ListOptions{})
-		if err != nil {
-			return err
-		}
-		for i := range list.Items {
-			in.VirtualServices = append(in.VirtualServices, &list.Items[i])
-		}
-		return nil
-	})
+	g.Go(c.listInto(gctx, VirtualServices, svc.Namespace, &in.VirtualServices))
 	g.Go(func() error {
 		list, err := c.Networking.DestinationRules(svc.Namespace).List(gctx, metav1.ListOptions{})
+		if err == nil {
+			for i := range list.Items {
+				in.DestinationRules = append(in.DestinationRules, list.Items[i])
+			}
+		}
+		return err
+	})
+	if len(in.ServiceSelector) > 0 {
+		g.Go(func() error {
+			selector := labels.SelectorFromSet(in.ServiceSelector).String()
+			list, err := c.Core.Pods(svc.Namespace).List(gctx, metav1.ListOptions{LabelSelector: selector})
+			if err == nil {
+				in.Pods = list.Items
+			}
+			return err
+		})
+	}
+	g.Go(func() error {
+		list, err := c.Core.Services(svc.Namespace).List(gctx, metav1.ListOptions{})
+		if err == nil {
+			in.Services = list.Items
+		}
+		return err
+	})
+	g.Go(func() error {
+		list, err := c.EndpointSlice.EndpointSlices(svc.Namespace).List(gctx, metav1.ListOptions{})
+		if err == nil {
+			in.EndpointSlices = list.Items
+		}
+		return err
+	})
+	routes := make([][]*unstructured.Unstructured, 2)
+	for i, r := range []IstioResource{HTTPRoutes, GRPCRoutes} {
+		g.Go(c.listOptional(gctx, r, svc.Namespace, &w, &routes[i]))
+	}
+	if ref, ok := istio.UseWaypoint("Service", svc.Name, svc.Namespace, in.ServiceLabels, in.NamespaceLabels); ok && istio.NamespaceIsAmbient(in.NamespaceLabels) {
+		g.Go(c.listOptional(gctx, K8sGateways, ref.Namespace, &w, &in.Waypoints))
+	}
+	err := g.Wait()
+	in.Routes = append(routes[0], routes[1]...)
+	return in, w.sorted(), err
+}
+
+// readServiceAndNamespace reads the Service (which must exist) and its namespace's labels.
+func (c *Clients) readServiceAndNamespace(ctx context.Context, in *canary.Input, w *warnings) error {
+	svc := in.Service
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		service, err := c.Core.Services(svc.Namespace).Get(gctx, svc.Name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return fmt.Errorf("service %q not found in namespace %q: check the name, or pick the namespace with -n", svc.Name, svc.Namespace)
+		}
 		if err != nil {
 			return err
 		}
-		for i := range list.Items {
-			in.DestinationRules = append(in.DestinationRules, list.Items[i])
+		in.ServiceSelector, in.ServiceLabels = service.Spec.Selector, service.Labels
+		for _, p := range service.Spec.Ports {
+			in.ServicePorts = append(in.ServicePorts, p.Port)
 		}
 		return nil
 	})
-	if len(service.Spec.Selector) > 0 {
-		g.Go(func() error {
-			selector := labels.SelectorFromSet(service.Spec.Selector).String()
-			list, err := c.Core.Pods(svc.Namespace).List(gctx, metav1.ListOptions{LabelSelector: selector})
-			if err != nil {
-				return err
-			}
-			in.Pods = list.Items
+	g.Go(func() error {
+		ns, err := c.Core.Namespaces().Get(gctx, svc.Namespace, metav1.GetOptions{})
+		switch {
+		case err == nil:
+			in.NamespaceLabels = ns.Labels
+		case apierrors.IsNotFound(err):
+			// The Service's read says so, better.
+		case apierrors.IsForbidden(err):
+			w.add("you may not get namespace %s: whether it is in ambient mode (and needs a waypoint for a split) is not checked", svc.Namespace)
+		default:
+			return err
+		}
+		return nil
+	})
+	return g.Wait()
+}
+
+// listOptional lists r (of Gateway API, which a cluster may not serve) in namespace into
+// *into: nothing when it is not installed, a warning when the user may not list it.
+func (c *Clients) listOptional(ctx context.Context, r IstioResource, namespace string, w *warnings, into *[]*unstructured.Unstructured) func() error {
+	return func() error {
+		err := c.listInto(ctx, r, namespace, into)()
+		switch {
+		case apierrors.IsNotFound(err):
 			return nil
-		})
+		case apierrors.IsForbidden(err):
+			w.forbidden(&w.unreadable, r.QualifiedName())
+			return nil
+		}
+		return err
 	}
-	return in, g.Wait()
 }

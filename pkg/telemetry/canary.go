@@ -4,16 +4,39 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"regexp"
 	"strings"
 	"time"
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/canary"
 )
 
-// VersionFigures reads, per destination_version of a service, its requests over window from
-// the destinations' reports: rate, error rate (5xx and code 0) and p99. Two queries.
-func (p *Prometheus) VersionFigures(ctx context.Context, service, namespace, window string, at time.Time) (map[string]canary.Figures, error) {
-	selector := fmt.Sprintf(`reporter="destination",destination_service_name=%q,destination_service_namespace=%q`, service, namespace)
+// VersionScope says whose requests a canary's figures count: those for the service and its
+// version Services in namespace (Gateway API routes send to the version Services, which
+// Istio then reports as the destination service), as reporter saw them: the destination
+// sidecar, or the waypoint in ambient mode.
+type VersionScope struct {
+	Namespace string
+	Services  []string
+	Reporter  string // "destination" or "waypoint"
+}
+
+func (s VersionScope) selector() string {
+	quoted := make([]string, len(s.Services))
+	for i, name := range s.Services {
+		quoted[i] = regexp.QuoteMeta(name)
+	}
+	reporter := s.Reporter
+	if reporter == "" {
+		reporter = "destination"
+	}
+	return fmt.Sprintf(`reporter=%q,destination_service_name=~%q,destination_service_namespace=%q`, reporter, strings.Join(quoted, "|"), s.Namespace)
+}
+
+// VersionFigures reads, per destination_version, the requests of scope over window: rate,
+// error rate (5xx and code 0) and p99. Two queries.
+func (p *Prometheus) VersionFigures(ctx context.Context, scope VersionScope, window string, at time.Time) (map[string]canary.Figures, error) {
+	selector := scope.selector()
 	requests, err := p.Query(ctx, fmt.Sprintf("sum by (destination_version, response_code) (rate(istio_requests_total{%s}[%s]))", selector, window), at)
 	if err != nil {
 		return nil, err

@@ -398,7 +398,7 @@ spec:
     - destination: {host: reviews, subset: v1}
 `)
 	r := plugin(t, cluster, "mesh", "canary", "reviews", "10", "-n", ns)
-	for _, want := range []string{"has 2 http routes and none is a catch-all", "--route NAME", "#0 name=api match: uri prefix /api", "#1 name=web match: uri prefix /"} {
+	for _, want := range []string{"has 2 routes and none is a catch-all", "--route NAME", "#0 name=api match: uri prefix /api", "#1 name=web match: uri prefix /"} {
 		if r.code != 1 || !strings.Contains(r.stderr, want) {
 			t.Errorf("ambiguous route: want %q in:\n%s", want, r)
 		}
