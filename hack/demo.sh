@@ -53,5 +53,15 @@ step kubectl mesh canary reviews --rollback
 step kubectl annotate deployment reviews-v2 -n default sandbox.kubectl-mesh.dev/error-rate=0.3
 step kubectl mesh canary reviews --auto --steps 20,50,100 --interval 20s --max-error-rate 1
 step kubectl mesh canary reviews --auto --canary v3 --steps 50,100 --interval 20s --max-p99 500ms
+
+# The same task on Gateway API, as Istio's traffic-shifting task teaches it today: one Service
+# per version and an HTTPRoute attached to reviews.
+gwapi=bookinfo-gateway-api
+step kubectl get services,httproutes -n "$gwapi"
+step kubectl mesh canary reviews 10 -n "$gwapi"
+step kubectl mesh canary reviews 50 --canary v3 -n "$gwapi"
+step kubectl mesh canary reviews -n "$gwapi"
+step kubectl mesh canary reviews --promote -n "$gwapi"
+step kubectl get httproute reviews -n "$gwapi" -o yaml
 echo
 echo "demo done; stopping the sandbox"

@@ -71,7 +71,7 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 	runCtx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	s.stop = append(s.stop, func() { cancel(); <-done })
-	s.Simulator = &sim.Simulator{Kube: s.Fixture.Kube, Istio: s.Fixture.Istio, Metrics: sim.NewMetrics(), Entries: opts.Entries, Refresh: opts.Refresh}
+	s.Simulator = &sim.Simulator{Kube: s.Fixture.Kube, Istio: s.Fixture.Istio, Dynamic: s.Fixture.Dynamic, Metrics: sim.NewMetrics(), Entries: opts.Entries, Refresh: opts.Refresh}
 	simErr := make(chan error, 1)
 	go func() {
 		defer close(done)
@@ -112,10 +112,15 @@ func (s *Sandbox) startCluster(ctx context.Context, opts Options) error {
 	return LoadBookinfo(ctx, s.Fixture)
 }
 
+// GatewayAPINamespace runs bookinfo as Istio's Gateway API tasks lay it out.
+const GatewayAPINamespace = "bookinfo-gateway-api"
+
 // LoadBookinfo deploys the tutorial's mesh: the ingress gateway; bookinfo in default
 // (labelled for injection, DestinationRules for every subset, no VirtualService yet, so
 // reviews' traffic spreads over v1, v2 and v3; reviews-v3 is slower), exposed through
-// bookinfo-gateway; ratings' database over TCP; and a client without a sidecar in legacy.
+// bookinfo-gateway; ratings' database over TCP; a client without a sidecar in legacy; and
+// bookinfo again in bookinfo-gateway-api, with a Service per version and an HTTPRoute sending
+// reviews' traffic to reviews-v1.
 func LoadBookinfo(ctx context.Context, f *testcluster.Fixture) error {
 	if err := f.LoadIngressGateway(ctx); err != nil {
 		return err
@@ -139,7 +144,13 @@ func LoadBookinfo(ctx context.Context, f *testcluster.Fixture) error {
 	if err := f.EnsureNamespace(ctx, "legacy", nil); err != nil {
 		return err
 	}
-	return f.LoadApp(ctx, "legacy", testcluster.Workload{App: "curl-client", ServiceAccount: "curl-client", Replicas: 1, Ready: 1, NoSidecar: true})
+	if err := f.LoadApp(ctx, "legacy", testcluster.Workload{App: "curl-client", ServiceAccount: "curl-client", Replicas: 1, Ready: 1, NoSidecar: true}); err != nil {
+		return err
+	}
+	if err := f.LoadBookinfoVersions(ctx, GatewayAPINamespace, "sidecar"); err != nil {
+		return err
+	}
+	return f.LoadReviewsHTTPRoute(ctx, GatewayAPINamespace)
 }
 
 // serveMetrics exposes every simulated sidecar's /stats/prometheus on one loopback port.

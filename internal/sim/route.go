@@ -59,10 +59,13 @@ func (m *Mesh) WorkloadByApp(namespace, app string) *Workload {
 	return nil
 }
 
-// RouteMesh routes a sidecar's request for svc: the VirtualService for the host that applies
-// to mesh traffic (the caller's namespace first, then the service's), else straight to the
-// service's ready pods.
+// RouteMesh routes a sidecar's request for svc: an HTTPRoute attached to the Service, else
+// the VirtualService for the host that applies to mesh traffic (the caller's namespace first,
+// then the service's), else straight to the service's ready pods.
 func (m *Mesh) RouteMesh(rng *rand.Rand, callerNS string, svc *corev1.Service, req Request) Target {
+	if route := m.httpRouteFor(callerNS, svc); route != nil {
+		return m.routeHTTPRoute(rng, route, req)
+	}
 	var candidates []*networkingv1.VirtualService
 	for _, vs := range m.VirtualServices {
 		if !appliesToMesh(vs) {

@@ -18,7 +18,11 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/kubectl/pkg/util/podutils"
 )
@@ -41,12 +45,28 @@ type Snapshot struct {
 	VirtualServices       []*networkingv1.VirtualService
 	PeerAuthentications   []*securityv1.PeerAuthentication
 	AuthorizationPolicies []*securityv1.AuthorizationPolicy
+	// HTTPRoutes of Gateway API, as the API server returns them.
+	HTTPRoutes []*unstructured.Unstructured
 }
 
-// Load reads a snapshot of every namespace.
-func Load(ctx context.Context, kube kubernetes.Interface, istio istioclient.Interface) (*Snapshot, error) {
+// httpRoutes is Gateway API's HTTPRoute resource.
+var httpRoutes = schema.GroupVersionResource{Group: "gateway.networking.k8s.io", Version: "v1", Resource: "httproutes"}
+
+// Load reads a snapshot of every namespace. dyn reads Gateway API's objects (nil: none).
+func Load(ctx context.Context, kube kubernetes.Interface, istio istioclient.Interface, dyn dynamic.Interface) (*Snapshot, error) {
 	s := &Snapshot{}
 	all := metav1.ListOptions{}
+	if dyn != nil {
+		routes, err := dyn.Resource(httpRoutes).List(ctx, all)
+		if err != nil && !apierrors.IsNotFound(err) {
+			return nil, err
+		}
+		if routes != nil {
+			for i := range routes.Items {
+				s.HTTPRoutes = append(s.HTTPRoutes, &routes.Items[i])
+			}
+		}
+	}
 	pods, err := kube.CoreV1().Pods("").List(ctx, all)
 	if err != nil {
 		return nil, err

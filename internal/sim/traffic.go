@@ -10,6 +10,7 @@ import (
 
 	istioclient "istio.io/client-go/pkg/clientset/versioned"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 )
 
@@ -44,6 +45,7 @@ type Entry struct {
 type Simulator struct {
 	Kube    kubernetes.Interface
 	Istio   istioclient.Interface
+	Dynamic dynamic.Interface // Gateway API's objects
 	Metrics *Metrics
 	Entries []Entry
 	// Refresh is how often the cluster is re-read; changes take effect within it.
@@ -55,11 +57,13 @@ type Simulator struct {
 }
 
 // Bookinfo is the sandbox's traffic: the ingress gateway's routes at 10 requests per second,
-// and a plaintext client without a sidecar calling productpage at 2.
+// a plaintext client without a sidecar calling productpage at 2, and the ingress gateway
+// calling the Gateway API bookinfo's productpage at 10.
 func Bookinfo() []Entry {
 	return []Entry{
 		{Namespace: "istio-system", App: "istio-ingressgateway", RPS: 10},
 		{Namespace: "legacy", App: "curl-client", Service: "productpage.default", RPS: 2},
+		{Namespace: "istio-system", App: "istio-ingressgateway", Service: "productpage.bookinfo-gateway-api", RPS: 10},
 	}
 }
 
@@ -105,7 +109,7 @@ func (s *Simulator) Run(ctx context.Context) error {
 }
 
 func (s *Simulator) refresh(ctx context.Context) error {
-	snap, err := Load(ctx, s.Kube, s.Istio)
+	snap, err := Load(ctx, s.Kube, s.Istio, s.Dynamic)
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,7 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"k8s.io/kubectl/pkg/util/podutils"
 )
 
 // Workload is one Deployment's worth of pods in a fixture: the labels Istio and our plugins
@@ -126,6 +127,55 @@ func (f *Fixture) EnsureNamespace(ctx context.Context, ns string, labels map[str
 // DestinationRule with one subset per version (in the order given); per workload a
 // ServiceAccount and its pods.
 func (f *Fixture) LoadApp(ctx context.Context, ns string, workloads ...Workload) error {
+	return f.loadApp(ctx, ns, true, workloads...)
+}
+
+// LoadBookinfoVersions loads bookinfo into ns as Istio's Gateway API tasks deploy it: the
+// namespace labelled (for sidecar injection, or ambient mode when dataplane is "ambient"),
+// no DestinationRules, and one Service per version (reviews-v1, ... as bookinfo-versions.yaml).
+func (f *Fixture) LoadBookinfoVersions(ctx context.Context, ns, dataplane string) error {
+	labels := map[string]string{"istio-injection": "enabled"}
+	if dataplane == "ambient" {
+		labels = map[string]string{"istio.io/dataplane-mode": "ambient"}
+	}
+	if err := f.EnsureNamespace(ctx, ns, labels); err != nil {
+		return err
+	}
+	workloads := append([]Workload{}, Bookinfo...)
+	for i := range workloads {
+		workloads[i].NoSidecar = dataplane == "ambient"
+	}
+	if err := f.loadApp(ctx, ns, false, workloads...); err != nil {
+		return err
+	}
+	return f.LoadVersionServices(ctx, ns, workloads...)
+}
+
+// LoadVersionServices writes, per workload with a version, a Service APP-VERSION selecting
+// app and version, and its EndpointSlice over the workload's pods (which must exist).
+func (f *Fixture) LoadVersionServices(ctx context.Context, ns string, workloads ...Workload) error {
+	for _, w := range workloads {
+		if w.Version == "" {
+			continue
+		}
+		pods, err := f.Kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=" + w.App + ",version=" + w.Version})
+		if err != nil {
+			return err
+		}
+		var endpoints []discoveryv1.Endpoint
+		for i := range pods.Items {
+			endpoints = append(endpoints, endpointOf(&pods.Items[i]))
+		}
+		name := w.App + "-" + w.Version
+		selector := map[string]string{"app": w.App, "version": w.Version}
+		if err := f.createService(ctx, ns, name, selector, w, endpoints); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (f *Fixture) loadApp(ctx context.Context, ns string, subsets bool, workloads ...Workload) error {
 	var apps []string
 	byApp := map[string][]Workload{}
 	for _, w := range workloads {
@@ -143,8 +193,11 @@ func (f *Fixture) LoadApp(ctx context.Context, ns string, workloads ...Workload)
 			}
 			endpoints = append(endpoints, eps...)
 		}
-		if err := f.createService(ctx, ns, byApp[app][0], endpoints); err != nil {
+		if err := f.createService(ctx, ns, app, map[string]string{"app": app}, byApp[app][0], endpoints); err != nil {
 			return err
+		}
+		if !subsets {
+			continue
 		}
 		if err := f.createDestinationRule(ctx, ns, app, byApp[app]); err != nil {
 			return err
@@ -167,15 +220,20 @@ func (f *Fixture) createWorkload(ctx context.Context, ns string, w Workload) ([]
 		if err != nil {
 			return nil, err
 		}
-		ready := i < w.Ready
-		endpoints = append(endpoints, discoveryv1.Endpoint{
-			Addresses:  []string{pod.Status.PodIP},
-			Conditions: discoveryv1.EndpointConditions{Ready: &ready, Serving: &ready, Terminating: ptr(false)},
-			TargetRef:  &corev1.ObjectReference{Kind: "Pod", Namespace: ns, Name: pod.Name, UID: pod.UID},
-			NodeName:   ptr(pod.Spec.NodeName),
-		})
+		endpoints = append(endpoints, endpointOf(pod))
 	}
 	return endpoints, nil
+}
+
+// endpointOf is a pod's entry in an EndpointSlice, as the endpointslice controller writes it.
+func endpointOf(pod *corev1.Pod) discoveryv1.Endpoint {
+	ready := podutils.IsPodReady(pod)
+	return discoveryv1.Endpoint{
+		Addresses:  []string{pod.Status.PodIP},
+		Conditions: discoveryv1.EndpointConditions{Ready: &ready, Serving: &ready, Terminating: ptr(false)},
+		TargetRef:  &corev1.ObjectReference{Kind: "Pod", Namespace: pod.Namespace, Name: pod.Name, UID: pod.UID},
+		NodeName:   ptr(pod.Spec.NodeName),
+	}
 }
 
 var podIPs atomic.Uint32
@@ -308,12 +366,12 @@ func (f *Fixture) runPod(ctx context.Context, ns string, pod *corev1.Pod, ready 
 	return updated, nil
 }
 
-func (f *Fixture) createService(ctx context.Context, ns string, w Workload, endpoints []discoveryv1.Endpoint) error {
-	app := w.App
+func (f *Fixture) createService(ctx context.Context, ns, name string, selector map[string]string, w Workload, endpoints []discoveryv1.Endpoint) error {
+	app := name
 	svc := &corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{Name: app, Labels: map[string]string{"app": app, "service": app}},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"app": w.App, "service": name}},
 		Spec: corev1.ServiceSpec{
-			Selector: map[string]string{"app": app},
+			Selector: selector,
 			Ports:    []corev1.ServicePort{{Name: w.portName(), Port: w.port(), TargetPort: intstr.FromInt32(w.port()), Protocol: corev1.ProtocolTCP}},
 		},
 	}

@@ -11,7 +11,27 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
-var k8sGateways = schema.GroupVersionResource{Group: "gateway.networking.k8s.io", Version: "v1", Resource: "gateways"}
+var (
+	k8sGateways = schema.GroupVersionResource{Group: "gateway.networking.k8s.io", Version: "v1", Resource: "gateways"}
+	httpRoutes  = schema.GroupVersionResource{Group: "gateway.networking.k8s.io", Version: "v1", Resource: "httproutes"}
+)
+
+// LoadReviewsHTTPRoute attaches an HTTPRoute to Service reviews of ns that sends every request
+// to reviews-v1, as Istio's route-reviews-v1.yaml does.
+func (f *Fixture) LoadReviewsHTTPRoute(ctx context.Context, ns string) error {
+	route := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+		"metadata": map[string]any{"name": "reviews", "namespace": ns},
+		"spec": map[string]any{
+			"parentRefs": []any{map[string]any{"group": "", "kind": "Service", "name": "reviews", "port": int64(9080)}},
+			"rules":      []any{map[string]any{"backendRefs": []any{map[string]any{"name": "reviews-v1", "port": int64(9080)}}}},
+		},
+	}}
+	if _, err := f.Dynamic.Resource(httpRoutes).Namespace(ns).Create(ctx, route, metav1.CreateOptions{}); err != nil {
+		return fmt.Errorf("httproute %s/reviews: %w", ns, err)
+	}
+	return nil
+}
 
 // LoadGatewayAPIGateway creates a Gateway API Gateway of class in ns and what Istio's
 // deployment controller makes of it (class istio: Deployment, ServiceAccount and Service
@@ -37,6 +57,9 @@ func (f *Fixture) LoadGatewayAPIGateway(ctx context.Context, ns, name, class str
 		"gateway.networking.k8s.io/gateway-name":       name,
 		"gateway.networking.k8s.io/gateway-class-name": class,
 		"service.istio.io/canonical-name":              deployed,
+	}
+	if class == "istio-waypoint" {
+		labels["istio.io/dataplane-mode"] = "none" // a waypoint is not itself captured by ztunnel
 	}
 	if _, err := f.Kube.CoreV1().ServiceAccounts(ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: deployed}}, metav1.CreateOptions{}); err != nil {
 		return fmt.Errorf("serviceaccount %s/%s: %w", ns, deployed, err)

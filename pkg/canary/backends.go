@@ -22,10 +22,14 @@ type Backend struct {
 	// Version is its pods' version label, which Istio's telemetry reports as
 	// destination_version: how its traffic is told apart from the others'.
 	Version string
-	// Pods and ReadyPods count the pods (subset) or endpoints (Service) that serve it.
+	// Pods and ReadyPods count the pods (subset) or endpoints (Service) that serve it;
+	// unknown (-1) when they could not be read.
 	Pods, ReadyPods int
 	Ports           []int32 // a Service's ports
 }
+
+// unknown marks a count that could not be read.
+const unknown = -1
 
 // portLike is the Service's port numbered want, else its first; 0 when it has none.
 func (b Backend) portLike(want int64) int64 {

@@ -101,6 +101,9 @@ func (p *Plan) unservable(name string) string {
 	case p.API.gatewayAPI() && !known:
 		return fmt.Sprintf("%s: no version Service %q in namespace %s (versions: %s; Envoy answers 500 for a backend that does not exist); create it or pass --force",
 			p.Service, name, p.Service.Namespace, p.backendList())
+	case p.API.gatewayAPI() && b.ReadyPods == unknown:
+		return fmt.Sprintf("%s: cannot tell whether Service %q has ready endpoints (you may not list endpointslices in namespace %s); ask for that right, or pass --force",
+			p.Service, name, p.Service.Namespace)
 	case p.API.gatewayAPI() && b.ReadyPods == 0:
 		return fmt.Sprintf("%s: Service %q has no ready endpoint (%d endpoints, 0 ready; 503 UH in Envoy); deploy %s first or pass --force",
 			p.Service, name, b.Pods, name)

@@ -299,3 +299,21 @@ reviews-v3   -        0%       0/1     -      -        -
 		t.Errorf("figures for %v (waypoint %t)", services, waypoint)
 	}
 }
+
+// A user who may not list EndpointSlices cannot be told what is ready behind a version Service:
+// the step is refused, saying so, unless --force; the status shows "?".
+func TestGatewayAPIEndpointsUnreadable(t *testing.T) {
+	in := loadGatewayAPIInput(t, "httproute-v1", nil)
+	in.EndpointSlices, in.EndpointsUnreadable = nil, true
+	if _, err := Compute(in, Request{Percent: percent(10)}); err == nil || !strings.Contains(err.Error(), `cannot tell whether Service "reviews-v2" has ready endpoints (you may not list endpointslices in namespace default)`) {
+		t.Errorf("want a refusal naming the missing right, got %v", err)
+	}
+	plan, err := Compute(in, Request{Percent: percent(10), Force: true})
+	if err != nil || len(plan.Warnings) != 1 {
+		t.Fatalf("--force: %v, warnings %q", err, plan.Warnings)
+	}
+	var out strings.Builder
+	if err := WriteStatus(&out, plan, nil); err != nil || !strings.Contains(out.String(), "reviews-v2   canary   10%      ?") {
+		t.Errorf("status:\n%s", out.String())
+	}
+}

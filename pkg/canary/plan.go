@@ -48,6 +48,9 @@ type Input struct {
 	Pods             []corev1.Pod // the service's
 	Services         []corev1.Service
 	EndpointSlices   []discoveryv1.EndpointSlice
+	// EndpointsUnreadable is true when the user may not list EndpointSlices: what is ready
+	// behind a version Service is then unknown.
+	EndpointsUnreadable bool
 	// Waypoints are the Gateway API Gateways of the namespace of the waypoint the service
 	// uses, if any (ambient mode).
 	Waypoints []*unstructured.Unstructured
@@ -126,6 +129,11 @@ func (p *Plan) chooseBackends(in Input, req Request, current *unstructured.Unstr
 	rules := istio.MergeDestinationRules(in.DestinationRules, in.Service)
 	subsets := subsetBackends(rules.Subsets, in.ServiceSelector, in.Pods)
 	services := versionBackends(in.Service, in.ServiceSelector, in.Services, in.EndpointSlices)
+	if in.EndpointsUnreadable {
+		for i := range services {
+			services[i].Pods, services[i].ReadyPods = unknown, unknown
+		}
+	}
 	if current != nil {
 		p.API = apiOf(current)
 	} else {

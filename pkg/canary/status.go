@@ -46,7 +46,11 @@ func (p *Plan) writeTable(w io.Writer, live map[string]Figures) error {
 	listed := map[string]bool{}
 	for _, b := range p.Backends {
 		listed[b.Name] = true
-		row := fmt.Sprintf("%s\t%s\t%s\t%d/%d", b.Name, p.role(b.Name), p.weight(b.Name), b.ReadyPods, b.Pods)
+		ready := fmt.Sprintf("%d/%d", b.ReadyPods, b.Pods)
+		if b.ReadyPods == unknown {
+			ready = "?"
+		}
+		row := fmt.Sprintf("%s\t%s\t%s\t%s", b.Name, p.role(b.Name), p.weight(b.Name), ready)
 		if live != nil {
 			f, ok := live[b.Name]
 			switch {

@@ -22,7 +22,7 @@ import (
 // namespace. Warnings say what could not be read.
 func (c *Clients) ReadCanaryInput(ctx context.Context, svc istio.Service) (canary.Input, []string, error) {
 	in := canary.Input{Service: svc}
-	w := warnings{namespace: svc.Namespace}
+	w := warnings{namespace: svc.Namespace, unreadableMeans: "Gateway API routes for " + svc.Name + " are not considered"}
 	if err := c.readServiceAndNamespace(ctx, &in, &w); err != nil {
 		return in, nil, err
 	}
@@ -56,8 +56,14 @@ func (c *Clients) ReadCanaryInput(ctx context.Context, svc istio.Service) (canar
 	})
 	g.Go(func() error {
 		list, err := c.EndpointSlice.EndpointSlices(svc.Namespace).List(gctx, metav1.ListOptions{})
-		if err == nil {
+		switch {
+		case err == nil:
 			in.EndpointSlices = list.Items
+		case apierrors.IsForbidden(err):
+			// Needed only to tell whether version Services have ready endpoints: the plan
+			// refuses to send them traffic on that ground, unless --force.
+			in.EndpointsUnreadable = true
+			return nil
 		}
 		return err
 	})

@@ -45,6 +45,8 @@ type warnings struct {
 	// may not list at all: said in one line each, not one per resource.
 	namespaceOnly, unreadable []string
 	namespace                 string
+	// unreadableMeans says what the unreadable resources leave out.
+	unreadableMeans string
 }
 
 func (w *warnings) add(format string, args ...any) {
@@ -66,7 +68,11 @@ func (w *warnings) sorted() []string {
 	}
 	if len(w.unreadable) > 0 {
 		sort.Strings(w.unreadable)
-		w.list = append(w.list, fmt.Sprintf("you may not list %s: Gateway API routes into %s are not considered", strings.Join(w.unreadable, ", "), w.namespace))
+		means := w.unreadableMeans
+		if means == "" {
+			means = "Gateway API routes into " + w.namespace + " are not considered"
+		}
+		w.list = append(w.list, fmt.Sprintf("you may not list %s: %s", strings.Join(w.unreadable, ", "), means))
 	}
 	sort.Strings(w.list)
 	return w.list

@@ -103,6 +103,50 @@ func TestCanaryAuto(t *testing.T) {
 	if status.code != 0 || !strings.Contains(status.stdout, "RPS") || !strings.Contains(status.stdout, "P99") {
 		t.Errorf("status with live figures:\n%+v", status)
 	}
+
+	// The same on Gateway API: the HTTPRoute's backends are the version Services, whose
+	// requests Istio reports under their own names.
+	ns := sandbox.GatewayAPINamespace
+	annotate = exec.Command("kubectl", "--kubeconfig", sb.Cluster.Kubeconfig, "annotate", "deployment", "reviews-v3", "-n", ns, "sandbox.kubectl-mesh.dev/error-rate=0.5")
+	if out, err := annotate.CombinedOutput(); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	r = kubectl(t, path, sb, append([]string{"mesh", "canary", "reviews", "-n", ns, "--auto", "--canary", "v3", "--max-error-rate", "5"}, common...)...)
+	for _, want := range []string{"step 1/2: reviews: reviews-v1 50%, reviews-v3 50%", "FAIL: error rate", "rolled back to reviews-v1"} {
+		if r.code != 1 || !strings.Contains(r.stdout, want) {
+			t.Errorf("failing canary on an HTTPRoute: want exit 1 and %q:\n%+v", want, r)
+		}
+	}
+	assertBackends(t, sb, ns, "reviews-v1 -")
+	r = kubectl(t, path, sb, append([]string{"mesh-canary", "reviews", "-n", ns, "--auto", "--max-p99", "2s"}, common...)...)
+	for _, want := range []string{"step 1/2: reviews: reviews-v1 50%, reviews-v2 50%", ": pass", "all 2 steps passed: reviews: reviews-v2 100%"} {
+		if r.code != 0 || !strings.Contains(r.stdout, want) {
+			t.Errorf("healthy canary on an HTTPRoute: want exit 0 and %q:\n%+v", want, r)
+		}
+	}
+	assertBackends(t, sb, ns, "reviews-v2 -")
+}
+
+// assertBackends checks the reviews HTTPRoute's backendRefs of ns ("-": no weight), read with
+// plain kubectl.
+func assertBackends(t *testing.T, sb *sandbox.Sandbox, ns, want string) {
+	t.Helper()
+	out, err := exec.Command("kubectl", "--kubeconfig", sb.Cluster.Kubeconfig, "get", "httproute", "reviews", "-n", ns,
+		"-o", `jsonpath={range .spec.rules[0].backendRefs[*]}{.name} {.weight}{","}{end}`).Output()
+	if err != nil {
+		t.Fatalf("kubectl get httproute reviews: %v", err)
+	}
+	var backends []string
+	for _, b := range strings.Split(strings.TrimSuffix(string(out), ","), ",") {
+		name, weight, _ := strings.Cut(b, " ")
+		if weight == "" {
+			weight = "-"
+		}
+		backends = append(backends, name+" "+weight)
+	}
+	if got := strings.Join(backends, ", "); got != want {
+		t.Errorf("reviews backends %q, want %q", got, want)
+	}
 }
 
 // assertRoute checks the reviews VirtualService's weights, read with plain kubectl.
