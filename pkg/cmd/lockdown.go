@@ -231,14 +231,28 @@ func (o *LockdownOptions) observe(ctx context.Context, namespace string) (observ
 	for _, obs := range observed {
 		if !obs.MTLS {
 			// Someone sends plaintext: name the candidates, from every namespace.
-			if pods, err := o.clients.Core.Pods(metav1.NamespaceAll).List(ctx, metav1.ListOptions{}); err == nil {
-				mc, _ := o.clients.MeshConfig(ctx)
-				outsideMesh = lockdown.OutsideMesh(pods.Items, mc.RootNamespace)
-			}
+			outsideMesh = o.outsideMesh(ctx)
 			break
 		}
 	}
 	return observed, outsideMesh
+}
+
+// outsideMesh names the workloads of every namespace that are in the mesh neither with a
+// sidecar nor in ambient mode; nil when they cannot be read.
+func (o *LockdownOptions) outsideMesh(ctx context.Context) []string {
+	pods, err := o.clients.Core.Pods(metav1.NamespaceAll).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil
+	}
+	labels := map[string]map[string]string{}
+	if namespaces, err := o.clients.Core.Namespaces().List(ctx, metav1.ListOptions{}); err == nil {
+		for _, ns := range namespaces.Items {
+			labels[ns.Name] = ns.Labels
+		}
+	}
+	mc, _ := o.clients.MeshConfig(ctx)
+	return lockdown.OutsideMesh(pods.Items, labels, mc.RootNamespace)
 }
 
 // checkCallerNamespaces: a namespace named in --allow-from must exist (a typo would silently

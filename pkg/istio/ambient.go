@@ -84,3 +84,34 @@ func GatewayProgrammed(gw *unstructured.Unstructured) (bool, string) {
 	}
 	return false, "no Programmed condition in its status yet"
 }
+
+// Labels Istio puts on the pods it deploys for a Gateway.
+const (
+	gatewayClassLabel   = "gateway.networking.k8s.io/gateway-class-name"
+	gatewayManagedLabel = "gateway.istio.io/managed"
+	meshController      = "istio.io-mesh-controller"
+)
+
+// IsWaypointPod reports whether Istio deployed pod as a waypoint.
+func IsWaypointPod(pod *corev1.Pod) bool {
+	return pod.Labels[gatewayClassLabel] == GatewayClassWaypoint || pod.Labels[gatewayManagedLabel] == meshController
+}
+
+// Data planes a pod can be on.
+const (
+	DataplaneSidecar = "sidecar"
+	DataplaneAmbient = "ambient"
+	DataplaneNone    = "none"
+)
+
+// Dataplane says how pod takes part in the mesh: with a sidecar, enrolled in ambient (ztunnel
+// carries its traffic), or not at all.
+func Dataplane(pod *corev1.Pod, namespaceLabels map[string]string) string {
+	switch {
+	case HasSidecar(pod):
+		return DataplaneSidecar
+	case InAmbient(pod, namespaceLabels):
+		return DataplaneAmbient
+	}
+	return DataplaneNone
+}

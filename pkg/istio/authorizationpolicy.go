@@ -120,3 +120,52 @@ func sourceOpening(source map[string]any) string {
 	}
 	return strings.Join(parts, " and ")
 }
+
+// l4Conditions are the `when` keys ztunnel can evaluate at L4; every other key needs HTTP.
+var l4Conditions = map[string]bool{"source.ip": true, "source.namespace": true, "source.principal": true, "destination.ip": true, "destination.port": true}
+
+// L7Fields names the fields of ap's rules that need HTTP (methods, paths, hosts, request
+// principals, request.* conditions, ...). ztunnel, which enforces selector policies for
+// ambient workloads, cannot: it drops such ALLOW rules (they never match) and enforces such
+// DENY rules without them (they match more).
+func L7Fields(ap *unstructured.Unstructured) []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(field string) {
+		if !seen[field] {
+			seen[field] = true
+			out = append(out, field)
+		}
+	}
+	rules, _, _ := unstructured.NestedSlice(ap.Object, "spec", "rules")
+	for _, r := range rules {
+		rule := asMap(r)
+		for _, f := range asSlice(rule["from"]) {
+			source := asMap(asMap(f)["source"])
+			for _, key := range []string{"requestPrincipals", "notRequestPrincipals", "remoteIpBlocks", "notRemoteIpBlocks"} {
+				if source[key] != nil {
+					add(key)
+				}
+			}
+		}
+		for _, t := range asSlice(rule["to"]) {
+			op := asMap(asMap(t)["operation"])
+			for _, key := range []string{"hosts", "notHosts", "methods", "notMethods", "paths", "notPaths"} {
+				if op[key] != nil {
+					add(key)
+				}
+			}
+		}
+		for _, w := range asSlice(rule["when"]) {
+			if key, _ := asMap(w)["key"].(string); key != "" && !l4Conditions[key] {
+				add("when " + key)
+			}
+		}
+	}
+	return out
+}
+
+func asSlice(v any) []any {
+	s, _ := v.([]any)
+	return s
+}

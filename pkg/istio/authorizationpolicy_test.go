@@ -78,3 +78,21 @@ func TestOpenings(t *testing.T) {
 		}
 	}
 }
+
+func TestL7Fields(t *testing.T) {
+	l7 := authz("shop", "p", map[string]any{"rules": []any{map[string]any{
+		"from": []any{map[string]any{"source": map[string]any{"principals": []any{"a"}, "requestPrincipals": []any{"*"}}}},
+		"to":   []any{map[string]any{"operation": map[string]any{"methods": []any{"GET"}, "ports": []any{"8080"}}}},
+		"when": []any{map[string]any{"key": "request.headers[x-user]", "values": []any{"a"}}, map[string]any{"key": "source.ip", "values": []any{"10.0.0.1"}}},
+	}}})
+	if got := L7Fields(l7); !slices.Equal(got, []string{"requestPrincipals", "methods", "when request.headers[x-user]"}) {
+		t.Errorf("L7Fields = %q", got)
+	}
+	l4 := authz("shop", "p", map[string]any{"rules": []any{map[string]any{
+		"from": []any{map[string]any{"source": map[string]any{"principals": []any{"a"}, "namespaces": []any{"b"}}}},
+		"to":   []any{map[string]any{"operation": map[string]any{"ports": []any{"8080"}}}},
+	}}})
+	if got := L7Fields(l4); len(got) != 0 {
+		t.Errorf("an L4 policy has L7 fields %q", got)
+	}
+}

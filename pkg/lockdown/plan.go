@@ -22,12 +22,15 @@ const (
 
 	DenyPolicyName = "kubectl-mesh-default-deny"
 	allowPrefix    = "kubectl-mesh-allow-"
+	waypointPrefix = "kubectl-mesh-waypoint-allow-"
 )
 
 // Input is the cluster state a lockdown is planned from.
 type Input struct {
 	Namespace string
-	Mesh      istio.MeshConfig
+	// NamespaceLabels say whether the namespace is in ambient mode and uses a waypoint.
+	NamespaceLabels map[string]string
+	Mesh            istio.MeshConfig
 	Pods      []corev1.Pod     // in Namespace
 	Services  []corev1.Service // in Namespace
 	// PeerAuthentications and AuthorizationPolicies of Namespace.
@@ -69,7 +72,10 @@ type Plan struct {
 	Gateways  map[string]bool // workloads that are gateways: allowed every caller
 	// Openings are existing ALLOW policies that keep admitting callers wholesale.
 	Openings []Opening
-	Warnings []string
+	// Waypoints are the Services whose traffic a waypoint carries (ambient mode): their
+	// callers are allowed at the waypoint, the waypoint at the workloads.
+	Waypoints []WaypointBinding
+	Warnings  []string
 	// Observed says what happens to each edge telemetry saw into the namespace.
 	Observed []Verdict
 }
@@ -88,23 +94,25 @@ func Lockdown(in Input, opts Options) (*Plan, error) {
 	if err := p.allowFromTraffic(opts); err != nil {
 		return nil, err
 	}
+	p.bindWaypoints(in)
 	p.Warnings = append(p.Warnings, permissiveWorkloadPolicies(in.PeerAuthentications)...)
+	p.Warnings = append(p.Warnings, l7Warnings(in, p.Workloads)...)
 	if err := p.planChanges(in); err != nil {
 		return nil, err
 	}
 	return p, nil
 }
 
-// preflight stops on pods that cannot serve STRICT mTLS (warns with force).
+// preflight stops on pods that cannot serve STRICT mTLS, outside the mesh (warns with force).
 func (p *Plan) preflight(in Input, force bool) error {
-	missing := podsWithoutSidecar(in.Pods)
+	missing := podsOutsideMesh(in.Pods, in.NamespaceLabels)
 	if len(missing) == 0 {
 		return nil
 	}
-	problem := fmt.Sprintf("%d pods in namespace %s have no istio-proxy sidecar and cannot serve STRICT mTLS: %s",
+	problem := fmt.Sprintf("%d pods in namespace %s have no istio-proxy sidecar and are not in ambient mode, so they cannot serve STRICT mTLS: %s",
 		len(missing), in.Namespace, strings.Join(missing, ", "))
 	if !force {
-		return fmt.Errorf("%s\ninject the sidecar and restart them (or move them out), or pass --force", problem)
+		return fmt.Errorf("%s\ninject the sidecar and restart them, or enroll them in ambient mode (label istio.io/dataplane-mode=ambient), or move them out; or pass --force", problem)
 	}
 	p.Warnings = append(p.Warnings, problem+" (going ahead: --force)")
 	return nil
@@ -114,7 +122,7 @@ func (p *Plan) preflight(in Input, force bool) error {
 // ingress gateways that route to it and the --allow-from callers; gateways running in the
 // namespace keep every caller.
 func (p *Plan) allowFromConfig(in Input, allowFrom []Caller) {
-	workloads, unnamed := workloadsOf(in.Pods, decisionSelectors(in))
+	workloads, unnamed := workloadsOf(in.Pods, decisionSelectors(in), in.NamespaceLabels)
 	p.Workloads = workloads
 	if len(unnamed) > 0 {
 		p.Warnings = append(p.Warnings, fmt.Sprintf("pods without an app label get no ALLOW policy and will deny every caller: %s", strings.Join(unnamed, ", ")))
@@ -164,6 +172,17 @@ func (p *Plan) planChanges(in Input) error {
 			continue
 		}
 		c, err := converge(ours, in.AuthorizationPolicies, desired, allowDetail(p, w))
+		if err != nil {
+			return err
+		}
+		if c != nil {
+			allows = append(allows, *c)
+		}
+		delete(ours, desired.GetName())
+	}
+	for _, b := range p.Waypoints {
+		desired := waypointPolicy(in.Namespace, b, in.Mesh)
+		c, err := converge(ours, in.AuthorizationPolicies, desired, waypointDetail(b))
 		if err != nil {
 			return err
 		}

@@ -25,6 +25,10 @@ func loadInput(t testing.TB, name, ns string) Input {
 	var allPods []corev1.Pod
 	for _, obj := range golden.Objects(t, filepath.Join("testdata", name+".in.yaml")) {
 		switch obj.GetKind() {
+		case "Namespace":
+			if obj.GetName() == ns {
+				in.NamespaceLabels = obj.GetLabels()
+			}
 		case "Pod":
 			var pod corev1.Pod
 			mustConvert(t, obj, &pod)
@@ -108,6 +112,7 @@ func TestLockdownGolden(t *testing.T) {
 		{name: "bookinfo-allow-from", input: "bookinfo", namespace: "default", allowFrom: []string{"ns/default", "monitoring/prometheus"}},
 		{name: "existing-policies", input: "existing-policies", namespace: "shop", allowFrom: []string{"shop/api"}},
 		{name: "istio-rules", input: "istio-rules", namespace: "shop"},
+		{name: "ambient", input: "ambient", namespace: "amb", allowFrom: []string{"ns/amb"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -240,7 +245,7 @@ func TestLockdownPreflightStopsOnPodsWithoutSidecar(t *testing.T) {
 	in := loadInput(t, "bookinfo", "default")
 	in.Pods = append(in.Pods, sidecarlessPod("legacy-b"), sidecarlessPod("legacy-a"))
 	_, err := Lockdown(in, Options{})
-	if err == nil || !strings.Contains(err.Error(), "2 pods in namespace default have no istio-proxy sidecar and cannot serve STRICT mTLS: legacy-a, legacy-b") ||
+	if err == nil || !strings.Contains(err.Error(), "2 pods in namespace default have no istio-proxy sidecar and are not in ambient mode, so they cannot serve STRICT mTLS: legacy-a, legacy-b") ||
 		!strings.Contains(err.Error(), "--force") {
 		t.Fatalf("want a preflight error naming both pods, got %v", err)
 	}
@@ -264,5 +269,44 @@ func TestLockdownFindsTheRootNamespaceInTheMeshConfig(t *testing.T) {
 	in.Mesh.RootNamespace = "mesh-admin"
 	if _, err := Lockdown(in, Options{}); err != nil {
 		t.Errorf("istio-system is not the root namespace when the mesh config names mesh-admin: %v", err)
+	}
+}
+
+// In an ambient namespace, pods enrolled in ambient are in the mesh; only a pod opted out
+// (istio.io/dataplane-mode=none) without a sidecar stops the lockdown.
+func TestLockdownAmbientMembership(t *testing.T) {
+	in := loadInput(t, "ambient", "amb")
+	if _, err := Lockdown(in, Options{}); err != nil {
+		t.Fatalf("ambient pods stopped the lockdown: %v", err)
+	}
+	out := sidecarlessPod("batch-0")
+	out.Namespace, out.Labels = "amb", map[string]string{"app": "batch", "istio.io/dataplane-mode": "none"}
+	in.Pods = append(in.Pods, out)
+	if _, err := Lockdown(in, Options{}); err == nil || !strings.Contains(err.Error(), "1 pods in namespace amb have no istio-proxy sidecar and are not in ambient mode, so they cannot serve STRICT mTLS: batch-0") {
+		t.Errorf("an opted-out pod: %v", err)
+	}
+}
+
+// Callers seen at the waypoint are allowed there, and the waypoint at ztunnel.
+func TestLockdownAmbientCallersSeenAtTheWaypoint(t *testing.T) {
+	in := loadInput(t, "ambient", "amb")
+	seen := observed("reviews", "v1", "cluster.local/ns/shop/sa/client", true, 3)
+	plan, err := Lockdown(in, Options{Observed: []Observation{seen}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(plan.Waypoints) != 1 {
+		t.Fatalf("waypoint bindings %+v, want the one of Service reviews", plan.Waypoints)
+	}
+	b := plan.Waypoints[0]
+	if fmt.Sprint(b.Workload) != "[reviews-v1]" || len(b.Callers) != 1 || b.Callers[0].String() != "shop/client" || b.Identities[0].String() != "amb/waypoint" {
+		t.Errorf("binding %+v", b)
+	}
+	var got []string
+	for _, c := range plan.Allowed["reviews-v1"] {
+		got = append(got, c.String())
+	}
+	if strings.Join(got, ", ") != "amb/waypoint, shop/client" {
+		t.Errorf("reviews-v1 allows %v at ztunnel", got)
 	}
 }

@@ -3,6 +3,7 @@ package lockdown
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -14,10 +15,13 @@ import (
 // WorkloadStatus is a workload's effective security: its mTLS mode and where it comes from,
 // and who may call it.
 type WorkloadStatus struct {
-	Workload      string `json:"workload"`
-	Pods          int    `json:"pods"`
-	MTLS          string `json:"mtls"`       // STRICT, PERMISSIVE or DISABLE
-	MTLSSource    string `json:"mtlsSource"` // "peerauthentication/default", "mesh (...)"
+	Workload   string `json:"workload"`
+	Pods       int    `json:"pods"`
+	MTLS       string `json:"mtls"`       // STRICT, PERMISSIVE or DISABLE
+	MTLSSource string `json:"mtlsSource"` // "peerauthentication/default", "mesh (...)"
+	// Dataplane is how its pods are in the mesh: sidecar, ambient, "ambient + waypoint
+	// NS/NAME", or none.
+	Dataplane     string `json:"dataplane"`
 	Authorization string `json:"authorization"`
 }
 
@@ -60,10 +64,10 @@ func ComputeStatus(in Input) Status {
 			s.MeshPolicies = append(s.MeshPolicies, describePolicy(ap))
 		}
 	}
-	workloads, _ := workloadsOf(in.Pods, decisionSelectors(in))
+	workloads, _ := workloadsOf(in.Pods, decisionSelectors(in), in.NamespaceLabels)
 	for _, w := range workloads {
 		m := istio.EffectiveMTLS(pas, root, in.Namespace, w.labels)
-		ws := WorkloadStatus{Workload: w.Name, Pods: len(w.Pods), MTLS: m.String(), MTLSSource: mtlsSource(m, in.Namespace, s.MeshSource)}
+		ws := WorkloadStatus{Workload: w.Name, Pods: len(w.Pods), MTLS: m.String(), MTLSSource: mtlsSource(m, in.Namespace, s.MeshSource), Dataplane: dataplaneOf(in, w)}
 		ws.Authorization = authorization(istio.PoliciesFor(aps, root, in.Namespace, w.labels), in.Namespace)
 		s.Workloads = append(s.Workloads, ws)
 	}
@@ -82,6 +86,26 @@ func describePolicy(ap *unstructured.Unstructured) string {
 		what += " rules"
 	}
 	return fmt.Sprintf("%s (authorizationpolicy %s/%s)", what, ap.GetNamespace(), ap.GetName())
+}
+
+// dataplaneOf names a workload's data plane, with the waypoints of the Services that select
+// it in ambient mode.
+func dataplaneOf(in Input, w *Workload) string {
+	if w.Dataplane != istio.DataplaneAmbient {
+		return w.Dataplane
+	}
+	var waypoints []string
+	for _, svc := range in.Services {
+		ref, uses := istio.UseWaypoint("Service", svc.Name, in.Namespace, svc.Labels, in.NamespaceLabels)
+		name := ref.Namespace + "/" + ref.Name
+		if uses && len(svc.Spec.Selector) > 0 && istio.SelectorMatches(svc.Spec.Selector, w.labels) && !slices.Contains(waypoints, name) {
+			waypoints = append(waypoints, name)
+		}
+	}
+	if len(waypoints) == 0 {
+		return w.Dataplane
+	}
+	return w.Dataplane + " + waypoint " + strings.Join(waypoints, ", ")
 }
 
 // mtlsSource says where a workload's mode comes from, as the status prints it.
@@ -205,9 +229,9 @@ func WriteStatus(w io.Writer, s Status) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 8, 3, ' ', 0)
-	fmt.Fprintln(tw, "WORKLOAD\tPODS\tMTLS\tAUTHORIZATION")
+	fmt.Fprintln(tw, "WORKLOAD\tPODS\tDATAPLANE\tMTLS\tAUTHORIZATION")
 	for _, ws := range s.Workloads {
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", ws.Workload, ws.Pods, ws.MTLS, ws.Authorization)
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\n", ws.Workload, ws.Pods, ws.Dataplane, ws.MTLS, ws.Authorization)
 	}
 	return tw.Flush()
 }

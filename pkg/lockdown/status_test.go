@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/istio"
@@ -21,8 +22,8 @@ func TestStatus(t *testing.T) {
 		t.Errorf("status header: %+v", s)
 	}
 	want := []WorkloadStatus{
-		{Workload: "api", Pods: 1, MTLS: "PERMISSIVE (port 8081: DISABLE)", MTLSSource: "peerauthentication/shop-mtls", Authorization: "DENY rules in deny-admin; allow all (no ALLOW policy)"},
-		{Workload: "worker-2.1", Pods: 1, MTLS: "PERMISSIVE", MTLSSource: "peerauthentication/shop-mtls", Authorization: "DENY rules in deny-admin; allow all (no ALLOW policy)"},
+		{Workload: "api", Pods: 1, MTLS: "PERMISSIVE (port 8081: DISABLE)", MTLSSource: "peerauthentication/shop-mtls", Dataplane: "sidecar", Authorization: "DENY rules in deny-admin; allow all (no ALLOW policy)"},
+		{Workload: "worker-2.1", Pods: 1, MTLS: "PERMISSIVE", MTLSSource: "peerauthentication/shop-mtls", Dataplane: "sidecar", Authorization: "DENY rules in deny-admin; allow all (no ALLOW policy)"},
 	}
 	if len(s.Workloads) != len(want) {
 		t.Fatalf("workloads: %+v", s.Workloads)
@@ -90,5 +91,25 @@ func TestStatusReadsMeshWidePolicies(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("status lacks %q:\n%s", want, out.String())
 		}
+	}
+}
+
+// In ambient mode the status names each workload's data plane, with its waypoint.
+func TestStatusNamesTheDataplane(t *testing.T) {
+	in := loadInput(t, "ambient", "amb")
+	in.Pods = append(in.Pods, sidecarlessPod("legacy-0"))
+	in.Pods[len(in.Pods)-1].Namespace = "amb"
+	in.Pods[len(in.Pods)-1].Labels = map[string]string{"app": "legacy", "istio.io/dataplane-mode": "none"}
+	s := ComputeStatus(in)
+	got := map[string]string{}
+	for _, w := range s.Workloads {
+		got[w.Workload] = w.Dataplane
+	}
+	want := map[string]string{
+		"bookinfo-gateway": "sidecar", "details-v1": "ambient", "productpage-v1": "ambient", "legacy": "none",
+		"reviews-v1": "ambient + waypoint amb/waypoint", "reviews-v2": "ambient + waypoint amb/waypoint",
+	}
+	if !equality.Semantic.DeepEqual(got, want) {
+		t.Errorf("data planes %v, want %v (the waypoint itself is no workload)", got, want)
 	}
 }

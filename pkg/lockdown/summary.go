@@ -46,6 +46,16 @@ func WriteSummary(out io.Writer, p *Plan, suffix string) error {
 	if len(denied) > 0 {
 		fmt.Fprintf(out, "  denied every caller: %s (allow callers with --allow-from)\n", strings.Join(denied, ", "))
 	}
+	if len(p.Waypoints) > 0 {
+		fmt.Fprintf(out, "\nThrough waypoints (ztunnel sees the waypoint; the waypoint checks the callers):\n")
+		for _, b := range p.Waypoints {
+			var who []string
+			for _, c := range b.Callers {
+				who = append(who, fmt.Sprintf("%s (%s)", c, c.Reason))
+			}
+			fmt.Fprintf(out, "  Service %s, at waypoint %s <- %s\n", b.Service, b.Waypoint, strings.Join(who, ", "))
+		}
+	}
 	if len(p.Openings) > 0 {
 		fmt.Fprintf(out, "\nExisting ALLOW policies keep admitting callers wholesale (default deny does not override them; narrow or remove them to lock those callers out):\n")
 		for _, o := range p.Openings {

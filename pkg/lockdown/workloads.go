@@ -27,6 +27,8 @@ type Workload struct {
 	// Overlaps names sibling workloads its selector also picks: nothing in their labels sets
 	// them apart from this one's (matchLabels cannot say "without track").
 	Overlaps []string
+	// Dataplane is how its pods take part in the mesh: sidecar, ambient, or none.
+	Dataplane string
 	// labels are a pod's labels: every pod of the workload answers the selectors that decide
 	// anything (those given to workloadsOf) alike.
 	labels    map[string]string
@@ -44,19 +46,21 @@ var (
 
 // workloadsOf groups running pods into workloads, deciding per pod: pods of one app and
 // version whose labels the given selectors (of Services, Gateways, policies) answer
-// differently become separate workloads. Pods with no app label are returned apart.
-func workloadsOf(pods []corev1.Pod, selectors []map[string]string) (workloads []*Workload, unnamed []string) {
+// differently, or that are on different data planes, become separate workloads. Pods with no
+// app label are returned apart; waypoints, which Istio runs for the namespace, are left out.
+func workloadsOf(pods []corev1.Pod, selectors []map[string]string, namespaceLabels map[string]string) (workloads []*Workload, unnamed []string) {
 	type group struct {
-		base map[string]string
-		name string
-		pods []*corev1.Pod
+		base      map[string]string
+		name      string
+		dataplane string
+		pods      []*corev1.Pod
 	}
 	var order []string
 	groups := map[string][]*group{} // by app-version, then by how the selectors answer
 	signatures := map[*group]string{}
 	for i := range pods {
 		pod := &pods[i]
-		if isFinished(*pod) {
+		if isFinished(*pod) || istio.IsWaypointPod(pod) {
 			continue
 		}
 		base, name := baseSelector(pod.Labels)
@@ -64,7 +68,8 @@ func workloadsOf(pods []corev1.Pod, selectors []map[string]string) (workloads []
 			unnamed = append(unnamed, pod.Name)
 			continue
 		}
-		sig := signature(pod.Labels, selectors)
+		dataplane := istio.Dataplane(pod, namespaceLabels)
+		sig := dataplane + signature(pod.Labels, selectors)
 		var g *group
 		for _, candidate := range groups[name] {
 			if signatures[candidate] == sig {
@@ -75,7 +80,7 @@ func workloadsOf(pods []corev1.Pod, selectors []map[string]string) (workloads []
 			if len(groups[name]) == 0 {
 				order = append(order, name)
 			}
-			g = &group{base: base, name: name}
+			g = &group{base: base, name: name, dataplane: dataplane}
 			signatures[g] = sig
 			groups[name] = append(groups[name], g)
 		}
@@ -95,7 +100,9 @@ func workloadsOf(pods []corev1.Pod, selectors []map[string]string) (workloads []
 		}
 		keys := distinguishingKeys(siblings, selectorKeys)
 		for i, g := range groups[name] {
-			workloads = append(workloads, newWorkload(g.name, g.base, siblings[i], keys))
+			w := newWorkload(g.name, g.base, siblings[i], keys)
+			w.Dataplane = g.dataplane
+			workloads = append(workloads, w)
 		}
 	}
 	markOverlaps(workloads)
@@ -222,11 +229,12 @@ func isFinished(pod corev1.Pod) bool {
 	return pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed
 }
 
-// podsWithoutSidecar lists the running pods that cannot take part in mTLS.
-func podsWithoutSidecar(pods []corev1.Pod) []string {
+// podsOutsideMesh lists the running pods that cannot take part in mTLS: no sidecar, and not
+// enrolled in ambient mode.
+func podsOutsideMesh(pods []corev1.Pod, namespaceLabels map[string]string) []string {
 	var names []string
 	for _, pod := range pods {
-		if !isFinished(pod) && !istio.HasSidecar(&pod) {
+		if !isFinished(pod) && istio.Dataplane(&pod, namespaceLabels) == istio.DataplaneNone {
 			names = append(names, pod.Name)
 		}
 	}
@@ -247,13 +255,14 @@ func objectName(parts ...string) string {
 	return name
 }
 
-// OutsideMesh names the running workloads without a sidecar (namespace/app, or the pod's name
-// without an app label), skipping the control plane's own namespace.
-func OutsideMesh(pods []corev1.Pod, rootNamespace string) []string {
+// OutsideMesh names the running workloads that are not in the mesh, with neither a sidecar
+// nor ambient mode (namespace/app, or the pod's name without an app label), skipping the
+// control plane's own namespace. namespaceLabels are every namespace's, by name.
+func OutsideMesh(pods []corev1.Pod, namespaceLabels map[string]map[string]string, rootNamespace string) []string {
 	seen := map[string]bool{}
 	var out []string
 	for _, pod := range pods {
-		if isFinished(pod) || istio.HasSidecar(&pod) || pod.Namespace == rootNamespace || pod.Namespace == "kube-system" {
+		if isFinished(pod) || istio.Dataplane(&pod, namespaceLabels[pod.Namespace]) != istio.DataplaneNone || pod.Namespace == rootNamespace || pod.Namespace == "kube-system" {
 			continue
 		}
 		name := pod.Name

@@ -24,7 +24,7 @@ func TestOutsideMesh(t *testing.T) {
 		{ObjectMeta: metav1.ObjectMeta{Name: "curl", Namespace: "legacy", Labels: map[string]string{"app": "curl-client"}}, Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "curl"}}}},
 		{ObjectMeta: metav1.ObjectMeta{Name: "istiod", Namespace: "istio-system", Labels: map[string]string{"app": "istiod"}}, Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "discovery"}}}},
 	}
-	if got := strings.Join(OutsideMesh(pods, istio.DefaultRootNamespace), ", "); got != "default/legacy, legacy/curl-client" {
+	if got := strings.Join(OutsideMesh(pods, nil, istio.DefaultRootNamespace), ", "); got != "default/legacy, legacy/curl-client" {
 		t.Errorf("OutsideMesh = %s", got)
 	}
 }
@@ -69,6 +69,6 @@ func TestWorkloadsAreDecidedPerPod(t *testing.T) {
 }
 
 func mustWorkloads(pods []corev1.Pod, selectors []map[string]string) []*Workload {
-	ws, _ := workloadsOf(pods, selectors)
+	ws, _ := workloadsOf(pods, selectors, nil)
 	return ws
 }

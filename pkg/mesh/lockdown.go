@@ -83,9 +83,12 @@ func (w *warnings) sorted() []string {
 func (c *Clients) readNamespaceAndMesh(ctx context.Context, in *lockdown.Input, w *warnings) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		_, err := c.Core.Namespaces().Get(gctx, in.Namespace, metav1.GetOptions{})
+		ns, err := c.Core.Namespaces().Get(gctx, in.Namespace, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			return fmt.Errorf("namespace %q not found: check the name (kubectl get namespaces)", in.Namespace)
+		}
+		if err == nil {
+			in.NamespaceLabels = ns.Labels
 		}
 		return err
 	})

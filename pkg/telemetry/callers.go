@@ -11,15 +11,16 @@ import (
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/lockdown"
 )
 
-// ObservedCallers reads who called the workloads of namespace over window, from the
-// destinations' own reports (the only ones that carry connection_security_policy): HTTP and
-// gRPC requests, and TCP connections. Two queries, whatever the namespace's size.
+// ObservedCallers reads who called the workloads of namespace over window, from the reports
+// that know the caller's identity and how it connected: the destination's (a sidecar, or
+// ztunnel in ambient mode, whose plaintext shows as connection_security_policy "unknown")
+// and, in ambient mode, the waypoint's, which name the original caller. HTTP and gRPC
+// requests, and TCP connections: two queries, whatever the namespace's size.
 func (p *Prometheus) ObservedCallers(ctx context.Context, namespace, window string, at time.Time) ([]lockdown.Observation, error) {
 	group := "destination_app, destination_version, source_principal, source_workload, source_workload_namespace, connection_security_policy, request_protocol"
-	selector := fmt.Sprintf(`reporter="destination",destination_workload_namespace=%q`, namespace)
 	queries := []string{
-		fmt.Sprintf("sum by (%s) (rate(istio_requests_total{%s}[%s]))", group, selector, window),
-		fmt.Sprintf("sum by (%s) (rate(istio_tcp_connections_opened_total{%s}[%s]))", group, selector, window),
+		fmt.Sprintf(`sum by (%s) (rate(istio_requests_total{reporter=~"destination|waypoint",destination_workload_namespace=%q}[%s]))`, group, namespace, window),
+		fmt.Sprintf(`sum by (%s) (rate(istio_tcp_connections_opened_total{reporter="destination",destination_workload_namespace=%q}[%s]))`, group, namespace, window),
 	}
 	var out []lockdown.Observation
 	for _, q := range queries {

@@ -219,8 +219,8 @@ spec:
 	}
 	status := mustSucceed(t, plugin(t, cluster, "mesh", "lockdown", ns, "--status"))
 	for workload, want := range map[string]string{
-		"web-blue":  "1 STRICT deny all (no ALLOW rule matches)",
-		"web-green": "2 STRICT allow from " + testcluster.IngressPrincipal,
+		"web-blue":  "1 sidecar STRICT deny all (no ALLOW rule matches)",
+		"web-green": "2 sidecar STRICT allow from " + testcluster.IngressPrincipal,
 	} {
 		if got := statusRow(status.stdout, workload); got != want {
 			t.Errorf("status of %s: %q, want %q\n%s", workload, got, want, status.stdout)
