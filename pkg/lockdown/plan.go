@@ -31,8 +31,8 @@ type Input struct {
 	// NamespaceLabels say whether the namespace is in ambient mode and uses a waypoint.
 	NamespaceLabels map[string]string
 	Mesh            istio.MeshConfig
-	Pods      []corev1.Pod     // in Namespace
-	Services  []corev1.Service // in Namespace
+	Pods            []corev1.Pod     // in Namespace
+	Services        []corev1.Service // in Namespace
 	// PeerAuthentications and AuthorizationPolicies of Namespace.
 	PeerAuthentications   []*unstructured.Unstructured
 	AuthorizationPolicies []*unstructured.Unstructured
