@@ -53,7 +53,7 @@ An edge whose telemetry contradicts the destination's PeerAuthentication is flag
 Prometheus is --prometheus-url, else $MESH_PROMETHEUS_URL, else found in the cluster (service
 prometheus in istio-system, or a service labelled app.kubernetes.io/name=prometheus or
 app=prometheus) and reached through the API server's service proxy: no port-forward needed.
-Six PromQL queries, run in parallel, cover every namespace at once.`
+Seven PromQL queries, run in parallel, cover every namespace at once.`
 
 const graphExample = `  # Edges into or out of namespace default over the last 5 minutes, slowest first
   kubectl mesh graph -n default

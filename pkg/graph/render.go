@@ -82,6 +82,13 @@ func rate(e Edge) string {
 	return fmt.Sprintf("%.2f", e.RPS)
 }
 
+func connections(e Edge) string {
+	if e.Protocol != "tcp" {
+		return "-"
+	}
+	return fmt.Sprintf("%.2f", e.ConnectionsPerSecond)
+}
+
 func bytesRate(b float64) string {
 	switch {
 	case b >= 1<<20:
@@ -100,7 +107,7 @@ func table(w io.Writer, g *Graph, wide bool, style Style) error {
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
 	header := "SOURCE\tDESTINATION\tPROTO\tRPS\tERR\t4XX\tP50\tP99\tMTLS"
 	if wide {
-		header = "SOURCE\tDESTINATION\tSERVICE\tPROTO\tRPS\tERR\t4XX\t403\tP50\tP95\tP99\tBYTES/S\tMTLS\tREPORTER"
+		header = "SOURCE\tDESTINATION\tSERVICE\tPROTO\tRPS\tERR\t4XX\t403\tP50\tP95\tP99\tBYTES/S\tCONN/S\tMTLS\tREPORTER\tWAYPOINT"
 	}
 	fmt.Fprintln(tw, header)
 	var warnings []string
@@ -119,9 +126,13 @@ func table(w io.Writer, g *Graph, wide bool, style Style) error {
 			if e.Protocol == "tcp" {
 				denied = "-"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
+			waypoint := e.Waypoint
+			if waypoint == "" {
+				waypoint = "-"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
 				e.Source.Name(), e.Destination.Name(), e.Destination.Service, e.Protocol, rate(e), errs, client, denied,
-				p50, ms(e.P95Ms), p99, bytesRate(e.BytesPerSecond), mark, e.Reporter)
+				p50, ms(e.P95Ms), p99, bytesRate(e.BytesPerSecond), connections(e), mark, e.Reporter, waypoint)
 		} else {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
 				e.Source.Name(), e.Destination.Name(), e.Protocol, rate(e), errs, client, p50, p99, mark)

@@ -60,8 +60,8 @@ func TestLocateFindsPrometheusInTheCluster(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if samples.Queries != 6 || queries.Load() != 6 {
-				t.Errorf("%d queries planned, %d sent; want 6", samples.Queries, queries.Load())
+			if samples.Queries != 7 || queries.Load() != 7 {
+				t.Errorf("%d queries planned, %d sent; want 7", samples.Queries, queries.Load())
 			}
 		})
 	}

@@ -21,10 +21,13 @@ var EdgeLabels = []string{
 
 // Samples are the query results the graph is computed from.
 type Samples struct {
-	Requests  model.Vector // rate by edge, response_code, response_flags, connection_security_policy
-	Latency   map[float64]model.Vector
-	TCPSent   model.Vector // rate by edge, connection_security_policy
-	TCPRecv   model.Vector
+	Requests model.Vector // rate by edge, response_code, response_flags, connection_security_policy
+	Latency  map[float64]model.Vector
+	TCPSent  model.Vector // rate by edge, connection_security_policy
+	TCPRecv  model.Vector
+	// TCPOpened is connections opened per second by edge and connection_security_policy:
+	// what ztunnel reports of every connection, HTTP or not, in ambient mode.
+	TCPOpened model.Vector
 	Queries   int
 	Evaluated time.Time
 }
@@ -36,13 +39,14 @@ func by(extra ...string) string {
 	return strings.Join(append(append([]string{}, EdgeLabels...), extra...), ", ")
 }
 
-// Queries are the PromQL queries for a window: six, however many namespaces and workloads the
-// mesh has.
+// Queries are the PromQL queries for a window: seven, however many namespaces and workloads
+// the mesh has, and whichever proxies report (sidecars, ztunnel, waypoints: by reporter).
 func Queries(window string) map[string]string {
 	q := map[string]string{
 		"requests": fmt.Sprintf("sum by (%s) (rate(istio_requests_total[%s]))", by("response_code", "response_flags", "connection_security_policy"), window),
 		"tcpSent":  fmt.Sprintf("sum by (%s) (rate(istio_tcp_sent_bytes_total[%s]))", by("connection_security_policy"), window),
 		"tcpRecv":  fmt.Sprintf("sum by (%s) (rate(istio_tcp_received_bytes_total[%s]))", by("connection_security_policy"), window),
+		"tcpOpen":  fmt.Sprintf("sum by (%s) (rate(istio_tcp_connections_opened_total[%s]))", by("connection_security_policy"), window),
 	}
 	for _, quantile := range Quantiles {
 		q[fmt.Sprintf("p%g", quantile*100)] = fmt.Sprintf("histogram_quantile(%g, sum by (%s) (rate(istio_request_duration_milliseconds_bucket[%s])))", quantile, by("le"), window)
@@ -79,7 +83,7 @@ func (p *Prometheus) Fetch(ctx context.Context, window string, at time.Time) (*S
 	if firstErr != nil {
 		return nil, firstErr
 	}
-	s := &Samples{Requests: results["requests"], TCPSent: results["tcpSent"], TCPRecv: results["tcpRecv"], Latency: map[float64]model.Vector{}, Queries: len(queries), Evaluated: at}
+	s := &Samples{Requests: results["requests"], TCPSent: results["tcpSent"], TCPRecv: results["tcpRecv"], TCPOpened: results["tcpOpen"], Latency: map[float64]model.Vector{}, Queries: len(queries), Evaluated: at}
 	for _, quantile := range Quantiles {
 		s.Latency[quantile] = results[fmt.Sprintf("p%g", quantile*100)]
 	}

@@ -36,8 +36,9 @@ func gatewayAPIBookinfo(t *testing.T, ns, dataplane string) string {
 	return ns
 }
 
-// backendSplit reads rule #0 of an HTTPRoute as "reviews-v1:9080@90 reviews-v2:9080@10", the
-// weight "-" when the backendRef has none.
+// backendSplit reads rule #0 of an HTTPRoute as "reviews-v1:9080@90 reviews-v2:9080@10", as
+// the API server stores it (it fills in weight 1 where a backendRef has none, as for Istio's
+// sample files).
 func backendSplit(t *testing.T, ns, name string) string {
 	t.Helper()
 	route := getObject(t, ns, "httproute", name)
@@ -69,7 +70,7 @@ func TestCanaryGatewayAPITutorial(t *testing.T) {
 		t.Errorf("after 10: %s", got)
 	}
 	assertOutput(t, plugin(t, cluster, "mesh-canary", "reviews", "--rollback", "-n", ns), "reviews: reviews-v1 100% (was reviews-v1 90%, reviews-v2 10%); rolled back to reviews-v1")
-	if got := backendSplit(t, ns, "reviews"); got != "reviews-v1:9080@-" { // route-reviews-v1.yaml
+	if got := backendSplit(t, ns, "reviews"); got != "reviews-v1:9080@1" { // route-reviews-v1.yaml
 		t.Errorf("after rollback: %s", got)
 	}
 	assertOutput(t, plugin(t, cluster, "mesh-canary", "reviews", "50", "--canary", "v3", "-n", ns), "reviews: reviews-v1 50%, reviews-v3 50% (was reviews-v1 100%)")
@@ -87,7 +88,7 @@ func TestCanaryGatewayAPITutorial(t *testing.T) {
 		}
 	}
 	assertOutput(t, plugin(t, cluster, "mesh", "canary", "reviews", "--promote", "-n", ns), "reviews: reviews-v3 100% (was reviews-v1 50%, reviews-v3 50%); reviews-v3 promoted, now stable")
-	if got := backendSplit(t, ns, "reviews"); got != "reviews-v3:9080@-" { // route-reviews-v3.yaml
+	if got := backendSplit(t, ns, "reviews"); got != "reviews-v3:9080@1" { // route-reviews-v3.yaml
 		t.Errorf("after promote: %s", got)
 	}
 	route := getObject(t, ns, "httproute", "reviews")
@@ -177,7 +178,7 @@ func TestCanaryAmbientNeedsAWaypoint(t *testing.T) {
 	if want := "namespace gwapi-ambient is in ambient mode and Service reviews uses no waypoint"; r.code != 1 || !strings.Contains(r.stderr, want) || !strings.Contains(r.stderr, "istioctl waypoint apply -n gwapi-ambient --enroll-namespace") {
 		t.Errorf("without a waypoint: want %q, got:\n%s", want, r)
 	}
-	if got := backendSplit(t, ns, "reviews"); got != "reviews-v1:9080@-" {
+	if got := backendSplit(t, ns, "reviews"); got != "reviews-v1:9080@1" {
 		t.Errorf("a refused canary wrote %s", got)
 	}
 	if err := fixture.LoadGatewayAPIGateway(t.Context(), ns, "waypoint", "istio-waypoint"); err != nil {

@@ -117,18 +117,18 @@ func TestCanaryAuto(t *testing.T) {
 			t.Errorf("failing canary on an HTTPRoute: want exit 1 and %q:\n%+v", want, r)
 		}
 	}
-	assertBackends(t, sb, ns, "reviews-v1 -")
+	assertBackends(t, sb, ns, "reviews-v1 1")
 	r = kubectl(t, path, sb, append([]string{"mesh-canary", "reviews", "-n", ns, "--auto", "--max-p99", "2s"}, common...)...)
 	for _, want := range []string{"step 1/2: reviews: reviews-v1 50%, reviews-v2 50%", ": pass", "all 2 steps passed: reviews: reviews-v2 100%"} {
 		if r.code != 0 || !strings.Contains(r.stdout, want) {
 			t.Errorf("healthy canary on an HTTPRoute: want exit 0 and %q:\n%+v", want, r)
 		}
 	}
-	assertBackends(t, sb, ns, "reviews-v2 -")
+	assertBackends(t, sb, ns, "reviews-v2 1")
 }
 
-// assertBackends checks the reviews HTTPRoute's backendRefs of ns ("-": no weight), read with
-// plain kubectl.
+// assertBackends checks the reviews HTTPRoute's backendRefs of ns as stored (the API server
+// fills in weight 1 where none is written), read with plain kubectl.
 func assertBackends(t *testing.T, sb *sandbox.Sandbox, ns, want string) {
 	t.Helper()
 	out, err := exec.Command("kubectl", "--kubeconfig", sb.Cluster.Kubeconfig, "get", "httproute", "reviews", "-n", ns,

@@ -34,6 +34,7 @@ func startSandbox(t *testing.T) *sandbox.Sandbox {
 		Entries: []sim.Entry{
 			{Namespace: "istio-system", App: "istio-ingressgateway", RPS: 60},
 			{Namespace: "legacy", App: "curl-client", Service: "productpage.default", RPS: 10},
+			{Namespace: "istio-system", App: "istio-ingressgateway", Service: "productpage." + sandbox.GatewayAPINamespace, RPS: 60},
 		},
 	})
 	if err != nil {
