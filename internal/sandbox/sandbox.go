@@ -112,8 +112,12 @@ func (s *Sandbox) startCluster(ctx context.Context, opts Options) error {
 	return LoadBookinfo(ctx, s.Fixture)
 }
 
-// GatewayAPINamespace runs bookinfo as Istio's Gateway API tasks lay it out.
-const GatewayAPINamespace = "bookinfo-gateway-api"
+// GatewayAPINamespace runs bookinfo as Istio's Gateway API tasks lay it out; AmbientNamespace
+// as its ambient getting-started does.
+const (
+	GatewayAPINamespace = "bookinfo-gateway-api"
+	AmbientNamespace    = "bookinfo-ambient"
+)
 
 // LoadBookinfo deploys the tutorial's mesh: the ingress gateway; bookinfo in default
 // (labelled for injection, DestinationRules for every subset, no VirtualService yet, so
@@ -150,7 +154,37 @@ func LoadBookinfo(ctx context.Context, f *testcluster.Fixture) error {
 	if err := f.LoadBookinfoVersions(ctx, GatewayAPINamespace, "sidecar"); err != nil {
 		return err
 	}
-	return f.LoadReviewsHTTPRoute(ctx, GatewayAPINamespace)
+	if err := f.LoadReviewsHTTPRoute(ctx, GatewayAPINamespace); err != nil {
+		return err
+	}
+	return LoadBookinfoAmbient(ctx, f)
+}
+
+// LoadBookinfoAmbient deploys bookinfo in ambient mode, as Istio's ambient getting-started
+// does, in bookinfo-ambient: no sidecars (ztunnel carries the traffic), a Service per version,
+// a waypoint named waypoint that Service reviews uses, an HTTPRoute for reviews, and a Gateway
+// API gateway (bookinfo-gateway, class istio) routing to productpage.
+func LoadBookinfoAmbient(ctx context.Context, f *testcluster.Fixture) error {
+	ns := AmbientNamespace
+	if err := f.LoadZtunnel(ctx); err != nil {
+		return err
+	}
+	if err := f.LoadBookinfoVersions(ctx, ns, "ambient"); err != nil {
+		return err
+	}
+	if err := f.LoadGatewayAPIGateway(ctx, ns, "waypoint", "istio-waypoint"); err != nil {
+		return err
+	}
+	if err := f.LabelService(ctx, ns, "reviews", map[string]string{"istio.io/use-waypoint": "waypoint"}); err != nil {
+		return err
+	}
+	if err := f.LoadReviewsHTTPRoute(ctx, ns); err != nil {
+		return err
+	}
+	if err := f.LoadGatewayAPIGateway(ctx, ns, "bookinfo-gateway", "istio"); err != nil {
+		return err
+	}
+	return f.LoadRoute(ctx, ns, "bookinfo", "Gateway", "bookinfo-gateway", "productpage", 9080)
 }
 
 // serveMetrics exposes every simulated sidecar's /stats/prometheus on one loopback port.

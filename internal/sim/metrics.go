@@ -89,7 +89,7 @@ func (m *Metrics) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // Report is one proxy's view of a request or a TCP connection.
 type Report struct {
-	Reporter    string // source or destination
+	Reporter    string // source, destination or waypoint
 	Source      *Workload
 	Destination *Workload
 	Service     *corev1.Service
@@ -151,8 +151,11 @@ func workloadLabels(w *Workload) peer {
 		return peer{"unknown", "unknown", "unknown", "unknown", "unknown", "unknown", "unknown"}
 	}
 	p := peer{w.Name, w.Namespace, w.Principal(), w.App, w.Version, w.App, w.Version}
-	if !w.Sidecar {
+	if !w.Sidecar && !w.Ambient {
 		p.principal = "unknown"
+	}
+	if p.app == "" {
+		p.app, p.canonical = w.Name, w.Name
 	}
 	if p.version == "" {
 		p.version, p.revision = "unknown", "latest"

@@ -110,6 +110,9 @@ func Authorize(aps []*securityv1.AuthorizationPolicy, w *Workload, c Call) bool 
 }
 
 func applies(ap *securityv1.AuthorizationPolicy, w *Workload) bool {
+	if targeted(ap) {
+		return false // for gateways and waypoints, not for the workload's own proxy
+	}
 	selector := ap.Spec.GetSelector().GetMatchLabels()
 	switch ap.Namespace {
 	case w.Namespace:

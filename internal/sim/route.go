@@ -33,7 +33,9 @@ type Target struct {
 	Service  *corev1.Service
 	Workload *Workload
 	Pod      *corev1.Pod
-	Flag     string
+	// Via is the waypoint an ambient caller hands the request to; it picks the pod.
+	Via  *Workload
+	Flag string
 	// Abort is an injected fault's status (0: none); Delay an injected delay in ms.
 	Abort int
 	Delay float64
@@ -57,6 +59,22 @@ func (m *Mesh) WorkloadByApp(namespace, app string) *Workload {
 		}
 	}
 	return nil
+}
+
+// route picks where a caller's request for svc goes, as its data plane does: a sidecar (or a
+// gateway) routes by the Service's routes; an ambient caller hands it to the Service's waypoint
+// when it has one, and otherwise to one of its pods (ztunnel is L4 and does not route
+// requests); a caller outside the mesh reaches a pod directly.
+func (m *Mesh) route(rng *rand.Rand, caller *Workload, svc *corev1.Service, req Request) Target {
+	switch {
+	case caller.Sidecar:
+		return m.RouteMesh(rng, caller.Namespace, svc, req)
+	case caller.Ambient:
+		if wp := m.waypointFor(svc); wp != nil {
+			return Target{Service: svc, Via: wp}
+		}
+	}
+	return m.pick(rng, svc, nil)
 }
 
 // RouteMesh routes a sidecar's request for svc: an HTTPRoute attached to the Service, else

@@ -38,6 +38,7 @@ const RootNamespace = "istio-system"
 
 // Snapshot is the cluster's mesh configuration at one moment.
 type Snapshot struct {
+	Namespaces            []corev1.Namespace
 	Pods                  []corev1.Pod
 	Services              []corev1.Service
 	Deployments           []appsv1.Deployment
@@ -67,6 +68,11 @@ func Load(ctx context.Context, kube kubernetes.Interface, istio istioclient.Inte
 			}
 		}
 	}
+	namespaces, err := kube.CoreV1().Namespaces().List(ctx, all)
+	if err != nil {
+		return nil, err
+	}
+	s.Namespaces = namespaces.Items
 	pods, err := kube.CoreV1().Pods("").List(ctx, all)
 	if err != nil {
 		return nil, err
@@ -113,9 +119,14 @@ type Workload struct {
 	ServiceAccount  string
 	Labels          map[string]string
 	Sidecar         bool
-	Pods            []*corev1.Pod // ready pods
-	LatencyMs       float64       // median added latency; 0: the default
-	ErrorRate       float64
+	// Ambient: no sidecar, and enrolled in ambient mode (its namespace or itself labelled
+	// istio.io/dataplane-mode=ambient, not opted out with none): ztunnel carries its traffic.
+	Ambient bool
+	// Waypoint: a waypoint proxy Istio deployed (Gateway class istio-waypoint).
+	Waypoint  bool
+	Pods      []*corev1.Pod // ready pods
+	LatencyMs float64       // median added latency; 0: the default
+	ErrorRate float64
 }
 
 // Principal is the workload's SPIFFE identity.
@@ -138,6 +149,16 @@ func (s *Snapshot) Workloads() []*Workload {
 		if v := pod.Labels["version"]; v != "" {
 			name += "-" + v
 		}
+		app := pod.Labels["app"]
+		if app == "" {
+			app = pod.Labels["gateway.networking.k8s.io/gateway-name"] // a Gateway's proxy
+		}
+		if name == "" {
+			name = app
+		}
+		if name == "" {
+			name = pod.Name
+		}
 		if dep != nil {
 			name = dep.Name
 		}
@@ -146,10 +167,12 @@ func (s *Snapshot) Workloads() []*Workload {
 		if !ok {
 			w = &Workload{
 				Namespace: pod.Namespace, Name: name,
-				App: pod.Labels["app"], Version: pod.Labels["version"],
+				App: app, Version: pod.Labels["version"],
 				ServiceAccount: pod.Spec.ServiceAccountName, Labels: pod.Labels,
-				Sidecar: hasSidecar(pod),
+				Sidecar:  hasSidecar(pod),
+				Waypoint: pod.Labels["gateway.networking.k8s.io/gateway-class-name"] == "istio-waypoint",
 			}
+			w.Ambient = !w.Sidecar && s.enrolledInAmbient(pod)
 			if w.ServiceAccount == "" {
 				w.ServiceAccount = "default"
 			}
@@ -166,6 +189,26 @@ func (s *Snapshot) Workloads() []*Workload {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Namespace+"/"+out[i].Name < out[j].Namespace+"/"+out[j].Name })
 	return out
+}
+
+// enrolledInAmbient: the pod's own dataplane-mode label decides, else its namespace's.
+func (s *Snapshot) enrolledInAmbient(pod *corev1.Pod) bool {
+	switch pod.Labels["istio.io/dataplane-mode"] {
+	case "ambient":
+		return true
+	case "none":
+		return false
+	}
+	return s.namespaceLabels(pod.Namespace)["istio.io/dataplane-mode"] == "ambient"
+}
+
+func (s *Snapshot) namespaceLabels(name string) map[string]string {
+	for _, ns := range s.Namespaces {
+		if ns.Name == name {
+			return ns.Labels
+		}
+	}
+	return nil
 }
 
 func (s *Snapshot) deploymentOf(pod *corev1.Pod) *appsv1.Deployment {

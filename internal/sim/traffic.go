@@ -57,13 +57,16 @@ type Simulator struct {
 }
 
 // Bookinfo is the sandbox's traffic: the ingress gateway's routes at 10 requests per second,
-// a plaintext client without a sidecar calling productpage at 2, and the ingress gateway
-// calling the Gateway API bookinfo's productpage at 10.
+// a plaintext client without a sidecar calling productpage at 2, the ingress gateway calling
+// the Gateway API bookinfo's productpage at 10, and in the ambient bookinfo its own gateway
+// at 10 and the plaintext client at 2.
 func Bookinfo() []Entry {
 	return []Entry{
 		{Namespace: "istio-system", App: "istio-ingressgateway", RPS: 10},
 		{Namespace: "legacy", App: "curl-client", Service: "productpage.default", RPS: 2},
 		{Namespace: "istio-system", App: "istio-ingressgateway", Service: "productpage.bookinfo-gateway-api", RPS: 10},
+		{Namespace: "bookinfo-ambient", App: "bookinfo-gateway", Service: "productpage.bookinfo-ambient", RPS: 10},
+		{Namespace: "legacy", App: "curl-client", Service: "productpage.bookinfo-ambient", RPS: 2},
 	}
 }
 
@@ -140,18 +143,17 @@ func (s *Simulator) send(m *Mesh, e Entry) {
 	name, ns, _ := strings.Cut(e.Service, ".")
 	if svc := m.Service(name, ns); svc != nil {
 		req := Request{Host: name, Method: "GET", Path: "/productpage", Headers: map[string]string{}}
-		s.deliver(m, src, pod, m.RouteMesh(s.rng, src.Namespace, svc, req), req, 0)
+		s.deliver(m, src, pod, m.route(s.rng, src, svc, req), req, 0)
 	}
 }
 
 // deliver carries one request from src (on srcPod) to the routed target, reports it on both
 // proxies, and returns the status the caller sees (0: connection reset) and the duration.
 func (s *Simulator) deliver(m *Mesh, src *Workload, srcPod *corev1.Pod, t Target, req Request, depth int) (int, float64) {
-	report := func(pod *corev1.Pod, r Report) {
-		if pod != nil {
-			s.Metrics.Record(pod, r)
-		}
+	if t.Via != nil {
+		return s.deliverViaWaypoint(m, src, t, req, depth)
 	}
+	report := s.report
 	source := Report{Reporter: "source", Source: src, Destination: t.Workload, Service: t.Service, Protocol: "http", Security: "unknown"}
 	if !src.Sidecar {
 		srcPod = nil // nothing reports on the caller's side
@@ -167,13 +169,10 @@ func (s *Simulator) deliver(m *Mesh, src *Workload, srcPod *corev1.Pod, t Target
 		return 503, 0.3
 	}
 	dst := t.Workload
-	port := uint32(9080)
-	if len(t.Service.Spec.Ports) > 0 {
-		port = uint32(t.Service.Spec.Ports[0].TargetPort.IntValue())
-		if port == 0 {
-			port = uint32(t.Service.Spec.Ports[0].Port)
-		}
+	if dst.Ambient {
+		return s.deliverToAmbient(m, src, srcPod, t, req, depth, source)
 	}
+	port := servicePort(t.Service)
 	mode := Permissive
 	if dst.Sidecar {
 		mode = EffectiveMTLS(m.PeerAuthentications, dst, port)
@@ -208,18 +207,43 @@ func (s *Simulator) deliver(m *Mesh, src *Workload, srcPod *corev1.Pod, t Target
 		}
 	}
 
-	duration := t.Delay + s.latency(dst)
-	code := 200
-	if s.rng.Float64() < dst.ErrorRate {
-		code = 503
-	} else if depth < 5 {
-		duration += s.callDownstream(m, dst, t.Pod, depth)
-	}
+	code, duration := s.serve(m, dst, t.Pod, depth)
+	duration += t.Delay
 	dest.Code, dest.DurationMs = code, duration
 	source.Code, source.DurationMs = code, duration+0.3
 	report(t.Pod, dest)
 	report(srcPod, source)
 	return code, duration + 0.3
+}
+
+// report records r on pod's proxy, if the pod has one reporting.
+func (s *Simulator) report(pod *corev1.Pod, r Report) {
+	if pod != nil {
+		s.Metrics.Record(pod, r)
+	}
+}
+
+// serve is dst answering a request: its latency, its error rate, and the calls it makes.
+func (s *Simulator) serve(m *Mesh, dst *Workload, pod *corev1.Pod, depth int) (int, float64) {
+	duration := s.latency(dst)
+	if s.rng.Float64() < dst.ErrorRate {
+		return 503, duration
+	}
+	if depth < 5 {
+		duration += s.callDownstream(m, dst, pod, depth)
+	}
+	return 200, duration
+}
+
+// servicePort is the port a Service's requests arrive on at the pod.
+func servicePort(svc *corev1.Service) uint32 {
+	if len(svc.Spec.Ports) == 0 {
+		return 9080
+	}
+	if port := uint32(svc.Spec.Ports[0].TargetPort.IntValue()); port != 0 {
+		return port
+	}
+	return uint32(svc.Spec.Ports[0].Port)
 }
 
 // callDownstream makes the calls an app makes for each request it serves, one after another.
@@ -238,7 +262,7 @@ func (s *Simulator) callDownstream(m *Mesh, w *Workload, pod *corev1.Pod, depth 
 			continue
 		}
 		req := Request{Host: d.Service, Method: "GET", Path: d.Path, Headers: map[string]string{}}
-		_, took := s.deliver(m, w, pod, m.RouteMesh(s.rng, w.Namespace, svc, req), req, depth+1)
+		_, took := s.deliver(m, w, pod, m.route(s.rng, w, svc, req), req, depth+1)
 		total += took
 	}
 	return total

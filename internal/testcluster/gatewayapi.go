@@ -19,18 +19,7 @@ var (
 // LoadReviewsHTTPRoute attaches an HTTPRoute to Service reviews of ns that sends every request
 // to reviews-v1, as Istio's route-reviews-v1.yaml does.
 func (f *Fixture) LoadReviewsHTTPRoute(ctx context.Context, ns string) error {
-	route := &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
-		"metadata": map[string]any{"name": "reviews", "namespace": ns},
-		"spec": map[string]any{
-			"parentRefs": []any{map[string]any{"group": "", "kind": "Service", "name": "reviews", "port": int64(9080)}},
-			"rules":      []any{map[string]any{"backendRefs": []any{map[string]any{"name": "reviews-v1", "port": int64(9080)}}}},
-		},
-	}}
-	if _, err := f.Dynamic.Resource(httpRoutes).Namespace(ns).Create(ctx, route, metav1.CreateOptions{}); err != nil {
-		return fmt.Errorf("httproute %s/reviews: %w", ns, err)
-	}
-	return nil
+	return f.LoadRoute(ctx, ns, "reviews", "Service", "reviews", "reviews-v1", 9080)
 }
 
 // LoadGatewayAPIGateway creates a Gateway API Gateway of class in ns and what Istio's
@@ -83,4 +72,62 @@ func (f *Fixture) LoadGatewayAPIGateway(ctx context.Context, ns, name, class str
 	}
 	_, err := f.runPod(ctx, ns, pod, true)
 	return err
+}
+
+// LoadZtunnel runs ztunnel for the (one) node, as Istio's ambient install does: a pod in
+// istio-system labelled app=ztunnel, whose metrics endpoint carries ztunnel's reports.
+func (f *Fixture) LoadZtunnel(ctx context.Context) error {
+	if err := f.EnsureNamespace(ctx, "istio-system", nil); err != nil {
+		return err
+	}
+	if _, err := f.Kube.CoreV1().ServiceAccounts("istio-system").Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "ztunnel"}}, metav1.CreateOptions{}); err != nil {
+		return fmt.Errorf("serviceaccount istio-system/ztunnel: %w", err)
+	}
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "ztunnel-node-1", Labels: map[string]string{"app": "ztunnel"}, Annotations: map[string]string{"sidecar.istio.io/inject": "false"}},
+		Spec: corev1.PodSpec{
+			ServiceAccountName: "ztunnel",
+			Containers:         []corev1.Container{{Name: "istio-proxy", Image: "docker.io/istio/ztunnel:1.28.0", Ports: []corev1.ContainerPort{{Name: "ztunnel-stats", ContainerPort: 15020}}}},
+		},
+	}
+	_, err := f.runPod(ctx, "istio-system", pod, true)
+	return err
+}
+
+// LabelService adds labels to a Service (istio.io/use-waypoint, say).
+func (f *Fixture) LabelService(ctx context.Context, ns, name string, labels map[string]string) error {
+	svc, err := f.Kube.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return err
+	}
+	if svc.Labels == nil {
+		svc.Labels = map[string]string{}
+	}
+	for k, v := range labels {
+		svc.Labels[k] = v
+	}
+	_, err = f.Kube.CoreV1().Services(ns).Update(ctx, svc, metav1.UpdateOptions{})
+	return err
+}
+
+// LoadRoute attaches an HTTPRoute named name to a parent (a Service of ns for mesh traffic,
+// or a Gateway for ingress) that sends every request to backend on port.
+func (f *Fixture) LoadRoute(ctx context.Context, ns, name, parentKind, parent, backend string, port int64) error {
+	ref := map[string]any{"kind": parentKind, "name": parent}
+	if parentKind == "Service" {
+		ref["group"] = ""
+		ref["port"] = port
+	}
+	route := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+		"metadata": map[string]any{"name": name, "namespace": ns},
+		"spec": map[string]any{
+			"parentRefs": []any{ref},
+			"rules":      []any{map[string]any{"backendRefs": []any{map[string]any{"name": backend, "port": port}}}},
+		},
+	}}
+	if _, err := f.Dynamic.Resource(httpRoutes).Namespace(ns).Create(ctx, route, metav1.CreateOptions{}); err != nil {
+		return fmt.Errorf("httproute %s/%s: %w", ns, name, err)
+	}
+	return nil
 }

@@ -35,6 +35,8 @@ func startSandbox(t *testing.T) *sandbox.Sandbox {
 			{Namespace: "istio-system", App: "istio-ingressgateway", RPS: 60},
 			{Namespace: "legacy", App: "curl-client", Service: "productpage.default", RPS: 10},
 			{Namespace: "istio-system", App: "istio-ingressgateway", Service: "productpage." + sandbox.GatewayAPINamespace, RPS: 60},
+			{Namespace: sandbox.AmbientNamespace, App: "bookinfo-gateway", Service: "productpage." + sandbox.AmbientNamespace, RPS: 60},
+			{Namespace: "legacy", App: "curl-client", Service: "productpage." + sandbox.AmbientNamespace, RPS: 10},
 		},
 	})
 	if err != nil {
