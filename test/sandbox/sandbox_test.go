@@ -80,9 +80,10 @@ func eventually(t *testing.T, sb *sandbox.Sandbox, what string, ok func(v []floa
 	t.Fatalf("%s: not seen within a minute; last values %v for %q", what, last, queries)
 }
 
-// rate of requests reported by the destination over the last 5s, filtered by selector.
+// rate of requests into namespace default reported by the destination over the last 5s,
+// filtered by selector (the sandbox runs bookinfo in other namespaces too).
 func rate(selector string) string {
-	return fmt.Sprintf(`sum(rate(istio_requests_total{reporter="destination",%s}[5s])) or vector(0)`, selector)
+	return fmt.Sprintf(`sum(rate(istio_requests_total{reporter="destination",destination_workload_namespace="default",%s}[5s])) or vector(0)`, selector)
 }
 
 func TestSandboxHonoursMeshConfiguration(t *testing.T) {
@@ -161,7 +162,7 @@ spec:
 		t.Fatalf("kubectl annotate: %v\n%s", err, out)
 	}
 	eventually(t, sb, "reviews-v1's p50 follows its annotation", func(v []float64) bool { return v[0] >= 100 },
-		`histogram_quantile(0.5, sum by (le) (rate(istio_request_duration_milliseconds_bucket{reporter="destination",destination_workload="reviews-v1"}[5s])))`)
+		`histogram_quantile(0.5, sum by (le) (rate(istio_request_duration_milliseconds_bucket{reporter="destination",destination_workload_namespace="default",destination_workload="reviews-v1"}[5s])))`)
 }
 
 func within(got, want, tolerance float64) bool { return got >= want-tolerance && got <= want+tolerance }
