@@ -63,5 +63,17 @@ step kubectl mesh canary reviews 50 --canary v3 -n "$gwapi"
 step kubectl mesh canary reviews -n "$gwapi"
 step kubectl mesh canary reviews --promote -n "$gwapi"
 step kubectl get httproute reviews -n "$gwapi" -o yaml
+
+# Ambient mode: no sidecars; ztunnel carries the traffic, a waypoint serves reviews.
+amb=bookinfo-ambient
+step kubectl get pods,gateways.gateway.networking.k8s.io -n "$amb"
+step kubectl mesh graph -n "$amb" --window 30s -o wide
+step kubectl mesh canary reviews 20 -n "$amb"
+step kubectl mesh lockdown "$amb" --window 2m
+step kubectl mesh lockdown "$amb" --window 2m --force
+step kubectl mesh lockdown "$amb" --status
+wait_for_window
+step kubectl mesh graph -n "$amb" --window 30s -o wide
+step kubectl mesh lockdown "$amb" --undo
 echo
 echo "demo done; stopping the sandbox"

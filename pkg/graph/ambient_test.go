@@ -12,6 +12,7 @@ import (
 )
 
 var (
+	ambGateway     = end{"amb", "bookinfo-gateway-istio", "bookinfo-gateway-istio", "unknown"}
 	ambProductpage = end{"amb", "productpage-v1", "productpage", "v1"}
 	ambReviews     = end{"amb", "reviews-v1", "reviews", "v1"}
 	ambDetails     = end{"amb", "details-v1", "details", "v1"}
@@ -28,6 +29,9 @@ func ambientSamples() *telemetry.Samples {
 	}
 	s := &telemetry.Samples{Latency: map[float64]model.Vector{}}
 	s.Requests = model.Vector{
+		// A gateway with its own proxy calls productpage: it reports the request, ztunnel the
+		// connection under it.
+		req("source", ambGateway, ambProductpage, "productpage", "200", "-", "unknown", 5),
 		req("waypoint", ambProductpage, ambReviews, "reviews", "200", "-", "mutual_tls", 9),
 		req("waypoint", ambProductpage, ambReviews, "reviews", "503", "-", "mutual_tls", 1),
 	}
@@ -43,6 +47,7 @@ func ambientSamples() *telemetry.Samples {
 			tcp("source", ambProductpage, ambDetails, "details", "unknown", 300),
 			tcp("destination", ambProductpage, ambDetails, "details", "mutual_tls", 300),
 			tcp("destination", unknown, ambProductpage, "productpage", "unknown", 100),
+			tcp("destination", ambGateway, ambProductpage, "productpage", "mutual_tls", 400),
 		}
 	}
 	s.TCPOpened = model.Vector{
@@ -59,8 +64,12 @@ func ambientSamples() *telemetry.Samples {
 // (mTLS from the hop into reviews), ztunnel's TCP edges once rather than once per reporter.
 func TestBuildAmbient(t *testing.T) {
 	g := Build(ambientSamples(), "5m", "")
-	if len(g.Edges) != 3 {
-		t.Fatalf("%d edges, want 3 (the waypoint's hops folded in): %+v", len(g.Edges), g.Edges)
+	if len(g.Edges) != 4 {
+		t.Fatalf("%d edges, want 4 (the waypoint's hops and the gateway's connections folded in): %+v", len(g.Edges), g.Edges)
+	}
+	ingress := find(t, g, "amb/bookinfo-gateway-istio", "amb/productpage-v1")
+	if ingress.Protocol != "http" || ingress.Reporter != "source" || !near(ingress.RPS, 5) || ingress.MTLS == nil || *ingress.MTLS != 1 {
+		t.Errorf("the gateway's calls, mTLS from ztunnel: %+v", ingress)
 	}
 	call := find(t, g, "amb/productpage-v1", "amb/reviews-v1")
 	if call.Protocol != "http" || call.Reporter != "waypoint" || call.Waypoint != "amb/waypoint" || !near(call.RPS, 10) || !near(call.ErrorRate, 0.1) || call.MTLS == nil || *call.MTLS != 1 || call.P99Ms == nil {

@@ -56,7 +56,8 @@ type Edge struct {
 	// MTLS is the share of traffic the destination received over mutual TLS; null when no
 	// destination proxy reported the edge (the destination is outside the mesh, or nothing
 	// reached it). Through a waypoint, the share of the waypoint's connections into the
-	// destination.
+	// destination; for a call only the caller's sidecar reported, the share of the
+	// connections under it that the destination's ztunnel reported.
 	MTLS *float64 `json:"mtls"`
 	// Reporter says whose reports the figures come from: destination (a sidecar, or ztunnel
 	// in ambient mode), waypoint, or source when the destination never saw the traffic.
@@ -94,8 +95,11 @@ func Build(s *telemetry.Samples, window, namespace string) *Graph {
 			e = tcp.edge(k)
 		} else {
 			e = requests.edge(k)
-			if e != nil && e.Reporter == "waypoint" {
+			switch {
+			case e != nil && e.Reporter == "waypoint":
 				waypoints.annotate(e, k, tcp)
+			case e != nil && e.Reporter == "source":
+				waypoints.mTLSUnder(e)
 			}
 		}
 		if e == nil {

@@ -13,10 +13,14 @@ import (
 type waypoints struct {
 	byCall map[key]string // a waypoint-reported call -> its waypoint (namespace/workload)
 	names  map[string]bool
+	// underCalls are ztunnel's TCP reports of calls a sidecar reported as requests (a sidecar
+	// calling an ambient workload): the same calls, counted in the request edge.
+	underCalls map[key]*tcpTally
 }
 
 func findWaypoints(requests requestTallies, tcp tcpEdges) waypoints {
-	wp := waypoints{byCall: map[key]string{}, names: map[string]bool{}}
+	wp := waypoints{byCall: map[key]string{}, names: map[string]bool{}, underCalls: map[key]*tcpTally{}}
+	wp.findUnderCalls(requests, tcp)
 	out, in := map[string][]string{}, map[string][]string{} // TCP hops by end
 	for _, reports := range []map[key]*tcpTally{tcp.dest, tcp.src} {
 		for k := range reports {
@@ -41,9 +45,41 @@ func findWaypoints(requests requestTallies, tcp tcpEdges) waypoints {
 	return wp
 }
 
-// folds reports whether a TCP edge is a waypoint's hop.
+// findUnderCalls pairs the calls only their source's sidecar reported with the destination
+// ztunnel's TCP report of the same caller and callee.
+func (wp waypoints) findUnderCalls(requests requestTallies, tcp tcpEdges) {
+	for call := range requests["source"] {
+		if requests["destination"][call] != nil || requests["waypoint"][call] != nil {
+			continue
+		}
+		for k, t := range tcp.dest {
+			if k.src.Name() == call.src.Name() && k.dst.Name() == call.dst.Name() && k.src.Name() != "unknown" {
+				wp.underCalls[k] = t
+			}
+		}
+	}
+}
+
+// folds reports whether a TCP edge is a waypoint's hop, or the connections under calls a
+// sidecar reported.
 func (wp waypoints) folds(k key) bool {
-	return wp.names[k.src.Name()] || wp.names[k.dst.Name()]
+	return wp.names[k.src.Name()] || wp.names[k.dst.Name()] || wp.underCalls[k] != nil
+}
+
+// mTLSUnder takes, for a call only its source reported, the share of mTLS from the
+// destination ztunnel's report of the connections under it.
+func (wp waypoints) mTLSUnder(e *Edge) {
+	var bytes, mtls float64
+	for k, t := range wp.underCalls {
+		if k.src.Name() == e.Source.Name() && k.dst.Name() == e.Destination.Name() {
+			bytes += t.bytes
+			mtls += t.mtls
+		}
+	}
+	if bytes > 0 {
+		share := mtls / bytes
+		e.MTLS = &share
+	}
 }
 
 // annotate names the waypoint of a call it reported, and takes the call's mTLS from the

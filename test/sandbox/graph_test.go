@@ -65,7 +65,22 @@ type graphJSON struct {
 		Bytes       float64  `json:"bytesPerSecond"`
 		MTLS        *float64 `json:"mtls"`
 		Reporter    string   `json:"reporter"`
+		Waypoint    string   `json:"waypoint"`
 	} `json:"edges"`
+}
+
+// graphOf runs kubectl mesh graph -o json with args against the sandbox's Prometheus.
+func graphOf(t *testing.T, path string, sb *sandbox.Sandbox, args ...string) graphJSON {
+	t.Helper()
+	r := kubectl(t, path, sb, append([]string{"mesh", "graph", "-o", "json", "--prometheus-url", sb.PrometheusURL}, args...)...)
+	var g graphJSON
+	if r.code != 0 {
+		t.Fatalf("kubectl mesh graph %v: %+v", args, r)
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &g); err != nil {
+		t.Fatalf("-o json: %v\n%s", err, r.stdout)
+	}
+	return g
 }
 
 // The graph's numbers are PromQL's: every edge's rate, error rate, quantiles, mTLS share and
@@ -81,7 +96,8 @@ func TestGraphMatchesPromQL(t *testing.T) {
 
 	const window = "20s"
 	at := fmt.Sprint(time.Now().Unix())
-	args := []string{"-A", "--window", window, "--time", at, "-o", "json", "--prometheus-url", sb.PrometheusURL}
+	// Namespace default is the sidecar bookinfo: every edge into or out of it reaches a sidecar.
+	args := []string{"-n", "default", "--window", window, "--time", at, "-o", "json", "--prometheus-url", sb.PrometheusURL}
 	umbrella := kubectl(t, path, sb, append([]string{"mesh", "graph"}, args...)...)
 	single := kubectl(t, path, sb, append([]string{"mesh-graph"}, args...)...)
 	if umbrella.code != 0 || umbrella.stdout != single.stdout {
