@@ -56,7 +56,7 @@ func TestLockdownAmbient(t *testing.T) {
 			t.Errorf("lockdown output lacks %q:\n%s", want, r)
 		}
 	}
-	if strings.Contains(r.stdout, "waypoint <- ") || strings.Contains(r.stderr, "cannot serve STRICT") {
+	if strings.Contains(r.stdout, "\n  waypoint <- ") || strings.Contains(r.stdout, "denied every caller: waypoint") || strings.Contains(r.stderr, "cannot serve STRICT") {
 		t.Errorf("the waypoint is not a workload to lock, and ambient pods are in the mesh:\n%s", r)
 	}
 	atWaypoint := getObject(t, ns, "authorizationpolicy", "kubectl-mesh-waypoint-allow-reviews")
