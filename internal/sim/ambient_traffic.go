@@ -15,6 +15,7 @@ func (s *Simulator) deliverToAmbient(m *Mesh, src *Workload, srcPod *corev1.Pod,
 	outbound := s.connection("source", src, dst, t.Service, mtls)
 	refuse := func(flags string) (int, float64) {
 		conn.Flags, outbound.Flags = flags, flags
+		conn.SentBytes, conn.RecvBytes, outbound.SentBytes, outbound.RecvBytes = 0, 0, 0, 0 // refused before any byte
 		s.report(zt, conn)
 		if src.Ambient {
 			s.report(zt, outbound)
@@ -69,7 +70,7 @@ func (s *Simulator) deliverViaWaypoint(m *Mesh, src *Workload, t Target, req Req
 	request.Destination, request.Service = dst, target.Service
 	hop := s.connection("destination", wp, dst, target.Service, true) // hop 2, reported by the backend's ztunnel
 	if !AuthorizeL4(m.AuthorizationPolicies, dst, Call{Principal: principalOf(wp), Namespace: wp.Namespace, Port: port}) {
-		hop.Flags = "DENY"
+		hop.Flags, hop.SentBytes, hop.RecvBytes = "DENY", 0, 0
 		s.report(zt, hop)
 		return answer(503, "UF", 0.5)
 	}

@@ -55,7 +55,8 @@ func ambientSamples() *telemetry.Samples {
 		tcp("destination", ambWaypoint, ambReviews, "reviews", "mutual_tls", 2),
 		tcp("destination", ambProductpage, ambDetails, "details", "mutual_tls", 3),
 		tcp("source", ambProductpage, ambDetails, "details", "unknown", 3),
-		tcp("destination", unknown, ambProductpage, "productpage", "unknown", 0.5),
+		// STRICT refuses the plaintext client: ztunnel reports its connections as DENY.
+		sample("destination", unknown, ambProductpage, "productpage", "tcp", map[string]string{"connection_security_policy": "unknown", "response_flags": "DENY"}, 0.5),
 	}
 	return s
 }
@@ -80,8 +81,8 @@ func TestBuildAmbient(t *testing.T) {
 		t.Errorf("ztunnel's edge: %+v", direct)
 	}
 	plaintext := find(t, g, "unknown", "amb/productpage-v1")
-	if plaintext.MTLS == nil || *plaintext.MTLS != 0 {
-		t.Errorf("plaintext into ztunnel: %+v", plaintext)
+	if plaintext.MTLS == nil || *plaintext.MTLS != 0 || plaintext.DeniedRate != 1 {
+		t.Errorf("plaintext into ztunnel, refused: %+v", plaintext)
 	}
 	for _, format := range []string{"wide", "json"} {
 		t.Run(format, func(t *testing.T) {

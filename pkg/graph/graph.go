@@ -43,7 +43,7 @@ type Edge struct {
 	// ErrorRate is the share of requests answered 5xx or not answered at all (code 0).
 	ErrorRate float64 `json:"errorRate"`
 	// ClientErrorRate is the share answered 4xx; DeniedRate the share answered 403, which an
-	// AuthorizationPolicy denial gives.
+	// AuthorizationPolicy denial gives (for TCP, the share of connections ztunnel refused).
 	ClientErrorRate float64  `json:"clientErrorRate"`
 	DeniedRate      float64  `json:"deniedRate"`
 	P50Ms           *float64 `json:"p50Ms"`

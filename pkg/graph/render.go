@@ -122,10 +122,7 @@ func table(w io.Writer, g *Graph, wide bool, style Style) error {
 			warnings = append(warnings, fmt.Sprintf("! %s -> %s: %s", e.Source.Name(), e.Destination.Name(), e.Warning))
 		}
 		if wide {
-			denied := percent(e.DeniedRate)
-			if e.Protocol == "tcp" {
-				denied = "-"
-			}
+			denied := percent(e.DeniedRate) // for TCP, the share of connections refused
 			waypoint := e.Waypoint
 			if waypoint == "" {
 				waypoint = "-"

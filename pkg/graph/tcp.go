@@ -8,7 +8,7 @@ import (
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/telemetry"
 )
 
-type tcpTally struct{ bytes, mtls, connections float64 }
+type tcpTally struct{ bytes, mtls, connections, denied float64 }
 
 // tcpEdges are the TCP traffic of each edge as the destination's proxy (sidecar or ztunnel)
 // and the source's reported it.
@@ -37,6 +37,9 @@ func tcpTallies(s *telemetry.Samples, note func(key)) tcpEdges {
 			}
 			if connections {
 				tt.connections += v
+				if sample.Metric["response_flags"] == "DENY" {
+					tt.denied += v
+				}
 				continue
 			}
 			tt.bytes += v
@@ -49,19 +52,25 @@ func tcpTallies(s *telemetry.Samples, note func(key)) tcpEdges {
 }
 
 // edge counts the bytes once: the destination's report when there is one, else the source's.
+// DeniedRate is the share of connections refused by policy (ztunnel's DENY).
 func (t tcpEdges) edge(k key) *Edge {
 	e := &Edge{Source: k.src, Destination: k.dst, Protocol: "tcp"}
+	var c *tcpTally
 	switch d, s := t.dest[k], t.src[k]; {
 	case d != nil && (d.bytes > 0 || d.connections > 0):
-		e.BytesPerSecond, e.ConnectionsPerSecond, e.Reporter = d.bytes, d.connections, "destination"
+		c, e.Reporter = d, "destination"
 		if d.bytes > 0 {
 			share := d.mtls / d.bytes
 			e.MTLS = &share
 		}
 	case s != nil && (s.bytes > 0 || s.connections > 0):
-		e.BytesPerSecond, e.ConnectionsPerSecond, e.Reporter = s.bytes, s.connections, "source"
+		c, e.Reporter = s, "source"
 	default:
 		return nil
+	}
+	e.BytesPerSecond, e.ConnectionsPerSecond = c.bytes, c.connections
+	if c.connections > 0 {
+		e.DeniedRate = c.denied / c.connections
 	}
 	return e
 }

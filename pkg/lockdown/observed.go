@@ -41,7 +41,7 @@ func (o Observation) caller() (Caller, bool) {
 
 func (o Observation) from() string {
 	if o.SourceWorkload == "" || o.SourceWorkload == "unknown" {
-		return "unknown caller (no sidecar)"
+		return "unknown caller (outside the mesh)"
 	}
 	return o.SourceNamespace + "/" + o.SourceWorkload
 }
@@ -81,10 +81,10 @@ func (p *Plan) observedCallers(observed []Observation, outsideMesh []string) (pl
 	}
 	candidates := ""
 	if len(outsideMesh) > 0 {
-		candidates = "; workloads without a sidecar that may be the callers: " + strings.Join(outsideMesh, ", ")
+		candidates = "; workloads outside the mesh that may be the callers: " + strings.Join(outsideMesh, ", ")
 	}
 	for _, name := range slices.Sorted(maps.Keys(rates)) {
-		plaintext = append(plaintext, fmt.Sprintf("%s/%s receives plaintext traffic (%.2f/s) from callers without a sidecar%s", p.Namespace, name, rates[name], candidates))
+		plaintext = append(plaintext, fmt.Sprintf("%s/%s receives plaintext traffic (%.2f/s) from callers outside the mesh%s", p.Namespace, name, rates[name], candidates))
 	}
 	return plaintext
 }

@@ -69,7 +69,7 @@ func TestLockdownStopsOnPlaintextSeenInTraffic(t *testing.T) {
 		observed("productpage", "v1", "cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account", true, 10),
 	}
 	_, err := Lockdown(in, Options{Observed: traffic, OutsideMesh: []string{"legacy/curl-client"}})
-	want := "default/productpage-v1 receives plaintext traffic (2.00/s) from callers without a sidecar; workloads without a sidecar that may be the callers: legacy/curl-client"
+	want := "default/productpage-v1 receives plaintext traffic (2.00/s) from callers outside the mesh; workloads outside the mesh that may be the callers: legacy/curl-client"
 	if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "--force") {
 		t.Fatalf("want the plaintext caller named, got %v", err)
 	}

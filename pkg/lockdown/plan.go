@@ -152,7 +152,7 @@ func (p *Plan) allowFromTraffic(opts Options) error {
 	if plaintext := p.observedCallers(opts.Observed, opts.OutsideMesh); len(plaintext) > 0 {
 		problem := "STRICT mTLS would reject traffic seen in telemetry:\n  " + strings.Join(plaintext, "\n  ")
 		if !opts.Force {
-			return fmt.Errorf("%s\ngive those callers a sidecar first, or pass --force to cut them off", problem)
+			return fmt.Errorf("%s\nbring those callers into the mesh first (a sidecar, or ambient mode), or pass --force to cut them off", problem)
 		}
 		p.Warnings = append(p.Warnings, problem+"\n(cut off: --force)")
 	}

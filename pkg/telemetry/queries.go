@@ -25,8 +25,9 @@ type Samples struct {
 	Latency  map[float64]model.Vector
 	TCPSent  model.Vector // rate by edge, connection_security_policy
 	TCPRecv  model.Vector
-	// TCPOpened is connections opened per second by edge and connection_security_policy:
-	// what ztunnel reports of every connection, HTTP or not, in ambient mode.
+	// TCPOpened is connections opened per second by edge, connection_security_policy and
+	// response_flags (DENY: refused by policy): what ztunnel reports of every connection,
+	// HTTP or not, in ambient mode.
 	TCPOpened model.Vector
 	Queries   int
 	Evaluated time.Time
@@ -46,7 +47,7 @@ func Queries(window string) map[string]string {
 		"requests": fmt.Sprintf("sum by (%s) (rate(istio_requests_total[%s]))", by("response_code", "response_flags", "connection_security_policy"), window),
 		"tcpSent":  fmt.Sprintf("sum by (%s) (rate(istio_tcp_sent_bytes_total[%s]))", by("connection_security_policy"), window),
 		"tcpRecv":  fmt.Sprintf("sum by (%s) (rate(istio_tcp_received_bytes_total[%s]))", by("connection_security_policy"), window),
-		"tcpOpen":  fmt.Sprintf("sum by (%s) (rate(istio_tcp_connections_opened_total[%s]))", by("connection_security_policy"), window),
+		"tcpOpen":  fmt.Sprintf("sum by (%s) (rate(istio_tcp_connections_opened_total[%s]))", by("connection_security_policy", "response_flags"), window),
 	}
 	for _, quantile := range Quantiles {
 		q[fmt.Sprintf("p%g", quantile*100)] = fmt.Sprintf("histogram_quantile(%g, sum by (%s) (rate(istio_request_duration_milliseconds_bucket[%s])))", quantile, by("le"), window)
