@@ -13,7 +13,7 @@ PLUGINS := kubectl-mesh kubectl-mesh_canary kubectl-mesh_lockdown kubectl-mesh_g
 # same Kubernetes release as the test API server.
 KUBECTL_PATH := $(if $(shell command -v kubectl),,$(CURDIR)/.cache/kubectl:)
 
-.PHONY: all build install test unit e2e test-components lint bench dist krew-check sandbox demo clean
+.PHONY: all build install test unit e2e test-components lint bench bench-scale dist krew-check sandbox demo clean
 
 all: build
 
@@ -65,6 +65,14 @@ krew-check:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# The graph at mesh scale: N namespaces of Istio-shaped telemetry, backfilled into a real
+# Prometheus with promtool (kept in .cache/benchscale for later runs); prints graph -A and
+# graph -n times beside their floors, the ratios and the plugin's peak RSS.
+N ?= 100
+bench-scale: build
+	hack/build-test-components.sh prometheus promtool
+	$(GO) run ./hack/benchscale -n $(N)
 
 clean:
 	rm -rf bin dist

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds the real components the tests run (kube-apiserver, etcd, istioctl, prometheus, krew)
-# into .cache/bin, once. Each is rebuilt only when its tools module (go.mod/go.sum) changes, so a
-# warm machine pays nothing; Go's build cache makes a rebuild after a clean clone quick too.
+# Builds the real components the tests run (kube-apiserver, etcd, istioctl, prometheus, krew,
+# and promtool for the scale benchmark) into .cache/bin, once. Each is rebuilt only when its
+# tools module (go.mod/go.sum) changes, so a warm machine pays nothing; Go's build cache makes a
+# rebuild after a clean clone quick too.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -31,10 +32,11 @@ for c in "${components[@]}"; do
 	kube-apiserver) build kube-apiserver kube k8s.io/kubernetes/cmd/kube-apiserver ;;
 	istioctl) build istioctl istioctl istio.io/istio/istioctl/cmd/istioctl ;;
 	prometheus) build prometheus prometheus github.com/prometheus/prometheus/cmd/prometheus ;;
+	promtool) build promtool prometheus github.com/prometheus/prometheus/cmd/promtool ;;
 	krew) build krew krew sigs.k8s.io/krew/cmd/krew ;;
 	validate-krew-manifest) build validate-krew-manifest krew sigs.k8s.io/krew/cmd/validate-krew-manifest ;;
 	# Only for machines without kubectl: kept in its own folder so that it never shadows one.
 	kubectl) build kubectl kube k8s.io/kubernetes/cmd/kubectl "$root/.cache/kubectl" ;;
-	*) echo "unknown component $c (want etcd, kube-apiserver, istioctl, prometheus, krew, validate-krew-manifest or kubectl)" >&2; exit 2 ;;
+	*) echo "unknown component $c (want etcd, kube-apiserver, istioctl, prometheus, promtool, krew, validate-krew-manifest or kubectl)" >&2; exit 2 ;;
 	esac
 done
