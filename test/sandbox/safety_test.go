@@ -35,7 +35,7 @@ func TestLockdownFromTelemetry(t *testing.T) {
 		"istio-system/istio-ingressgateway -> productpage-v1 (http",
 		"default/productpage-v1 -> reviews-v1 (http",
 		"default/ratings-v1 -> mongodb-v1 (tcp",
-		"unknown caller (no sidecar) -> productpage-v1 (http",
+		"unknown caller (outside the mesh) -> productpage-v1 (http",
 		"rejected: plaintext under STRICT",
 		"allowed: seen in traffic",
 	} {
