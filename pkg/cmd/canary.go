@@ -223,9 +223,6 @@ func (o *CanaryOptions) Run(ctx context.Context) error {
 	if err := o.resolveService(); err != nil {
 		return err
 	}
-	if err := mesh.RequireIstio(o.clients.Discovery, mesh.VirtualServices, mesh.DestinationRules); err != nil {
-		return err
-	}
 	if o.Auto {
 		return o.runAuto(ctx)
 	}

@@ -9,8 +9,9 @@ import (
 )
 
 // A canary step costs the same few requests however many pods and versions the service has:
-// one discovery; the Service and its namespace; the VirtualServices, DestinationRules, pods,
-// Services, EndpointSlices, HTTPRoutes and GRPCRoutes of the namespace; one update.
+// the Service and its namespace, the VirtualServices, DestinationRules, Services,
+// EndpointSlices, HTTPRoutes and GRPCRoutes of the namespace; the service's pods; one update.
+// No discovery request: a cluster without Istio says so by answering the first list 404.
 func TestCanaryRequestCountIsConstant(t *testing.T) {
 	for _, size := range []struct{ versions, pods int }{{3, 1}, {10, 50}} {
 		f := newFakeCluster(size.versions, size.pods)
@@ -21,9 +22,21 @@ func TestCanaryRequestCountIsConstant(t *testing.T) {
 		if stdout != "reviews: v1 90%, v2 10% (was v1 100%)\n" {
 			t.Errorf("stdout %q", stdout)
 		}
-		if got := f.requests(); got != 11 {
-			t.Errorf("%d subsets x %d pods: %d requests, want 11", size.versions, size.pods, got)
+		if got := f.requests(); got != 10 {
+			t.Errorf("%d subsets x %d pods: %d requests, want 10", size.versions, size.pods, got)
 		}
+	}
+}
+
+// Three sequential round trips: everything of the namespace at once, then the service's pods
+// (the Service names them), then the update.
+func TestCanaryRoundTrips(t *testing.T) {
+	n, stderr, code := roundTrips(t, func() *fakeCluster { return newFakeCluster(10, 50) }, "canary", "reviews", "10")
+	if code != 0 {
+		t.Fatal(stderr)
+	}
+	if n != 3 {
+		t.Errorf("%d sequential round trips, want 3 (at most 4)", n)
 	}
 }
 

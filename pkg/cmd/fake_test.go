@@ -7,6 +7,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"testing/synctest"
+	"time"
 
 	apinetworking "istio.io/api/networking/v1alpha3"
 	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
@@ -54,19 +56,37 @@ type fakeCluster struct {
 	kube    *kubefake.Clientset
 	istio   *istiofake.Clientset
 	dynamic *dynamicfake.FakeDynamicClient
+	slow    bool // every request takes a second (see roundTrips)
 }
 
 func (f *fakeCluster) Namespace() (string, bool, error) { return "default", false, nil }
 
 func (f *fakeCluster) Clients() (*mesh.Clients, error) {
-	return &mesh.Clients{
-		Discovery:     f.kube.Discovery(),
+	c := &mesh.Clients{
 		Core:          f.kube.CoreV1(),
 		EndpointSlice: f.kube.DiscoveryV1(),
 		Networking:    f.istio.NetworkingV1(),
 		Security:      f.istio.SecurityV1(),
 		Dynamic:       f.dynamic,
-	}, nil
+	}
+	if f.slow {
+		return slowClients(c), nil
+	}
+	return c, nil
+}
+
+// roundTrips runs `kubectl mesh ARGS...` against a new cluster whose every request takes one
+// second, in a synctest bubble where time passes only while every goroutine waits: the time
+// the command took is the number of round trips that had to wait for one another, exactly.
+func roundTrips(t *testing.T, newCluster func() *fakeCluster, args ...string) (n int, stderr string, code int) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newCluster()
+		f.slow = true
+		start := time.Now()
+		_, stderr, code = run(f, args...)
+		n = int(time.Since(start) / time.Second)
+	})
+	return n, stderr, code
 }
 
 func (f *fakeCluster) requests() int {

@@ -53,7 +53,11 @@ An edge whose telemetry contradicts the destination's PeerAuthentication is flag
 Prometheus is --prometheus-url, else $MESH_PROMETHEUS_URL, else found in the cluster (service
 prometheus in istio-system, or a service labelled app.kubernetes.io/name=prometheus or
 app=prometheus) and reached through the API server's service proxy: no port-forward needed.
-Seven PromQL queries, run in parallel, cover every namespace at once.`
+Five PromQL queries, run in parallel: with -n, over the series with the namespace on either
+side, so that one namespace of a large mesh costs what the namespace costs (and, only when its
+calls go through a waypoint in another namespace, a second round for that waypoint's hops);
+with -A, over the whole mesh. Quantiles are computed from the bucket rates, as
+histogram_quantile computes them.`
 
 const graphExample = `  # Edges into or out of namespace default over the last 5 minutes, slowest first
   kubectl mesh graph -n default
@@ -189,79 +193,115 @@ type meshPolicy struct {
 	rootNamespace       string
 }
 
-// connect resolves the namespace, the Prometheus to query and the PeerAuthentications to
-// check edges against. Without a cluster, a Prometheus given by flag or environment still
-// draws the graph, without the policy check. Warnings go to stderr.
-func (o *GraphOptions) connect(ctx context.Context) (*telemetry.Prometheus, meshPolicy, error) {
+// connect resolves the namespace and the Prometheus to query, and starts reading the
+// PeerAuthentications to check edges against: the returned policy waits for them, so that
+// they are read while Prometheus answers. Without a cluster, a Prometheus given by flag or
+// environment still draws the graph, without the policy check. Warnings go to stderr.
+func (o *GraphOptions) connect(ctx context.Context) (*telemetry.Prometheus, func() (meshPolicy, error), error) {
 	locator := telemetry.Locator{FlagURL: o.PrometheusURL}
 	promGiven := o.PrometheusURL != "" || os.Getenv(telemetry.EnvPrometheusURL) != ""
-	var policy meshPolicy
-	err := o.completeCluster()
-	if err == nil {
-		err = mesh.RequireIstio(o.clients.Discovery, mesh.PeerAuthentications)
-		var notInstalled *mesh.ErrIstioNotInstalled
-		if errors.As(err, &notInstalled) {
-			return nil, policy, err
-		}
-	}
-	if err != nil {
+	if err := o.completeCluster(); err != nil {
 		if !promGiven {
-			return nil, policy, err
+			return nil, nil, err
 		}
 		o.warn(fmt.Sprintf("no cluster to read PeerAuthentications from (%v): mTLS policy checks skipped", mesh.Explain(err)))
 		o.AllNamespaces = o.AllNamespaces || !o.namespaceExplicit
-	} else {
-		locator.Services, locator.RESTConfig = o.clients.Core, o.clients.Config
-		policy = o.readPolicy(ctx)
+		prom, err := locator.Locate(ctx)
+		return prom, func() (meshPolicy, error) { return meshPolicy{}, nil }, err
 	}
+	read := make(chan func() (meshPolicy, error), 1)
+	go func() {
+		policy, warnings, err := o.readPolicy(ctx)
+		read <- func() (meshPolicy, error) {
+			o.warn(warnings...)
+			return policy, err
+		}
+	}()
+	policy := sync.OnceValues(func() (meshPolicy, error) { return (<-read)() })
+	locator.Services, locator.RESTConfig = o.clients.Core, o.clients.Config
 	prom, err := locator.Locate(ctx)
-	return prom, policy, err
+	if err != nil {
+		// That Istio is missing explains more than where Prometheus is not.
+		if _, istioErr := policy(); istioErr != nil {
+			return nil, nil, istioErr
+		}
+		return nil, nil, err
+	}
+	return prom, policy, nil
 }
 
-// readPolicy lists every PeerAuthentication and reads the mesh config, in parallel.
-func (o *GraphOptions) readPolicy(ctx context.Context) meshPolicy {
+// readPolicy lists every PeerAuthentication and reads the mesh config, in parallel. The error
+// is Istio's absence; what else could not be read is a warning.
+func (o *GraphOptions) readPolicy(ctx context.Context) (meshPolicy, []string, error) {
 	var (
-		policy  meshPolicy
-		listErr error
-		problem string
-		mc      istio.MeshConfig
-		wg      sync.WaitGroup
+		policy   meshPolicy
+		listErr  error
+		problem  string
+		mc       istio.MeshConfig
+		wg       sync.WaitGroup
+		warnings []string
 	)
 	wg.Go(func() { mc, problem = o.clients.MeshConfig(ctx) })
 	policy.peerAuthentications, listErr = o.clients.ListIstio(ctx, mesh.PeerAuthentications, metav1.NamespaceAll)
 	wg.Wait()
+	var missing *mesh.ErrIstioNotInstalled
+	if errors.As(listErr, &missing) {
+		return policy, nil, listErr
+	}
 	policy.rootNamespace = mc.RootNamespace
 	if problem != "" {
-		o.warn(problem)
+		warnings = append(warnings, problem)
 	}
 	if listErr != nil {
-		o.warn(fmt.Sprintf("cannot list PeerAuthentications (%v): mTLS policy checks skipped", mesh.Explain(listErr)))
+		warnings = append(warnings, fmt.Sprintf("cannot list PeerAuthentications (%v): mTLS policy checks skipped", mesh.Explain(listErr)))
 	}
-	return policy
+	return policy, warnings, nil
 }
 
-func (o *GraphOptions) draw(ctx context.Context, w io.Writer, prom *telemetry.Prometheus, policy meshPolicy) error {
+// fetch reads the samples of namespace's edges (all edges when it is empty): the series with
+// the namespace on either side, then, in ambient meshes only, the hops of waypoints elsewhere
+// that its calls went through.
+func (o *GraphOptions) fetch(ctx context.Context, prom *telemetry.Prometheus, namespace string, at time.Time) (*telemetry.Samples, error) {
+	samples, err := prom.Fetch(ctx, o.Window, telemetry.Scope{Namespace: namespace}, at)
+	if err != nil || namespace == "" {
+		return samples, err
+	}
+	if parts := graph.OutsideScope(samples, namespace); len(parts) > 0 {
+		more, err := prom.FetchParts(ctx, o.Window, at, parts)
+		if err != nil {
+			return nil, err
+		}
+		samples.Add(more)
+	}
+	return samples, nil
+}
+
+func (o *GraphOptions) draw(ctx context.Context, w io.Writer, prom *telemetry.Prometheus, policyOf func() (meshPolicy, error)) error {
 	at := o.at
 	if at.IsZero() {
 		at = time.Now()
-	}
-	samples, err := prom.Fetch(ctx, o.Window, at)
-	if err != nil {
-		return err
 	}
 	namespace := o.namespace
 	if o.AllNamespaces {
 		namespace = ""
 	}
+	samples, err := o.fetch(ctx, prom, namespace, at)
+	policy, istioErr := policyOf()
+	if istioErr != nil {
+		return istioErr
+	}
+	if err != nil {
+		return err
+	}
 	g := graph.Build(samples, o.Window, namespace)
-	if len(samples.Requests) == 0 && len(samples.TCPSent) == 0 {
+	if len(samples.Requests) == 0 && len(samples.TCPSent) == 0 && len(samples.TCPOpened) == 0 {
 		// No rate at all: a quiet window, or a Prometheus that never saw Istio's metrics.
-		// One more query tells them apart.
-		series, err := prom.Query(ctx, "count(istio_requests_total) or count(istio_tcp_sent_bytes_total)", at)
+		window, _ := model.ParseDuration(o.Window)
+		found, err := prom.HasIstioMetrics(ctx, at.Add(-time.Duration(window)), at)
 		if err != nil {
 			return err
 		}
-		if len(series) == 0 {
+		if !found {
 			return fmt.Errorf("Prometheus at %s has no Istio metrics (istio_requests_total, istio_tcp_sent_bytes_total): is it scraping the sidecars (port 15090 or 15020)?", prom.Where)
 		}
 	}

@@ -2,8 +2,13 @@ package cmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
+	"sync"
 	"time"
+
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/prometheus/common/model"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -12,6 +17,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/change"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/istio"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/lockdown"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/mesh"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/output"
@@ -143,9 +149,6 @@ func (o *LockdownOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := mesh.RequireIstio(o.clients.Discovery, mesh.PeerAuthentications, mesh.AuthorizationPolicies, mesh.VirtualServices, mesh.Gateways); err != nil {
-		return err
-	}
 	if o.Status {
 		in, warnings, err := o.clients.ReadLockdownInput(ctx, namespace)
 		o.warn(warnings...)
@@ -153,9 +156,6 @@ func (o *LockdownOptions) Run(ctx context.Context) error {
 			return err
 		}
 		return o.printStatus(lockdown.ComputeStatus(in))
-	}
-	if err := o.checkCallerNamespaces(ctx); err != nil {
-		return err
 	}
 	plan, written, err := o.planAndApply(ctx, namespace)
 	if err != nil {
@@ -181,15 +181,22 @@ func (o *LockdownOptions) resolveNamespace() (string, error) {
 
 // planAndApply plans the lockdown (or its undo) on the namespace as it is now and applies it
 // all or nothing, re-reading and re-planning when someone changed a policy in between.
+// Checking --allow-from and reading the telemetry go on while the namespace is read; their
+// answers are waited for once the reads succeed (a cluster without Istio says only that).
 func (o *LockdownOptions) planAndApply(ctx context.Context, namespace string) (*lockdown.Plan, []change.Change, error) {
 	opts := lockdown.Options{AllowFrom: o.callers, Force: o.Force}
+	callersChecked := make(chan error, 1)
+	go func() { callersChecked <- o.checkCallerNamespaces(ctx) }()
+	var traffic chan observation
 	if !o.Undo {
-		opts.Observed, opts.OutsideMesh = o.observe(ctx, namespace)
+		traffic = make(chan observation, 1)
+		go func() { traffic <- o.observe(ctx, namespace) }()
 	}
 	var (
 		plan         *lockdown.Plan
 		written      []change.Change
 		readWarnings []string
+		waited       bool
 	)
 	writer := mesh.NewWriter(o.clients, o.dryRun)
 	// What could not be read explains a failure as much as a success: said either way, once.
@@ -200,6 +207,17 @@ func (o *LockdownOptions) planAndApply(ctx context.Context, namespace string) (*
 		in, readWarnings, err = o.clients.ReadLockdownInput(ctx, namespace)
 		if err != nil {
 			return err
+		}
+		if !waited {
+			waited = true
+			if err := <-callersChecked; err != nil {
+				return err
+			}
+			if traffic != nil {
+				seen := <-traffic
+				opts.Observed, opts.OutsideMesh = seen.callers, seen.outsideMesh
+				o.warn(seen.warnings...)
+			}
 		}
 		if o.Undo {
 			plan, err = lockdown.Undo(in)
@@ -215,64 +233,86 @@ func (o *LockdownOptions) planAndApply(ctx context.Context, namespace string) (*
 	return plan, written, err
 }
 
+// observation is the traffic seen into a namespace: its callers, the workloads outside the
+// mesh that may be its plaintext callers, and what could not be read.
+type observation struct {
+	callers     []lockdown.Observation
+	outsideMesh []string
+	warnings    []string
+}
+
 // observe reads the traffic into namespace from Prometheus, and the workloads without a
 // sidecar that may be its plaintext callers. Without a reachable Prometheus it says so and
 // the lockdown goes on with what the flags and the mesh config give.
-func (o *LockdownOptions) observe(ctx context.Context, namespace string) (observed []lockdown.Observation, outsideMesh []string) {
+func (o *LockdownOptions) observe(ctx context.Context, namespace string) observation {
 	locator := telemetry.Locator{FlagURL: o.PrometheusURL, Services: o.clients.Core, RESTConfig: o.clients.Config}
 	prom, err := locator.Locate(ctx)
+	var seen observation
 	if err == nil {
-		observed, err = prom.ObservedCallers(ctx, namespace, o.Window, time.Now())
+		seen.callers, err = prom.ObservedCallers(ctx, namespace, o.Window, time.Now())
 	}
 	if err != nil {
-		o.warn(fmt.Sprintf("no telemetry (%v)", err), "the allow-list comes from --allow-from and the mesh config alone; callers seen in traffic are not added")
-		return nil, nil
+		seen.warnings = []string{fmt.Sprintf("no telemetry (%v)", err), "the allow-list comes from --allow-from and the mesh config alone; callers seen in traffic are not added"}
+		return seen
 	}
-	for _, obs := range observed {
+	for _, obs := range seen.callers {
 		if !obs.MTLS {
 			// Someone sends plaintext: name the candidates, from every namespace.
-			outsideMesh = o.outsideMesh(ctx)
+			seen.outsideMesh = o.outsideMesh(ctx)
 			break
 		}
 	}
-	return observed, outsideMesh
+	return seen
 }
 
 // outsideMesh names the workloads of every namespace that are in the mesh neither with a
-// sidecar nor in ambient mode; nil when they cannot be read.
+// sidecar nor in ambient mode; nil when they cannot be read. Three reads, at once.
 func (o *LockdownOptions) outsideMesh(ctx context.Context) []string {
-	pods, err := o.clients.Core.Pods(metav1.NamespaceAll).List(ctx, metav1.ListOptions{})
-	if err != nil {
+	var (
+		pods       *corev1.PodList
+		namespaces *corev1.NamespaceList
+		podsErr    error
+		mc         istio.MeshConfig
+		wg         sync.WaitGroup
+	)
+	wg.Go(func() { pods, podsErr = o.clients.Core.Pods(metav1.NamespaceAll).List(ctx, metav1.ListOptions{}) })
+	wg.Go(func() { namespaces, _ = o.clients.Core.Namespaces().List(ctx, metav1.ListOptions{}) })
+	wg.Go(func() { mc, _ = o.clients.MeshConfig(ctx) })
+	wg.Wait()
+	if podsErr != nil {
 		return nil
 	}
 	labels := map[string]map[string]string{}
-	if namespaces, err := o.clients.Core.Namespaces().List(ctx, metav1.ListOptions{}); err == nil {
+	if namespaces != nil {
 		for _, ns := range namespaces.Items {
 			labels[ns.Name] = ns.Labels
 		}
 	}
-	mc, _ := o.clients.MeshConfig(ctx)
 	return lockdown.OutsideMesh(pods.Items, labels, mc.RootNamespace)
 }
 
 // checkCallerNamespaces: a namespace named in --allow-from must exist (a typo would silently
-// allow no one, and istioctl analyze flags it).
+// allow no one, and istioctl analyze flags it). One read per namespace, at once.
 func (o *LockdownOptions) checkCallerNamespaces(ctx context.Context) error {
-	checked := map[string]bool{}
+	var callers []lockdown.Caller // the first naming each namespace
 	for _, c := range o.callers {
-		if checked[c.Namespace] {
-			continue
-		}
-		checked[c.Namespace] = true
-		exists, err := o.clients.NamespaceExists(ctx, c.Namespace)
-		if err != nil {
-			return err
-		}
-		if !exists {
-			return fmt.Errorf("--allow-from %s: namespace %q not found", c, c.Namespace)
+		if !slices.ContainsFunc(callers, func(seen lockdown.Caller) bool { return seen.Namespace == c.Namespace }) {
+			callers = append(callers, c)
 		}
 	}
-	return nil
+	errs := make([]error, len(callers))
+	var wg sync.WaitGroup
+	for i, c := range callers {
+		wg.Go(func() {
+			exists, err := o.clients.NamespaceExists(ctx, c.Namespace)
+			if err == nil && !exists {
+				err = fmt.Errorf("--allow-from %s: namespace %q not found", c, c.Namespace)
+			}
+			errs[i] = err
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 func (o *LockdownOptions) print(plan *lockdown.Plan, written []change.Change) error {

@@ -27,7 +27,7 @@ func ambientSamples() *telemetry.Samples {
 	tcp := func(reporter string, src, dst end, service, security string, v float64) *model.Sample {
 		return sample(reporter, src, dst, service, "tcp", map[string]string{"connection_security_policy": security}, v)
 	}
-	s := &telemetry.Samples{Latency: map[float64]model.Vector{}}
+	s := &telemetry.Samples{}
 	s.Requests = model.Vector{
 		// A gateway with its own proxy calls productpage: it reports the request, ztunnel the
 		// connection under it.
@@ -35,9 +35,7 @@ func ambientSamples() *telemetry.Samples {
 		req("waypoint", ambProductpage, ambReviews, "reviews", "200", "-", "mutual_tls", 9),
 		req("waypoint", ambProductpage, ambReviews, "reviews", "503", "-", "mutual_tls", 1),
 	}
-	for _, q := range []float64{0.5, 0.95, 0.99} {
-		s.Latency[q] = model.Vector{latency("waypoint", ambProductpage, ambReviews, "reviews", 4*(1+q))}
-	}
+	s.Durations = []*telemetry.Histogram{latency("waypoint", ambProductpage, ambReviews, "reviews", 8)}
 	for _, vector := range []*model.Vector{&s.TCPSent, &s.TCPRecv} {
 		*vector = model.Vector{
 			tcp("source", ambProductpage, ambWaypoint, "reviews", "unknown", 500),

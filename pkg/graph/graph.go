@@ -82,7 +82,7 @@ func Build(s *telemetry.Samples, window, namespace string) *Graph {
 	var order keyOrder
 	requests := tallyRequests(s.Requests, order.note)
 	tcp := tcpTallies(s, order.note)
-	latency := indexLatency(s.Latency)
+	latency := indexLatency(s.Durations)
 	waypoints := findWaypoints(requests, tcp)
 
 	g := &Graph{Window: window, Edges: []Edge{}}

@@ -46,13 +46,22 @@ func req(reporter string, src, dst end, service, code, flags, security string, v
 	return sample(reporter, src, dst, service, "http", map[string]string{"response_code": code, "response_flags": flags, "connection_security_policy": security}, value)
 }
 
-func latency(reporter string, src, dst end, service string, value float64) *model.Sample {
-	return sample(reporter, src, dst, service, "http", nil, value)
+// latency is a request duration histogram whose requests all took at most bound ms, spread
+// evenly: its q-quantile is q*bound. A bound of 0 is a histogram without requests.
+func latency(reporter string, src, dst end, service string, bound float64) *telemetry.Histogram {
+	count := 10.0
+	if bound == 0 {
+		bound, count = 1, 0
+	}
+	return &telemetry.Histogram{
+		Metric:  sample(reporter, src, dst, service, "http", nil, 0).Metric,
+		Buckets: []telemetry.Bucket{{UpperBound: bound, Count: count}, {UpperBound: math.Inf(1), Count: count}},
+	}
 }
 
 // meshSamples is a small mesh that has every case the graph must count right.
 func meshSamples() *telemetry.Samples {
-	s := &telemetry.Samples{Latency: map[float64]model.Vector{}}
+	s := &telemetry.Samples{}
 	s.Requests = model.Vector{
 		// Both proxies report the gateway's calls: counted once, from the destination.
 		req("destination", ingress, productpage, "productpage", "200", "-", "mutual_tls", 10),
@@ -80,18 +89,12 @@ func meshSamples() *telemetry.Samples {
 		// Series with no traffic in the window are not edges.
 		req("destination", reviews2, details, "details", "200", "-", "mutual_tls", 0),
 	}
-	s.Latency[0.5] = model.Vector{
-		latency("destination", ingress, productpage, "productpage", 20), latency("source", ingress, productpage, "productpage", 21),
-		latency("destination", productpage, reviews1, "reviews", 4),
-		latency("source", reviews2, ratings, "ratings", 3),
-		latency("destination", productpage, details, "details", math.NaN()),
-	}
-	s.Latency[0.95] = model.Vector{latency("destination", ingress, productpage, "productpage", 90), latency("destination", productpage, reviews1, "reviews", 9)}
-	s.Latency[0.99] = model.Vector{
-		latency("destination", ingress, productpage, "productpage", 180), latency("source", ingress, productpage, "productpage", 190),
-		latency("destination", productpage, reviews1, "reviews", 12),
-		latency("source", reviews2, ratings, "ratings", 8),
-		latency("destination", unknown, productpage, "productpage", 230),
+	s.Durations = []*telemetry.Histogram{
+		latency("destination", ingress, productpage, "productpage", 200), latency("source", ingress, productpage, "productpage", 220),
+		latency("destination", productpage, reviews1, "reviews", 10),
+		latency("source", reviews2, ratings, "ratings", 6),
+		latency("destination", productpage, details, "details", 0),
+		latency("destination", unknown, productpage, "productpage", 250),
 	}
 	tcp := func(reporter, security string, v float64) *model.Sample {
 		return sample(reporter, ratings, mongodb, "mongodb", "tcp", map[string]string{"connection_security_policy": security}, v)
@@ -120,11 +123,11 @@ func TestBuildCountsEachRequestOnce(t *testing.T) {
 		t.Errorf("%d edges, want 8: %v", len(g.Edges), g.Edges)
 	}
 	gw := find(t, g, "istio-system/istio-ingressgateway", "default/productpage-v1")
-	if gw.RPS != 10 || gw.Reporter != "destination" || *gw.MTLS != 1 || *gw.P50Ms != 20 || *gw.P99Ms != 180 || *gw.P95Ms != 90 {
+	if gw.RPS != 10 || gw.Reporter != "destination" || *gw.MTLS != 1 || *gw.P50Ms != 100 || *gw.P99Ms != 198 || *gw.P95Ms != 190 {
 		t.Errorf("gateway edge: %+v", gw)
 	}
 	plain := find(t, g, "unknown", "default/productpage-v1")
-	if plain.RPS != 2 || *plain.MTLS != 0 || *plain.P99Ms != 230 {
+	if plain.RPS != 2 || *plain.MTLS != 0 || *plain.P99Ms != 247.5 {
 		t.Errorf("plaintext edge: %+v", plain)
 	}
 	rv := find(t, g, "default/productpage-v1", "default/reviews-v1")
@@ -220,24 +223,22 @@ func TestSort(t *testing.T) {
 		t.Errorf("--sort errors: first edge %v", first)
 	}
 	g.Sort("p99")
-	if first := g.Edges[0]; first.P99Ms == nil || *first.P99Ms != 230 {
+	if first := g.Edges[0]; first.P99Ms == nil || *first.P99Ms != 247.5 {
 		t.Errorf("--sort p99: first edge %v", first)
 	}
 }
 
 // Planning cost over a synthetic mesh of 1,000 workloads, each calling five others, both
-// reporters, three quantiles: the PromQL side is always six queries.
+// reporters, a duration histogram each: the PromQL side is always five queries.
 func BenchmarkBuild1000Workloads(b *testing.B) {
-	s := &telemetry.Samples{Latency: map[float64]model.Vector{}}
+	s := &telemetry.Samples{}
 	for i := range 1000 {
 		src := end{"ns" + string(rune('a'+i%20)), "w" + itoa(i), "w" + itoa(i), "v1"}
 		for j := 1; j <= 5; j++ {
 			dst := end{"ns" + string(rune('a'+(i+j)%20)), "w" + itoa((i+j)%1000), "w" + itoa((i+j)%1000), "v1"}
 			for _, reporter := range []string{"source", "destination"} {
 				s.Requests = append(s.Requests, req(reporter, src, dst, "svc", "200", "-", "mutual_tls", 1), req(reporter, src, dst, "svc", "503", "-", "mutual_tls", 0.1))
-				for _, q := range telemetry.Quantiles {
-					s.Latency[q] = append(s.Latency[q], latency(reporter, src, dst, "svc", 10))
-				}
+				s.Durations = append(s.Durations, latency(reporter, src, dst, "svc", 10))
 			}
 		}
 	}
@@ -246,8 +247,8 @@ func BenchmarkBuild1000Workloads(b *testing.B) {
 		g := Build(s, "5m", "")
 		g.Sort("p99")
 	}
-	b.ReportMetric(float64(len(telemetry.Queries("5m"))), "queries")
-	b.ReportMetric(float64(len(s.Requests)+3*len(s.Latency[0.5])), "samples")
+	b.ReportMetric(float64(len(telemetry.Queries("5m", telemetry.Scope{}))), "queries")
+	b.ReportMetric(float64(len(s.Requests)+2*len(s.Durations)), "samples")
 }
 
 func itoa(i int) string {

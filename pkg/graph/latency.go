@@ -3,7 +3,7 @@ package graph
 import (
 	"math"
 
-	"github.com/prometheus/common/model"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/telemetry"
 )
 
 // quantileKey finds one reporter's quantile of one edge.
@@ -13,16 +13,16 @@ type quantileKey struct {
 	edge     key
 }
 
-// indexLatency reads the quantile vectors once, so that looking an edge up costs O(1).
-func indexLatency(latency map[float64]model.Vector) map[quantileKey]float64 {
-	index := map[quantileKey]float64{}
-	for quantile, vector := range latency {
-		for _, sample := range vector {
-			v := float64(sample.Value)
+// indexLatency computes each histogram's quantiles once, so that looking an edge up costs O(1).
+func indexLatency(durations []*telemetry.Histogram) map[quantileKey]float64 {
+	index := make(map[quantileKey]float64, len(durations)*len(telemetry.Quantiles))
+	for _, h := range durations {
+		k, reporter := keyOf(h.Metric), string(h.Metric["reporter"])
+		for i, v := range h.Quantiles(telemetry.Quantiles...) {
 			if math.IsNaN(v) || math.IsInf(v, 0) {
 				continue
 			}
-			index[quantileKey{quantile, string(sample.Metric["reporter"]), keyOf(sample.Metric)}] = v
+			index[quantileKey{telemetry.Quantiles[i], reporter, k}] = v
 		}
 	}
 	return index

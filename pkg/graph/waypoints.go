@@ -1,8 +1,15 @@
 package graph
 
 import (
+	"regexp"
 	"slices"
 	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/prometheus/common/model"
+
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/telemetry"
 )
 
 // waypoints folds ambient mode's waypoint hops into the calls they carry. A waypoint reports
@@ -101,4 +108,94 @@ func (wp waypoints) annotate(e *Edge, k key, tcp tcpEdges) {
 		share := mtls / bytes
 		e.MTLS = &share
 	}
+}
+
+// OutsideScope names what the graph of namespace needs beyond the series with namespace on
+// one side, given those (s): the hops of waypoints in other namespaces. A call between the
+// namespace and another through a waypoint in a third needs the waypoint's hop on the far
+// side (TCP bytes), and a waypoint in the namespace that carries calls between two other
+// namespaces needs those calls (the waypoint's requests), or its hops would show as edges of
+// their own. Nothing in a mesh without such waypoints: no further query.
+func OutsideScope(s *telemetry.Samples, namespace string) []telemetry.Part {
+	var hops, calls pairs
+	tcpOut, tcpIn := map[Workload][]Workload{}, map[Workload][]Workload{}
+	for _, vector := range []model.Vector{s.TCPSent, s.TCPRecv, s.TCPOpened} {
+		for _, sample := range vector {
+			k := keyOf(sample.Metric)
+			tcpOut[ref(k.src)] = append(tcpOut[ref(k.src)], ref(k.dst))
+			tcpIn[ref(k.dst)] = append(tcpIn[ref(k.dst)], ref(k.src))
+		}
+	}
+	inside := func(w Workload) bool { return w.Namespace == namespace }
+	for _, sample := range s.Requests {
+		k := keyOf(sample.Metric)
+		caller, callee := ref(k.src), ref(k.dst)
+		if sample.Metric["reporter"] != "waypoint" || inside(caller) == inside(callee) {
+			continue
+		}
+		if inside(caller) { // the hop from the waypoint into the callee
+			for _, w := range tcpOut[caller] {
+				if !inside(w) && w != callee {
+					hops.add(w, callee)
+				}
+			}
+			continue
+		}
+		for _, w := range tcpIn[callee] { // the hop from the caller into the waypoint
+			if !inside(w) && w != caller {
+				hops.add(caller, w)
+			}
+		}
+	}
+	for w, callers := range tcpIn {
+		if !inside(w) {
+			continue
+		}
+		for _, caller := range callers {
+			for _, callee := range tcpOut[w] {
+				if !inside(caller) && !inside(callee) && caller != callee {
+					calls.add(caller, callee)
+				}
+			}
+		}
+	}
+	var parts []telemetry.Part
+	if !hops.empty() {
+		parts = append(parts, telemetry.Part{Scope: telemetry.Scope{Selector: hops.selector("")}, Queries: []string{telemetry.QueryTCPSent, telemetry.QueryTCPRecv}})
+	}
+	if !calls.empty() {
+		parts = append(parts, telemetry.Part{Scope: telemetry.Scope{Selector: calls.selector(`reporter="waypoint",`)}, Queries: []string{telemetry.QueryRequests}})
+	}
+	return parts
+}
+
+// ref is a workload by namespace and name alone.
+func ref(w Workload) Workload { return Workload{Namespace: w.Namespace, Workload: w.Workload} }
+
+// pairs are sources and destinations, outside the namespace, whose series to read.
+type pairs struct{ srcNS, src, dstNS, dst map[string]bool }
+
+func (p *pairs) add(src, dst Workload) {
+	if p.src == nil {
+		p.srcNS, p.src, p.dstNS, p.dst = map[string]bool{}, map[string]bool{}, map[string]bool{}, map[string]bool{}
+	}
+	p.srcNS[src.Namespace], p.src[src.Workload] = true, true
+	p.dstNS[dst.Namespace], p.dst[dst.Workload] = true, true
+}
+
+func (p pairs) empty() bool { return len(p.src) == 0 }
+
+// selector matches every source with every destination: a few series more than the pairs,
+// all of them outside the namespace, so none counted twice.
+func (p pairs) selector(prefix string) string {
+	alternatives := func(set map[string]bool) string {
+		var quoted []string
+		for v := range set {
+			quoted = append(quoted, regexp.QuoteMeta(v))
+		}
+		sort.Strings(quoted)
+		return strconv.Quote(strings.Join(quoted, "|"))
+	}
+	return prefix + "source_workload_namespace=~" + alternatives(p.srcNS) + ",source_workload=~" + alternatives(p.src) +
+		",destination_workload_namespace=~" + alternatives(p.dstNS) + ",destination_workload=~" + alternatives(p.dst)
 }

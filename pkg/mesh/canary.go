@@ -3,6 +3,7 @@ package mesh
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"golang.org/x/sync/errgroup"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -14,29 +15,21 @@ import (
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/istio"
 )
 
-// ReadCanaryInput reads what canary planning needs, in the service's namespace: the Service
-// and the namespace (its labels say whether it is ambient), then in parallel the routes of
-// both APIs, the DestinationRules, the service's pods, the namespace's Services and
-// EndpointSlices (version Services and what is ready behind them), and in ambient mode the
-// Gateways of the waypoint's namespace. The count of requests does not grow with the
-// namespace. Warnings say what could not be read.
+// ReadCanaryInput reads what canary planning needs, in the service's namespace, in two rounds
+// of parallel requests. First the Service, the namespace (its labels say whether it is
+// ambient), the routes of both APIs, the DestinationRules, the namespace's Services and
+// EndpointSlices (version Services and what is ready behind them); then what the first round
+// names: the service's pods and, in ambient mode, the Gateways of the waypoint's namespace.
+// The count of requests does not grow with the namespace. No discovery request comes first:
+// a cluster without Istio answers the list of VirtualServices 404, which says so.
+// Warnings say what could not be read.
 func (c *Clients) ReadCanaryInput(ctx context.Context, svc istio.Service) (canary.Input, []string, error) {
 	in := canary.Input{Service: svc}
 	w := warnings{namespace: svc.Namespace, unreadableMeans: "Gateway API routes for " + svc.Name + " are not considered"}
-	if err := c.readServiceAndNamespace(ctx, &in, &w); err != nil {
+	if err := c.readCanaryNamespace(ctx, &in, &w); err != nil {
 		return in, nil, err
 	}
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(c.listInto(gctx, VirtualServices, svc.Namespace, &in.VirtualServices))
-	g.Go(func() error {
-		list, err := c.Networking.DestinationRules(svc.Namespace).List(gctx, metav1.ListOptions{})
-		if err == nil {
-			for i := range list.Items {
-				in.DestinationRules = append(in.DestinationRules, list.Items[i])
-			}
-		}
-		return err
-	})
 	if len(in.ServiceSelector) > 0 {
 		g.Go(func() error {
 			selector := labels.SelectorFromSet(in.ServiceSelector).String()
@@ -47,71 +40,104 @@ func (c *Clients) ReadCanaryInput(ctx context.Context, svc istio.Service) (canar
 			return err
 		})
 	}
-	g.Go(func() error {
-		list, err := c.Core.Services(svc.Namespace).List(gctx, metav1.ListOptions{})
-		if err == nil {
-			in.Services = list.Items
-		}
-		return err
-	})
-	g.Go(func() error {
-		list, err := c.EndpointSlice.EndpointSlices(svc.Namespace).List(gctx, metav1.ListOptions{})
-		switch {
-		case err == nil:
-			in.EndpointSlices = list.Items
-		case apierrors.IsForbidden(err):
-			// Needed only to tell whether version Services have ready endpoints: the plan
-			// refuses to send them traffic on that ground, unless --force.
-			in.EndpointsUnreadable = true
-			return nil
-		}
-		return err
-	})
-	routes := make([][]*unstructured.Unstructured, 2)
-	for i, r := range []IstioResource{HTTPRoutes, GRPCRoutes} {
-		g.Go(c.listOptional(gctx, r, svc.Namespace, &w, &routes[i]))
-	}
 	if ref, ok := istio.UseWaypoint("Service", svc.Name, svc.Namespace, in.ServiceLabels, in.NamespaceLabels); ok && istio.NamespaceIsAmbient(in.NamespaceLabels) {
 		g.Go(c.listOptional(gctx, K8sGateways, ref.Namespace, &w, &in.Waypoints))
 	}
 	err := g.Wait()
-	in.Routes = append(routes[0], routes[1]...)
 	return in, w.sorted(), err
 }
 
-// readServiceAndNamespace reads the Service (which must exist) and its namespace's labels.
-func (c *Clients) readServiceAndNamespace(ctx context.Context, in *canary.Input, w *warnings) error {
+// readCanaryNamespace is the first round: everything of the namespace that does not depend
+// on the Service. Errors are gathered, not raced: that Istio is missing explains the others.
+func (c *Clients) readCanaryNamespace(ctx context.Context, in *canary.Input, w *warnings) error {
 	svc := in.Service
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error {
-		service, err := c.Core.Services(svc.Namespace).Get(gctx, svc.Name, metav1.GetOptions{})
-		if apierrors.IsNotFound(err) {
-			return fmt.Errorf("service %q not found in namespace %q: check the name, or pick the namespace with -n", svc.Name, svc.Namespace)
-		}
-		if err != nil {
+	reads := []func() error{
+		func() error { return c.readService(ctx, in) },
+		func() error { return c.readNamespaceLabels(ctx, in, w) },
+		c.listInto(ctx, VirtualServices, svc.Namespace, &in.VirtualServices),
+		func() error {
+			list, err := c.Networking.DestinationRules(svc.Namespace).List(ctx, metav1.ListOptions{})
+			if err != nil {
+				return notServed(DestinationRules, err)
+			}
+			for i := range list.Items {
+				in.DestinationRules = append(in.DestinationRules, list.Items[i])
+			}
+			return nil
+		},
+		func() error {
+			list, err := c.Core.Services(svc.Namespace).List(ctx, metav1.ListOptions{})
+			if err == nil {
+				in.Services = list.Items
+			}
 			return err
-		}
-		in.ServiceSelector, in.ServiceLabels = service.Spec.Selector, service.Labels
-		for _, p := range service.Spec.Ports {
-			in.ServicePorts = append(in.ServicePorts, p.Port)
-		}
-		return nil
-	})
-	g.Go(func() error {
-		ns, err := c.Core.Namespaces().Get(gctx, svc.Namespace, metav1.GetOptions{})
-		switch {
-		case err == nil:
-			in.NamespaceLabels = ns.Labels
-		case apierrors.IsNotFound(err):
-			// The Service's read says so, better.
-		case apierrors.IsForbidden(err):
-			w.add("you may not get namespace %s: whether it is in ambient mode (and needs a waypoint for a split) is not checked", svc.Namespace)
-		default:
+		},
+		func() error {
+			list, err := c.EndpointSlice.EndpointSlices(svc.Namespace).List(ctx, metav1.ListOptions{})
+			switch {
+			case err == nil:
+				in.EndpointSlices = list.Items
+			case apierrors.IsForbidden(err):
+				// Needed only to tell whether version Services have ready endpoints: the plan
+				// refuses to send them traffic on that ground, unless --force.
+				in.EndpointsUnreadable = true
+				return nil
+			}
 			return err
-		}
-		return nil
-	})
-	return g.Wait()
+		},
+	}
+	routes := make([][]*unstructured.Unstructured, 2)
+	for i, r := range []IstioResource{HTTPRoutes, GRPCRoutes} {
+		reads = append(reads, c.listOptional(ctx, r, svc.Namespace, w, &routes[i]))
+	}
+	err := inParallel(reads...)
+	in.Routes = append(routes[0], routes[1]...)
+	return err
+}
+
+// inParallel runs reads at once and waits for all of them; of their errors, Istio's absence
+// first.
+func inParallel(reads ...func() error) error {
+	errs := make([]error, len(reads))
+	var wg sync.WaitGroup
+	for i, read := range reads {
+		wg.Go(func() { errs[i] = read() })
+	}
+	wg.Wait()
+	return IstioMissing(errs...)
+}
+
+// readService reads the Service, which must exist.
+func (c *Clients) readService(ctx context.Context, in *canary.Input) error {
+	svc := in.Service
+	service, err := c.Core.Services(svc.Namespace).Get(ctx, svc.Name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return fmt.Errorf("service %q not found in namespace %q: check the name, or pick the namespace with -n", svc.Name, svc.Namespace)
+	}
+	if err != nil {
+		return err
+	}
+	in.ServiceSelector, in.ServiceLabels = service.Spec.Selector, service.Labels
+	for _, p := range service.Spec.Ports {
+		in.ServicePorts = append(in.ServicePorts, p.Port)
+	}
+	return nil
+}
+
+// readNamespaceLabels reads the labels of the Service's namespace: whether it is ambient.
+func (c *Clients) readNamespaceLabels(ctx context.Context, in *canary.Input, w *warnings) error {
+	ns, err := c.Core.Namespaces().Get(ctx, in.Service.Namespace, metav1.GetOptions{})
+	switch {
+	case err == nil:
+		in.NamespaceLabels = ns.Labels
+	case apierrors.IsNotFound(err):
+		// The Service's read says so, better.
+	case apierrors.IsForbidden(err):
+		w.add("you may not get namespace %s: whether it is in ambient mode (and needs a waypoint for a split) is not checked", in.Service.Namespace)
+	default:
+		return err
+	}
+	return nil
 }
 
 // listOptional lists r (of Gateway API, which a cluster may not serve) in namespace into

@@ -5,7 +5,6 @@ import (
 
 	networkingv1 "istio.io/client-go/pkg/clientset/versioned/typed/networking/v1"
 	securityv1 "istio.io/client-go/pkg/clientset/versioned/typed/security/v1"
-	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	discoveryv1client "k8s.io/client-go/kubernetes/typed/discovery/v1"
@@ -16,7 +15,6 @@ import (
 // included (not the full clientsets), which keeps the binaries small; the fields are
 // interfaces so that unit tests can pass fake clientsets' group clients.
 type Clients struct {
-	Discovery     discovery.DiscoveryInterface
 	Core          corev1client.CoreV1Interface
 	EndpointSlice discoveryv1client.DiscoveryV1Interface
 	Networking    networkingv1.NetworkingV1Interface
@@ -48,10 +46,6 @@ func (f *ConfigFlags) Clients() (*Clients, error) {
 
 // NewClients builds every group client from one REST config.
 func NewClients(cfg *rest.Config) (*Clients, error) {
-	disc, err := discovery.NewDiscoveryClientForConfig(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("building discovery client: %w", err)
-	}
 	core, err := corev1client.NewForConfig(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("building core client: %w", err)
@@ -72,5 +66,5 @@ func NewClients(cfg *rest.Config) (*Clients, error) {
 	if err != nil {
 		return nil, fmt.Errorf("building dynamic client: %w", err)
 	}
-	return &Clients{Discovery: disc, Core: core, EndpointSlice: slices, Networking: networking, Security: security, Dynamic: dyn, Config: cfg}, nil
+	return &Clients{Core: core, EndpointSlice: slices, Networking: networking, Security: security, Dynamic: dyn, Config: cfg}, nil
 }

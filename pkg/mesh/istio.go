@@ -2,13 +2,13 @@ package mesh
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/discovery"
 )
 
 // Istio resources the plugins depend on, by the API version we speak (networking.istio.io/v1
@@ -41,8 +41,13 @@ type IstioResource struct {
 	Kind         string
 }
 
-// ErrIstioNotInstalled is returned (wrapped) when the cluster lacks an Istio API we need.
-type ErrIstioNotInstalled struct{ Missing IstioResource }
+// ErrIstioNotInstalled is returned when the cluster lacks an Istio API we need: the API
+// server answered 404 to a list of it (a list of a resource it serves is never 404). No
+// discovery request is made beforehand; the first request for Istio's objects tells.
+type ErrIstioNotInstalled struct {
+	Missing IstioResource
+	err     error // the API server's answer
+}
 
 func (e *ErrIstioNotInstalled) Error() string {
 	return fmt.Sprintf("Istio is not installed in this cluster (the API server does not serve %s %s): "+
@@ -50,34 +55,32 @@ func (e *ErrIstioNotInstalled) Error() string {
 		e.Missing.GroupVersion, e.Missing.Kind)
 }
 
-// RequireIstio checks, with one discovery request per API group version, that the cluster
-// serves every resource given. It turns a missing CRD into one clear error instead of the
-// "the server could not find the requested resource" a first real request would produce.
-func RequireIstio(disc discovery.DiscoveryInterface, resources ...IstioResource) error {
-	served := map[schema.GroupVersion]map[string]bool{}
-	for _, r := range resources {
-		names, seen := served[r.GroupVersion]
-		if !seen {
-			list, err := disc.ServerResourcesForGroupVersion(r.GroupVersion.String())
-			switch {
-			case apierrors.IsNotFound(err):
-				// The group version is not served at all.
-			case err != nil:
-				return Explain(err)
-			}
-			names = map[string]bool{}
-			if list != nil {
-				for _, res := range list.APIResources {
-					names[res.Name] = true
-				}
-			}
-			served[r.GroupVersion] = names
+// Unwrap keeps the API server's answer: apierrors.IsNotFound still holds, for the callers to
+// whom a missing Gateway API is no error.
+func (e *ErrIstioNotInstalled) Unwrap() error { return e.err }
+
+// notServed turns the 404 of a list of r into ErrIstioNotInstalled.
+func notServed(r IstioResource, err error) error {
+	if apierrors.IsNotFound(err) {
+		return &ErrIstioNotInstalled{Missing: r, err: err}
+	}
+	return err
+}
+
+// IstioMissing is the first ErrIstioNotInstalled among errs, else the first error: when
+// parallel reads fail, that Istio is missing explains the rest.
+func IstioMissing(errs ...error) error {
+	var first error
+	for _, err := range errs {
+		var missing *ErrIstioNotInstalled
+		if errors.As(err, &missing) {
+			return err
 		}
-		if !names[r.Resource] {
-			return &ErrIstioNotInstalled{Missing: r}
+		if first == nil {
+			first = err
 		}
 	}
-	return nil
+	return first
 }
 
 // QualifiedName is the resource as kubectl names it unambiguously: gateways.networking.istio.io.
@@ -109,7 +112,7 @@ func ResourceFor(gvk schema.GroupVersionKind) (IstioResource, bool) {
 func (c *Clients) ListIstio(ctx context.Context, r IstioResource, namespace string) ([]*unstructured.Unstructured, error) {
 	list, err := c.Dynamic.Resource(r.GVR()).Namespace(namespace).List(ctx, metav1.ListOptions{})
 	if err != nil {
-		return nil, err
+		return nil, notServed(r, err)
 	}
 	out := make([]*unstructured.Unstructured, len(list.Items))
 	for i := range list.Items {

@@ -34,14 +34,15 @@ func (s VersionScope) selector() string {
 }
 
 // VersionFigures reads, per destination_version, the requests of scope over window: rate,
-// error rate (5xx and code 0) and p99. Two queries.
+// error rate (5xx and code 0) and p99 (from the duration buckets). Two queries.
 func (p *Prometheus) VersionFigures(ctx context.Context, scope VersionScope, window string, at time.Time) (map[string]canary.Figures, error) {
 	selector := scope.selector()
 	requests, err := p.Query(ctx, fmt.Sprintf("sum by (destination_version, response_code) (rate(istio_requests_total{%s}[%s]))", selector, window), at)
 	if err != nil {
 		return nil, err
 	}
-	p99, err := p.Query(ctx, fmt.Sprintf("histogram_quantile(0.99, sum by (destination_version, le) (rate(istio_request_duration_milliseconds_bucket{%s}[%s])))", selector, window), at)
+	var durations histogramSet
+	err = p.stream(ctx, fmt.Sprintf("sum by (destination_version, le) (rate(istio_request_duration_milliseconds_bucket{%s}[%s]))", selector, window), at, durations.add)
 	if err != nil {
 		return nil, err
 	}
@@ -62,12 +63,12 @@ func (p *Prometheus) VersionFigures(ctx context.Context, scope VersionScope, win
 		}
 		figures[version] = f
 	}
-	for _, s := range p99 {
-		v := float64(s.Value)
+	for _, h := range durations.list {
+		v := h.Quantiles(0.99)[0]
 		if math.IsNaN(v) || math.IsInf(v, 0) {
 			continue
 		}
-		version := string(s.Metric["destination_version"])
+		version := string(h.Metric["destination_version"])
 		f := figures[version]
 		f.P99Ms, f.HasP99 = v, true
 		figures[version] = f

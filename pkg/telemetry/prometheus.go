@@ -6,13 +6,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"strings"
-	"time"
 
-	promapi "github.com/prometheus/client_golang/api"
-	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
-	"github.com/prometheus/common/model"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -25,10 +22,11 @@ import (
 // EnvPrometheusURL names Prometheus when --prometheus-url does not.
 const EnvPrometheusURL = "MESH_PROMETHEUS_URL"
 
-// Prometheus is a Prometheus server and how it was found, for messages.
+// Prometheus is a Prometheus server's HTTP API and how it was found, for messages.
 type Prometheus struct {
-	API   promv1.API
-	Where string // "--prometheus-url http://...", "service istio-system/prometheus (through the API server)"
+	url    string // the API's root, without a trailing slash
+	client *http.Client
+	Where  string // "--prometheus-url http://...", "service istio-system/prometheus (through the API server)"
 }
 
 // Locator finds Prometheus: the flag, else the environment, else the cluster.
@@ -59,11 +57,10 @@ func (l Locator) Locate(ctx context.Context) (*Prometheus, error) {
 }
 
 func direct(url, where string) (*Prometheus, error) {
-	client, err := promapi.NewClient(promapi.Config{Address: strings.TrimSuffix(url, "/")})
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", where, err)
+	if !strings.HasPrefix(url, "http://") && !strings.HasPrefix(url, "https://") {
+		return nil, fmt.Errorf("%s: not an http:// or https:// URL", where)
 	}
-	return &Prometheus{API: promv1.NewAPI(client), Where: where}, nil
+	return &Prometheus{url: strings.TrimSuffix(url, "/"), client: http.DefaultClient, Where: where}, nil
 }
 
 // discover: service prometheus in istio-system (where istioctl's addon puts it), else one
@@ -101,30 +98,5 @@ func (l Locator) throughAPIServer(svc *corev1.Service) (*Prometheus, error) {
 	}
 	host := strings.TrimSuffix(l.RESTConfig.Host, "/")
 	url := fmt.Sprintf("%s/api/v1/namespaces/%s/services/%s:%s/proxy", host, svc.Namespace, svc.Name, port)
-	client, err := promapi.NewClient(promapi.Config{Address: url, RoundTripper: transport})
-	if err != nil {
-		return nil, err
-	}
-	return &Prometheus{API: promv1.NewAPI(client), Where: fmt.Sprintf("service %s/%s (through the API server's proxy)", svc.Namespace, svc.Name)}, nil
-}
-
-// Query runs one instant query and returns its vector.
-func (p *Prometheus) Query(ctx context.Context, query string, at time.Time) (model.Vector, error) {
-	value, _, err := p.API.Query(ctx, query, at)
-	if err != nil {
-		return nil, p.explain(err)
-	}
-	vector, ok := value.(model.Vector)
-	if !ok {
-		return nil, fmt.Errorf("query %q returned a %s, not a vector", query, value.Type())
-	}
-	return vector, nil
-}
-
-func (p *Prometheus) explain(err error) error {
-	var promErr *promv1.Error
-	if errors.As(err, &promErr) && promErr.Type == promv1.ErrBadData {
-		return fmt.Errorf("Prometheus at %s rejected a query: %v", p.Where, err)
-	}
-	return fmt.Errorf("cannot reach Prometheus at %s: %v\n(check that it is up, or pass --prometheus-url)", p.Where, err)
+	return &Prometheus{url: url, client: &http.Client{Transport: transport}, Where: fmt.Sprintf("service %s/%s (through the API server's proxy)", svc.Namespace, svc.Name)}, nil
 }

@@ -10,6 +10,7 @@ import (
 	"math"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -158,6 +159,17 @@ func TestGraphMatchesPromQL(t *testing.T) {
 		}
 	}
 
+	// A namespace's graph reads only the series with the namespace on one side, and is the
+	// whole mesh's graph cut to the namespace: the same edges with the same figures.
+	everything := kubectl(t, path, sb, "mesh", "graph", "-A", "--window", window, "--time", at, "-o", "json", "--prometheus-url", sb.PrometheusURL)
+	for _, namespace := range []string{"default", sandbox.AmbientNamespace, sandbox.GatewayAPINamespace} {
+		scoped := kubectl(t, path, sb, "mesh", "graph", "-n", namespace, "--window", window, "--time", at, "-o", "json", "--prometheus-url", sb.PrometheusURL)
+		got, want := edgesTouching(t, scoped.stdout, namespace), edgesTouching(t, everything.stdout, namespace)
+		if len(want) == 0 || strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Errorf("graph -n %s differs from graph -A cut to it:\n%s\nwant\n%s", namespace, strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+	}
+
 	// DOT that Graphviz renders; Mermaid; the table.
 	dotOut := kubectl(t, path, sb, "mesh", "graph", "-n", "default", "--window", window, "--time", at, "-o", "dot", "--prometheus-url", sb.PrometheusURL)
 	if _, err := exec.LookPath("dot"); err != nil {
@@ -173,6 +185,28 @@ func TestGraphMatchesPromQL(t *testing.T) {
 	if table.code != 0 || !strings.HasPrefix(table.stdout, "SOURCE") || !strings.Contains(table.stdout, "default/reviews-v2") {
 		t.Errorf("table:\n%+v", table)
 	}
+}
+
+// edgesTouching returns the edges of a graph -o json into or out of namespace, each as its
+// JSON, sorted.
+func edgesTouching(t *testing.T, out, namespace string) []string {
+	t.Helper()
+	var g struct{ Edges []json.RawMessage }
+	if err := json.Unmarshal([]byte(out), &g); err != nil {
+		t.Fatalf("-o json: %v\n%s", err, out)
+	}
+	var edges []string
+	for _, raw := range g.Edges {
+		var e struct{ Source, Destination struct{ Namespace string } }
+		if err := json.Unmarshal(raw, &e); err != nil {
+			t.Fatal(err)
+		}
+		if e.Source.Namespace == namespace || e.Destination.Namespace == namespace {
+			edges = append(edges, string(raw))
+		}
+	}
+	slices.Sort(edges)
+	return edges
 }
 
 func TestGraphErrors(t *testing.T) {
