@@ -49,7 +49,9 @@ func startPrometheus(ctx context.Context, bin, dataDir string) (baseURL string, 
 	for time.Now().Before(deadline) {
 		select {
 		case <-exited:
-			return "", nil, fmt.Errorf("prometheus exited; see %s", logFile.Name())
+			last, _ := os.ReadFile(logFile.Name())
+			lines := strings.Split(strings.TrimSpace(string(last)), "\n")
+			return "", nil, fmt.Errorf("prometheus exited (%s); see %s", lines[len(lines)-1], logFile.Name())
 		case <-ctx.Done():
 			stop()
 			return "", nil, ctx.Err()
