@@ -191,6 +191,19 @@ func (c *Cluster) writeKubeconfig() error {
 	return clientcmd.WriteToFile(*cfg, c.Kubeconfig)
 }
 
+// KubeconfigVia writes a kubeconfig for the admin user that reaches the API server through
+// server instead (a test proxy in front of it, whose certificate it does not check), and
+// returns its path.
+func (c *Cluster) KubeconfigVia(server, dir string) (string, error) {
+	cfg := clientcmdapi.NewConfig()
+	cfg.Clusters["proxied"] = &clientcmdapi.Cluster{Server: server, InsecureSkipTLSVerify: true}
+	cfg.AuthInfos["admin"] = &clientcmdapi.AuthInfo{Token: token("admin")}
+	cfg.Contexts["admin"] = &clientcmdapi.Context{Cluster: "proxied", AuthInfo: "admin", Namespace: "default"}
+	cfg.CurrentContext = "admin"
+	path := filepath.Join(dir, "kubeconfig-via-proxy")
+	return path, clientcmd.WriteToFile(*cfg, path)
+}
+
 // waitReady polls /readyz (and then the default namespace, which the API server creates
 // itself shortly after) until both answer, a component exits, or ctx ends.
 func (c *Cluster) waitReady(ctx context.Context) error {

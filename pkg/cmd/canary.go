@@ -237,6 +237,7 @@ func (o *CanaryOptions) Run(ctx context.Context) error {
 // go to stderr. written is what was written, as stored: nothing when nothing changed.
 func (o *CanaryOptions) apply(ctx context.Context, req canary.Request) (plan *canary.Plan, written []change.Change, err error) {
 	writer := mesh.NewWriter(o.clients, o.dryRun)
+	writer.Recovery = fmt.Sprintf("run the same command again, or `kubectl mesh canary %s -n %s --rollback` to send everything back to stable", o.service.Name, o.service.Namespace)
 	var readWarnings []string
 	defer func() { o.warn(readWarnings...) }()
 	err = mesh.RetryOnConflict(func() error {
@@ -259,7 +260,7 @@ func (o *CanaryOptions) apply(ctx context.Context, req canary.Request) (plan *ca
 }
 
 func (o *CanaryOptions) prometheus(ctx context.Context) (*telemetry.Prometheus, error) {
-	return telemetry.Locator{FlagURL: o.PrometheusURL, Services: o.clients.Core, RESTConfig: o.clients.Config}.Locate(ctx)
+	return telemetry.Locator{FlagURL: o.PrometheusURL, Services: o.clients.Core, RESTConfig: o.clients.Config, Timeout: o.prometheusTimeout()}.Locate(ctx)
 }
 
 // liveFigures are the versions' figures over the last minute, by version name; nil (with a

@@ -199,6 +199,10 @@ func (o *LockdownOptions) planAndApply(ctx context.Context, namespace string) (*
 		waited       bool
 	)
 	writer := mesh.NewWriter(o.clients, o.dryRun)
+	writer.Recovery = fmt.Sprintf("run `kubectl mesh lockdown %s` again to finish it, or `kubectl mesh lockdown %s --undo` to remove what it made", namespace, namespace)
+	if o.Undo {
+		writer.Recovery = fmt.Sprintf("run `kubectl mesh lockdown %s --undo` again to finish the undo", namespace)
+	}
 	// What could not be read explains a failure as much as a success: said either way, once.
 	defer func() { o.warn(readWarnings...) }()
 	err := mesh.RetryOnConflict(func() error {
@@ -245,7 +249,7 @@ type observation struct {
 // sidecar that may be its plaintext callers. Without a reachable Prometheus it says so and
 // the lockdown goes on with what the flags and the mesh config give.
 func (o *LockdownOptions) observe(ctx context.Context, namespace string) observation {
-	locator := telemetry.Locator{FlagURL: o.PrometheusURL, Services: o.clients.Core, RESTConfig: o.clients.Config}
+	locator := telemetry.Locator{FlagURL: o.PrometheusURL, Services: o.clients.Core, RESTConfig: o.clients.Config, Timeout: o.prometheusTimeout()}
 	prom, err := locator.Locate(ctx)
 	var seen observation
 	if err == nil {

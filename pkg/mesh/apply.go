@@ -2,9 +2,9 @@ package mesh
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -17,16 +17,35 @@ import (
 // made are reverted in reverse order and the error says what failed and what was put back.
 // It returns the changes with After as the API server stored it (for a client dry run, as it
 // would be sent).
+//
+// An interrupt (ctx ending: Ctrl-C) is taken between writes, never within one: a write cut off
+// mid-flight may still land on the server after we have looked, so the write in flight is
+// let finish (for up to writeGrace), then the changes made are reverted.
 func (w *Writer) ApplyAll(ctx context.Context, changes []change.Change) ([]change.Change, error) {
+	writeCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	stop := context.AfterFunc(ctx, func() { time.AfterFunc(writeGrace, cancel) })
+	defer stop()
 	applied := make([]change.Change, 0, len(changes))
 	for i, c := range changes {
-		stored, err := w.apply(ctx, c)
-		if err != nil {
-			failure := fmt.Errorf("%s %s: %w", c.Ref(), strings.TrimSuffix(c.Verb(), "d")+" failed", err)
-			if w.DryRun != DryRunNone || i == 0 {
+		if ctx.Err() != nil {
+			failure := fmt.Errorf("interrupted (Ctrl-C or a termination signal) before %s was %s", c.Ref(), c.Verb())
+			if i == 0 || w.DryRun != DryRunNone {
 				return nil, failure
 			}
-			return nil, w.revert(applied, failure)
+			return nil, w.revert(applied, nil, failure)
+		}
+		stored, err := w.apply(writeCtx, c)
+		if err != nil {
+			failure := fmt.Errorf("%s %s: %w", c.Ref(), strings.TrimSuffix(c.Verb(), "d")+" failed", err)
+			var uncertain *change.Change
+			if outcomeUnknown(err) {
+				uncertain = &c // the server may have made it before the answer was lost
+			}
+			if w.DryRun != DryRunNone || (i == 0 && uncertain == nil) {
+				return nil, failure
+			}
+			return nil, w.revert(applied, uncertain, failure)
 		}
 		if c.After != nil {
 			c.After = stored
@@ -35,6 +54,9 @@ func (w *Writer) ApplyAll(ctx context.Context, changes []change.Change) ([]chang
 	}
 	return applied, nil
 }
+
+// writeGrace is how long a write in flight may still take once the user has interrupted.
+const writeGrace = 10 * time.Second
 
 func (w *Writer) apply(ctx context.Context, c change.Change) (*unstructured.Unstructured, error) {
 	switch {
@@ -47,40 +69,6 @@ func (w *Writer) apply(ctx context.Context, c change.Change) (*unstructured.Unst
 		after.SetResourceVersion(c.Before.GetResourceVersion())
 		return w.Update(ctx, after)
 	}
-}
-
-// revert undoes applied changes (After as stored), newest first.
-func (w *Writer) revert(applied []change.Change, failure error) error {
-	// The caller's context may be what failed (Ctrl-C, timeout): reverting must still run.
-	ctx := context.Background()
-	var reverted []string
-	var problems []error
-	for i := len(applied) - 1; i >= 0; i-- {
-		c := applied[i]
-		var err error
-		switch {
-		case c.Before == nil:
-			err = w.Delete(ctx, c.After)
-		case c.After == nil:
-			_, err = w.Create(ctx, change.ForCreate(c.Before))
-		default:
-			err = w.restore(ctx, c.Before)
-		}
-		if err != nil {
-			problems = append(problems, fmt.Errorf("could not revert %s: %w", c.Ref(), err))
-			continue
-		}
-		reverted = append(reverted, c.Ref())
-	}
-	outcome := "nothing was left changed"
-	if len(reverted) > 0 {
-		outcome = "reverted, in this order: " + strings.Join(reverted, ", ") + "; " + outcome
-	}
-	if len(problems) > 0 {
-		// The failure stays wrapped, so callers can still tell a conflict from a denial.
-		return errors.Join(failure, errors.New("reverted what could be: "+strings.Join(reverted, ", ")), errors.Join(problems...))
-	}
-	return fmt.Errorf("%w\n%s", failure, outcome)
 }
 
 // restore puts the labels, annotations and spec of before back on the object as it is now.

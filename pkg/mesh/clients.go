@@ -2,6 +2,7 @@ package mesh
 
 import (
 	"fmt"
+	"time"
 
 	networkingv1 "istio.io/client-go/pkg/clientset/versioned/typed/networking/v1"
 	securityv1 "istio.io/client-go/pkg/clientset/versioned/typed/security/v1"
@@ -33,6 +34,8 @@ type ClientGetter interface {
 	// Namespace is the namespace to work in, and whether the user chose it (-n).
 	Namespace() (ns string, explicit bool, err error)
 	Clients() (*Clients, error)
+	// RequestTimeout is --request-timeout; 0 when it is not given.
+	RequestTimeout() time.Duration
 }
 
 // Clients builds clients for the selected kubeconfig context. Building them makes no request.

@@ -4,6 +4,8 @@ package mesh
 
 import (
 	"fmt"
+	"net/http"
+	"time"
 
 	"github.com/spf13/pflag"
 	"k8s.io/client-go/rest"
@@ -61,6 +63,7 @@ func (f *ConfigFlags) RESTConfig() (*rest.Config, error) {
 	// Plugins are short-lived CLIs, like kubectl: allow bursts of reads at start-up.
 	cfg.QPS, cfg.Burst = 50, 100
 	cfg.UserAgent = "kubectl-mesh"
+	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { return checkAnswers{rt} })
 	return cfg, nil
 }
 
@@ -69,4 +72,14 @@ func explainConfigError(err error) error {
 		return fmt.Errorf("no cluster to talk to: set KUBECONFIG or pass --kubeconfig (and --context) to name one")
 	}
 	return fmt.Errorf("reading kubeconfig: %w", err)
+}
+
+// RequestTimeout is --request-timeout (kubectl's forms: 30, 30s, 2m); 0 when it is not
+// given, or malformed (building the clients then says so).
+func (f *ConfigFlags) RequestTimeout() time.Duration {
+	timeout, err := clientcmd.ParseTimeout(f.overrides.Timeout)
+	if err != nil || f.overrides.Timeout == "" {
+		return 0
+	}
+	return timeout
 }

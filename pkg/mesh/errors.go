@@ -1,46 +1,96 @@
 package mesh
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"strings"
+	"syscall"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 )
 
 // Explain turns errors from the API server or the network into messages that say what went
-// wrong and what to do. Errors it does not recognise pass through unchanged.
+// wrong and what to do. The explanation replaces the recognised error's own text within the
+// message, so that what surrounds it (which write failed, what was reverted) stays, and the
+// error still unwraps to the original. Errors it does not recognise pass through unchanged.
 func Explain(err error) error {
 	if err == nil {
 		return nil
 	}
-	var status apierrors.APIStatus
-	switch {
-	case apierrors.IsForbidden(err):
-		return fmt.Errorf("%s\n(your user lacks an RBAC permission: ask a cluster admin to grant it, or pass --as/--context for an account that has it)", errorMessage(err))
-	case apierrors.IsUnauthorized(err):
-		return fmt.Errorf("the API server rejected your credentials (401 Unauthorized): log in again, or check --kubeconfig and --context")
-	case errors.As(err, &status):
+	var done *explainedError
+	if errors.As(err, &done) {
 		return err
 	}
-	var urlErr *url.Error
-	if errors.As(err, &urlErr) {
-		var netErr net.Error
-		if errors.As(err, &netErr) || strings.Contains(err.Error(), "connection refused") {
-			return fmt.Errorf("cannot reach the API server at %s: %v\n(is the cluster up? check --kubeconfig, --context or --server)", hostOf(urlErr.URL), urlErr.Err)
-		}
+	inner, explanation := explain(err)
+	if inner == nil {
+		return err
 	}
-	return err
+	msg := err.Error()
+	if innerText := inner.Error(); strings.Contains(msg, innerText) {
+		msg = strings.Replace(msg, innerText, explanation, 1)
+	} else {
+		msg = explanation
+	}
+	return &explainedError{msg: msg, err: err}
 }
 
-func errorMessage(err error) string {
+type explainedError struct {
+	msg string
+	err error
+}
+
+func (e *explainedError) Error() string { return e.msg }
+func (e *explainedError) Unwrap() error { return e.err }
+
+// explain finds the error within err that it can explain, and the explanation.
+func explain(err error) (inner error, explanation string) {
 	var status apierrors.APIStatus
-	if errors.As(err, &status) {
-		return status.Status().Message
+	var urlErr *url.Error
+	var notJSON *NotKubernetesError
+	hasURL := errors.As(err, &urlErr)
+	where := "the API server"
+	if hasURL {
+		where = "the API server at " + hostOf(urlErr.URL)
 	}
-	return err.Error()
+	switch {
+	case apierrors.IsForbidden(err) && errors.As(err, &status):
+		return status.(error), fmt.Sprintf("%s\n(your user lacks an RBAC permission: ask a cluster admin to grant it, or pass --as/--context for an account that has it)", status.Status().Message)
+	case apierrors.IsUnauthorized(err) && errors.As(err, &status):
+		return status.(error), "the API server rejected your credentials (401 Unauthorized): log in again, or check --kubeconfig and --context"
+	case errors.As(err, &notJSON):
+		return outer(hasURL, urlErr, notJSON), notJSON.Error()
+	case errors.Is(err, context.Canceled):
+		return outer(hasURL, urlErr, context.Canceled), "interrupted (Ctrl-C or a termination signal) while waiting for " + where
+	case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
+		return outer(hasURL, urlErr, context.DeadlineExceeded), where + " did not answer in time (--request-timeout)"
+	case hasURL && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET)):
+		// The request went out: the server may have acted on it.
+		return urlErr, fmt.Sprintf("lost the connection to %s before its answer (%v)", where, urlErr.Err)
+	case hasURL:
+		var netErr net.Error
+		if errors.As(err, &netErr) || strings.Contains(err.Error(), "connection refused") {
+			return urlErr, fmt.Sprintf("cannot reach %s: %v\n(is the cluster up? check --kubeconfig, --context or --server)", where, urlErr.Err)
+		}
+	}
+	return nil, ""
+}
+
+// outer is the URL error around a failure when there is one (its text names the request),
+// else the failure itself.
+func outer(hasURL bool, urlErr *url.Error, fallback error) error {
+	if hasURL {
+		return urlErr
+	}
+	return fallback
+}
+
+func isTimeout(err error) bool {
+	var netErr net.Error
+	return errors.As(err, &netErr) && netErr.Timeout()
 }
 
 func hostOf(raw string) string {
@@ -49,4 +99,12 @@ func hostOf(raw string) string {
 		return raw
 	}
 	return u.Scheme + "://" + u.Host
+}
+
+func errorMessage(err error) string {
+	var status apierrors.APIStatus
+	if errors.As(err, &status) {
+		return status.Status().Message
+	}
+	return err.Error()
 }

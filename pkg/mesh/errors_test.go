@@ -1,7 +1,11 @@
 package mesh
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"io"
+	"net/http"
 	"net/url"
 	"strings"
 	"syscall"
@@ -25,6 +29,16 @@ func TestExplain(t *testing.T) {
 		{"connection refused names the server",
 			&url.Error{Op: "Get", URL: "https://10.0.0.1:6443/api?timeout=32s", Err: syscall.ECONNREFUSED},
 			[]string{"cannot reach the API server at https://10.0.0.1:6443", "connection refused"}},
+		{"interrupted, within a write's failure: what surrounds it stays",
+			fmt.Errorf("authorizationpolicy/x create failed: %w\nreverted, in this order: peerauthentication/default; nothing was left changed",
+				&url.Error{Op: "Post", URL: "https://10.0.0.1:6443/apis/security.istio.io/v1/namespaces/shop/authorizationpolicies", Err: context.Canceled}),
+			[]string{"authorizationpolicy/x create failed: interrupted (Ctrl-C or a termination signal) while waiting for the API server at https://10.0.0.1:6443", "nothing was left changed"}},
+		{"timeout", &url.Error{Op: "Get", URL: "https://10.0.0.1:6443/api", Err: timeoutError{}},
+			[]string{"the API server at https://10.0.0.1:6443 did not answer in time (--request-timeout)"}},
+		{"connection lost after the request went out", &url.Error{Op: "Post", URL: "https://10.0.0.1:6443/apis", Err: io.EOF},
+			[]string{"lost the connection to the API server at https://10.0.0.1:6443 before its answer"}},
+		{"a proxy's page", &url.Error{Op: "Post", URL: "https://10.0.0.1:6443/apis/x", Err: &NotKubernetesError{Method: "POST", URL: "https://10.0.0.1:6443/apis/x", Status: "200 OK", ContentType: "text/html", Body: []byte("<html>hi</html>")}},
+			[]string{"the server at https://10.0.0.1:6443 answered POST /apis/x with 200 OK (text/html), not Kubernetes JSON", "<html>hi</html>", "proxy"}},
 		{"not found passes through", apierrors.NewNotFound(vs, "reviews"), []string{`virtualservices.networking.istio.io "reviews" not found`}},
 		{"plain errors pass through", errors.New("reviews: subset v3 not found"), []string{"reviews: subset v3 not found"}},
 	}
@@ -41,4 +55,50 @@ func TestExplain(t *testing.T) {
 	if Explain(nil) != nil {
 		t.Error("Explain(nil) != nil")
 	}
+	// Explained once: the original stays reachable, and explaining again changes nothing.
+	conflict := fmt.Errorf("x: %w", apierrors.NewConflict(vs, "reviews", errors.New("changed")))
+	if err := Explain(Explain(conflict)); !apierrors.IsConflict(err) || err.Error() != conflict.Error() {
+		t.Errorf("Explain(Explain(conflict)) = %v", err)
+	}
 }
+
+type timeoutError struct{}
+
+func (timeoutError) Error() string   { return "Client.Timeout exceeded while awaiting headers" }
+func (timeoutError) Timeout() bool   { return true }
+func (timeoutError) Temporary() bool { return true }
+
+// Answers that cannot be the API server's become NotKubernetesError; its own plain-text 404
+// (an API it does not serve) passes, as does JSON whatever its status.
+func TestCheckAnswers(t *testing.T) {
+	tests := []struct {
+		status      int
+		contentType string
+		want        bool // an error
+	}{
+		{200, "application/json", false},
+		{201, "application/vnd.kubernetes.protobuf", false},
+		{404, "text/plain; charset=utf-8", false},
+		{503, "application/json", false},
+		{200, "text/html", true},
+		{502, "text/html; charset=utf-8", true},
+		{200, "", true},
+	}
+	for _, tt := range tests {
+		rt := checkAnswers{roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			h := http.Header{}
+			h.Set("Content-Type", tt.contentType)
+			return &http.Response{StatusCode: tt.status, Status: fmt.Sprint(tt.status), Header: h, Body: io.NopCloser(strings.NewReader("<html>proxy</html>"))}, nil
+		})}
+		req, _ := http.NewRequest(http.MethodGet, "https://10.0.0.1:6443/api", nil)
+		_, err := rt.RoundTrip(req)
+		var notKube *NotKubernetesError
+		if got := errors.As(err, &notKube); got != tt.want {
+			t.Errorf("%d %q: error %v", tt.status, tt.contentType, err)
+		}
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

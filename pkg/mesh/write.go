@@ -54,6 +54,9 @@ type Writer struct {
 	DryRun  DryRun
 	// FieldManager names us in managedFields.
 	FieldManager string
+	// Recovery is what to run when a revert fails and some changes stay in force, e.g.
+	// "kubectl mesh lockdown shop --undo".
+	Recovery string
 }
 
 // NewWriter returns a Writer for clients.
