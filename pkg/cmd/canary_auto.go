@@ -11,8 +11,9 @@ import (
 )
 
 // runAuto sets each step's weight, holds it for the interval, and judges the canary's own
-// traffic over that interval. A failed gate (or no traffic) rolls back to stable and fails;
-// every step passed promotes the canary.
+// traffic over that interval. A failed gate (or no traffic), a step that cannot be written
+// and Ctrl-C roll back to stable and fail; every step passed promotes the canary. So a run
+// ends with the route as it was or with the canary promoted, never half way.
 func (o *CanaryOptions) runAuto(ctx context.Context) error {
 	prom, err := o.prometheus(ctx)
 	if err != nil {
@@ -42,22 +43,24 @@ func (o *CanaryOptions) runAuto(ctx context.Context) error {
 	for i, step := range o.Steps {
 		req.Percent = &step
 		plan, _, err := o.apply(ctx, req)
-		if err != nil {
-			if i == 0 {
-				return err
-			}
+		switch {
+		case err != nil && i == 0:
+			return err // the write was refused or reverted: nothing moved
+		case err != nil && ctx.Err() != nil:
+			return o.interrupted(i)
+		case err != nil:
 			return o.rollBack(fmt.Sprintf("step %d/%d could not be set: %v", i+1, len(o.Steps), err))
 		}
 		fmt.Fprintf(out, "step %d/%d: %s; holding %s\n", i+1, len(o.Steps), plan.Summary(), o.Interval)
 		select {
 		case <-ctx.Done():
-			return o.interrupted(i, step)
+			return o.interrupted(i)
 		case <-time.After(o.Interval):
 		}
 		figures, err := prom.VersionFigures(ctx, figureScope(plan), window, time.Now())
 		if err != nil {
 			if ctx.Err() != nil {
-				return o.interrupted(i, step)
+				return o.interrupted(i)
 			}
 			return o.rollBack(fmt.Sprintf("no telemetry to judge step %d/%d by: %v", i+1, len(o.Steps), err))
 		}
@@ -72,9 +75,9 @@ func (o *CanaryOptions) runAuto(ctx context.Context) error {
 			return o.rollBack(fmt.Sprintf("canary %s failed at step %d/%d (%d%%): %s (%s)", subset, i+1, len(o.Steps), step, reason, f))
 		}
 	}
-	plan, _, err := o.apply(ctx, canary.Request{Promote: true})
+	plan, _, err := o.apply(context.WithoutCancel(ctx), canary.Request{Promote: true})
 	if err != nil {
-		return err
+		return o.rollBack(fmt.Sprintf("all %d steps passed, but promoting %s failed: %v", len(o.Steps), subset, err))
 	}
 	_, err = fmt.Fprintf(out, "all %d steps passed: %s\n", len(o.Steps), plan.Summary())
 	return err
@@ -100,22 +103,22 @@ func versionOf(plan *canary.Plan, name string) (string, error) {
 
 // rollBack returns all traffic to stable after a failed step, with a context that Ctrl-C has
 // not cancelled, and reports why.
-func (o *CanaryOptions) rollBack(reason string) error {
+func (o *CanaryOptions) rollBack(reason string, next ...string) error {
 	plan, _, err := o.apply(context.Background(), canary.Request{Rollback: true})
 	if err != nil {
-		return fmt.Errorf("%s; rolling back failed too: %v (run kubectl mesh canary %s --rollback)", reason, err, o.serviceArg)
+		return fmt.Errorf("%s; rolling back failed too: %v\nonce the cluster answers: kubectl mesh canary %s -n %s --rollback", reason, err, o.service.Name, o.service.Namespace)
 	}
 	fmt.Fprintln(o.streams.Out, plan.Summary())
-	return errors.New(reason + "; rolled back")
+	return errors.New(strings.Join(append([]string{reason + "; rolled back"}, next...), "\n"))
 }
 
-// interrupted leaves the weights as the last step set them (each write is whole) and says how
-// to go on.
-func (o *CanaryOptions) interrupted(index, weight int) error {
-	rest := make([]string, 0, len(o.Steps))
-	for _, s := range o.Steps[index:] {
-		rest = append(rest, fmt.Sprint(s))
+// interrupted rolls back to stable after Ctrl-C during --auto (a canary half way, judged by no
+// one, is not left serving), and says how to start again.
+func (o *CanaryOptions) interrupted(index int) error {
+	steps := make([]string, len(o.Steps))
+	for i, s := range o.Steps {
+		steps[i] = fmt.Sprint(s)
 	}
-	return fmt.Errorf("interrupted at step %d/%d (canary %d%%); the weights stay as they are.\nroll back: kubectl mesh canary %s --rollback\ncontinue:  kubectl mesh canary %s --auto --steps %s --interval %s",
-		index+1, len(o.Steps), weight, o.serviceArg, o.serviceArg, strings.Join(rest, ","), o.Interval)
+	return o.rollBack(fmt.Sprintf("interrupted at step %d/%d (Ctrl-C or a termination signal)", index+1, len(o.Steps)),
+		fmt.Sprintf("to start again: kubectl mesh canary %s --auto --steps %s --interval %s", o.serviceArg, strings.Join(steps, ","), o.Interval))
 }

@@ -1,6 +1,8 @@
 package cmd
 
 import (
+	"time"
+
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -30,6 +32,15 @@ func (o *clusterOptions) completeCluster() error {
 	o.namespace, o.namespaceExplicit = ns, explicit
 	o.clients, err = o.getter.Clients()
 	return err
+}
+
+// prometheusTimeout bounds each Prometheus query: --request-timeout, else 30s, so that a
+// Prometheus that accepts the connection and never answers does not hold the command.
+func (o *clusterOptions) prometheusTimeout() time.Duration {
+	if t := o.getter.RequestTimeout(); t > 0 {
+		return t
+	}
+	return 30 * time.Second
 }
 
 // warn prints warnings to stderr, where they do not mix with results.

@@ -61,6 +61,8 @@ type fakeCluster struct {
 
 func (f *fakeCluster) Namespace() (string, bool, error) { return "default", false, nil }
 
+func (f *fakeCluster) RequestTimeout() time.Duration { return 0 }
+
 func (f *fakeCluster) Clients() (*mesh.Clients, error) {
 	c := &mesh.Clients{
 		Core:          f.kube.CoreV1(),

@@ -169,7 +169,9 @@ func (o *GraphOptions) Run(ctx context.Context) error {
 			if ctx.Err() != nil {
 				return nil
 			}
-			return err
+			// A failed poll is this frame's news, not the end: the next one tries again.
+			frame.Reset()
+			fmt.Fprintf(&frame, "error: %v\n(trying again in %s)\n", mesh.Explain(err), o.Interval)
 		}
 		if terminal {
 			fmt.Fprint(o.streams.Out, "\033[H\033[2J") // home and clear, as watch does
@@ -198,7 +200,7 @@ type meshPolicy struct {
 // they are read while Prometheus answers. Without a cluster, a Prometheus given by flag or
 // environment still draws the graph, without the policy check. Warnings go to stderr.
 func (o *GraphOptions) connect(ctx context.Context) (*telemetry.Prometheus, func() (meshPolicy, error), error) {
-	locator := telemetry.Locator{FlagURL: o.PrometheusURL}
+	locator := telemetry.Locator{FlagURL: o.PrometheusURL, Timeout: o.prometheusTimeout()}
 	promGiven := o.PrometheusURL != "" || os.Getenv(telemetry.EnvPrometheusURL) != ""
 	if err := o.completeCluster(); err != nil {
 		if !promGiven {

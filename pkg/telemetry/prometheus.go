@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -24,9 +25,10 @@ const EnvPrometheusURL = "MESH_PROMETHEUS_URL"
 
 // Prometheus is a Prometheus server's HTTP API and how it was found, for messages.
 type Prometheus struct {
-	url    string // the API's root, without a trailing slash
-	client *http.Client
-	Where  string // "--prometheus-url http://...", "service istio-system/prometheus (through the API server)"
+	url     string // the API's root, without a trailing slash
+	client  *http.Client
+	timeout time.Duration // per query; 0: none
+	Where   string        // "--prometheus-url http://...", "service istio-system/prometheus (through the API server)"
 }
 
 // Locator finds Prometheus: the flag, else the environment, else the cluster.
@@ -35,10 +37,20 @@ type Locator struct {
 	// Cluster access, for discovery; nil when there is no cluster to ask.
 	Services   corev1client.ServicesGetter
 	RESTConfig *rest.Config
+	// Timeout bounds each query (--request-timeout); 0: none.
+	Timeout time.Duration
 }
 
 // Locate returns a client for the Prometheus to use, or an error saying where it looked.
 func (l Locator) Locate(ctx context.Context) (*Prometheus, error) {
+	p, err := l.locate(ctx)
+	if p != nil {
+		p.timeout = l.Timeout
+	}
+	return p, err
+}
+
+func (l Locator) locate(ctx context.Context) (*Prometheus, error) {
 	if l.FlagURL != "" {
 		return direct(l.FlagURL, "--prometheus-url "+l.FlagURL)
 	}
@@ -92,7 +104,10 @@ func (l Locator) throughAPIServer(svc *corev1.Service) (*Prometheus, error) {
 	if len(svc.Spec.Ports) > 0 {
 		port = fmt.Sprint(svc.Spec.Ports[0].Port)
 	}
-	transport, err := rest.TransportFor(l.RESTConfig)
+	// Without the check that answers are Kubernetes JSON: these are Prometheus's, read below.
+	config := rest.CopyConfig(l.RESTConfig)
+	config.WrapTransport = nil
+	transport, err := rest.TransportFor(config)
 	if err != nil {
 		return nil, err
 	}

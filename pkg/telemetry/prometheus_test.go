@@ -89,3 +89,55 @@ func TestLocatePrefersFlagThenEnvironment(t *testing.T) {
 		t.Errorf("environment: %v %v", prom, err)
 	}
 }
+
+// Each way a query can fail says what happened: no answer in time, an error answer (with
+// Prometheus's code and words), something else answering, nobody answering.
+func TestQueryFailuresSayWhatHappened(t *testing.T) {
+	hang := make(chan struct{})
+	t.Cleanup(func() { close(hang) })
+	handlers := map[string]http.HandlerFunc{
+		"hangs": func(w http.ResponseWriter, r *http.Request) {
+			select {
+			case <-r.Context().Done():
+			case <-hang:
+			}
+		},
+		"overloaded": func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte(`{"status":"error","errorType":"unavailable","error":"too many queries"}`))
+		},
+		"a proxy's page": func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(http.StatusBadGateway)
+			_, _ = w.Write([]byte("<html><body>502 Bad Gateway</body></html>"))
+		},
+	}
+	want := map[string][]string{
+		"hangs":          {"did not answer within 50ms (--request-timeout)"},
+		"overloaded":     {"answered with an error (unavailable, HTTP 503 Service Unavailable): too many queries"},
+		"a proxy's page": {"answered HTTP 502 Bad Gateway, not its API's JSON", "502 Bad Gateway</body>"},
+	}
+	for name, handler := range handlers {
+		t.Run(name, func(t *testing.T) {
+			srv := httptest.NewServer(handler)
+			defer srv.Close()
+			prom, err := Locator{FlagURL: srv.URL, Timeout: 50 * time.Millisecond}.Locate(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = prom.Query(context.Background(), "up", time.Now())
+			for _, w := range want[name] {
+				if err == nil || !strings.Contains(err.Error(), w) {
+					t.Errorf("error %v lacks %q", err, w)
+				}
+			}
+		})
+	}
+	srv := httptest.NewServer(http.NotFoundHandler())
+	srv.Close() // nobody listens there any more
+	prom, _ := Locator{FlagURL: srv.URL, Timeout: time.Second}.Locate(context.Background())
+	if _, err := prom.Query(context.Background(), "up", time.Now()); err == nil || !strings.HasPrefix(err.Error(), "cannot reach Prometheus at --prometheus-url "+srv.URL) {
+		t.Errorf("unreachable: %v", err)
+	}
+}

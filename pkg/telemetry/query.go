@@ -33,32 +33,58 @@ func (p *Prometheus) stream(ctx context.Context, query string, at time.Time, eac
 	params := url.Values{"query": {query}, "time": {strconv.FormatFloat(float64(at.UnixMilli())/1000, 'f', 3, 64)}}
 	// GET, which the API server's service proxy allows with the "get services/proxy" our RBAC
 	// grants; the queries are short enough for a URL.
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.url+"/api/v1/query?"+params.Encode(), nil)
+	return p.get(ctx, "/api/v1/query?"+params.Encode(), func(resp *http.Response) error {
+		err := decodeVector(resp.Body, each)
+		var promErr *apiError
+		switch {
+		case err == nil:
+			return nil
+		case errors.As(err, &promErr) && promErr.kind == "bad_data":
+			return fmt.Errorf("Prometheus at %s rejected a query (HTTP %s): %s", p.Where, resp.Status, promErr.message)
+		case errors.As(err, &promErr) && promErr.kind != "":
+			return fmt.Errorf("Prometheus at %s answered with an error (%s, HTTP %s): %s", p.Where, promErr.kind, resp.Status, promErr.message)
+		case errors.As(err, &promErr):
+			return fmt.Errorf("Prometheus at %s answered HTTP %s: %s", p.Where, resp.Status, promErr.message)
+		}
+		return p.failed(resp.Request.Context(), fmt.Errorf("cannot read the answer of Prometheus at %s (HTTP %s): %v", p.Where, resp.Status, err))
+	})
+}
+
+var errQueryTimedOut = errors.New("query timed out")
+
+// get sends one GET to Prometheus's API, bounded by the timeout, and hands a JSON answer to
+// read; an answer that is not JSON is an error that quotes it.
+func (p *Prometheus) get(ctx context.Context, path string, read func(*http.Response) error) error {
+	if p.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, p.timeout, errQueryTimedOut)
+		defer cancel()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.url+path, nil)
 	if err != nil {
 		return fmt.Errorf("Prometheus at %s: %v", p.Where, err)
 	}
 	resp, err := p.client.Do(req)
 	if err != nil {
-		return fmt.Errorf("cannot reach Prometheus at %s: %v\n(check that it is up, or pass --prometheus-url)", p.Where, err)
+		return p.failed(ctx, fmt.Errorf("cannot reach Prometheus at %s: %v\n(check that it is up, or pass --prometheus-url)", p.Where, err))
 	}
 	defer resp.Body.Close()
 	if !strings.Contains(resp.Header.Get("Content-Type"), "json") {
-		snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
-		return fmt.Errorf("cannot query Prometheus at %s: HTTP %s: %s\n(is it Prometheus? check the URL, or pass --prometheus-url)", p.Where, resp.Status, bytes.TrimSpace(snippet))
+		start, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
+		return p.failed(ctx, fmt.Errorf("Prometheus at %s answered HTTP %s, not its API's JSON: %q\n(is it Prometheus? check the URL, or pass --prometheus-url)", p.Where, resp.Status, bytes.TrimSpace(start)))
 	}
-	if err := decodeVector(resp.Body, each); err != nil {
-		var promErr *apiError
-		switch {
-		case errors.As(err, &promErr) && promErr.kind == "bad_data":
-			return fmt.Errorf("Prometheus at %s rejected a query: %s", p.Where, promErr.message)
-		case errors.As(err, &promErr) && promErr.kind != "":
-			return fmt.Errorf("Prometheus at %s could not answer a query (%s, HTTP %s): %s", p.Where, promErr.kind, resp.Status, promErr.message)
-		case errors.As(err, &promErr):
-			return fmt.Errorf("cannot query Prometheus at %s: HTTP %s: %s", p.Where, resp.Status, promErr.message)
-		}
-		return fmt.Errorf("cannot read the answer of Prometheus at %s (HTTP %s): %v", p.Where, resp.Status, err)
+	return read(resp)
+}
+
+// failed says why a request failed when the reason is the clock or the user, not Prometheus.
+func (p *Prometheus) failed(ctx context.Context, err error) error {
+	switch {
+	case errors.Is(context.Cause(ctx), errQueryTimedOut):
+		return fmt.Errorf("Prometheus at %s did not answer within %s (--request-timeout)", p.Where, p.timeout)
+	case errors.Is(ctx.Err(), context.Canceled):
+		return fmt.Errorf("interrupted while waiting for Prometheus at %s", p.Where)
 	}
-	return nil
+	return err
 }
 
 // HasIstioMetrics tells whether Prometheus holds any of Istio's standard metrics between
@@ -71,22 +97,21 @@ func (p *Prometheus) HasIstioMetrics(ctx context.Context, from, to time.Time) (b
 		"end":     {strconv.FormatInt(to.Unix(), 10)},
 		"limit":   {"1"},
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.url+"/api/v1/series?"+params.Encode(), nil)
-	if err != nil {
-		return false, err
-	}
-	resp, err := p.client.Do(req)
-	if err != nil {
-		return false, fmt.Errorf("cannot reach Prometheus at %s: %v", p.Where, err)
-	}
-	defer resp.Body.Close()
-	var body struct {
-		Status string            `json:"status"`
-		Error  string            `json:"error"`
-		Data   []json.RawMessage `json:"data"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || body.Status != "success" {
-		return false, fmt.Errorf("Prometheus at %s could not list series (HTTP %s): %v%s", p.Where, resp.Status, err, body.Error)
-	}
-	return len(body.Data) > 0, nil
+	var found bool
+	err := p.get(ctx, "/api/v1/series?"+params.Encode(), func(resp *http.Response) error {
+		var body struct {
+			Status string            `json:"status"`
+			Error  string            `json:"error"`
+			Data   []json.RawMessage `json:"data"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+			return p.failed(resp.Request.Context(), fmt.Errorf("cannot read the answer of Prometheus at %s (HTTP %s): %v", p.Where, resp.Status, err))
+		}
+		if body.Status != "success" {
+			return fmt.Errorf("Prometheus at %s answered with an error (HTTP %s): %s", p.Where, resp.Status, body.Error)
+		}
+		found = len(body.Data) > 0
+		return nil
+	})
+	return found, err
 }
