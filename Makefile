@@ -13,7 +13,7 @@ PLUGINS := kubectl-mesh kubectl-mesh_canary kubectl-mesh_lockdown kubectl-mesh_g
 # same Kubernetes release as the test API server.
 KUBECTL_PATH := $(if $(shell command -v kubectl),,$(CURDIR)/.cache/kubectl:)
 
-.PHONY: all build install test unit e2e test-components lint bench bench-scale dist krew-check sandbox demo clean
+.PHONY: all build install test unit fuzz-short fuzz e2e test-components lint bench bench-scale dist krew-check sandbox demo clean
 
 all: build
 
@@ -23,7 +23,7 @@ build:
 install:
 	$(GO) install -trimpath -ldflags "$(LDFLAGS)" ./cmd/...
 
-test: unit e2e
+test: unit fuzz-short e2e
 
 unit:
 	$(GO) test ./...
@@ -42,6 +42,14 @@ sandbox: test-components
 # The Istio tutorial with kubectl mesh, in the sandbox, start to finish.
 demo: build test-components
 	PATH="$(KUBECTL_PATH)$$PATH" hack/demo.sh
+
+# Every fuzz target for a few seconds (part of make test), or FUZZTIME each (make fuzz).
+fuzz-short:
+	hack/fuzz.sh 3s
+
+FUZZTIME ?= 1m
+fuzz:
+	hack/fuzz.sh $(FUZZTIME)
 
 test-components:
 	hack/build-test-components.sh

@@ -36,12 +36,13 @@ type Fault struct {
 	After func()
 }
 
-// Rule picks requests: those Match accepts, the Nth of them (1-based), or every one from
-// the Nth on when Every is set.
+// Rule picks requests: those Match accepts, the Nth of them (1-based), every one from the
+// Nth on when Every is set, or the Nth to the Until-th.
 type Rule struct {
 	Match func(*http.Request) bool
 	Nth   int
 	Every bool
+	Until int
 	Fault Fault
 	seen  int
 }
@@ -138,7 +139,7 @@ func (p *Proxy) pick(r *http.Request) *Fault {
 			continue
 		}
 		rule.seen++
-		if rule.seen == rule.Nth || (rule.Every && rule.seen >= rule.Nth) {
+		if rule.seen == rule.Nth || (rule.Every || rule.seen <= rule.Until) && rule.seen >= rule.Nth {
 			p.hits++
 			f := rule.Fault
 			return &f

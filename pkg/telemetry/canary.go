@@ -1,12 +1,16 @@
 package telemetry
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/prometheus/common/model"
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/canary"
 )
@@ -34,16 +38,23 @@ func (s VersionScope) selector() string {
 }
 
 // VersionFigures reads, per destination_version, the requests of scope over window: rate,
-// error rate (5xx and code 0) and p99 (from the duration buckets). Two queries.
+// error rate (5xx and code 0) and p99 (from the duration buckets). Two queries, at once.
 func (p *Prometheus) VersionFigures(ctx context.Context, scope VersionScope, window string, at time.Time) (map[string]canary.Figures, error) {
 	selector := scope.selector()
-	requests, err := p.Query(ctx, fmt.Sprintf("sum by (destination_version, response_code) (rate(istio_requests_total{%s}[%s]))", selector, window), at)
-	if err != nil {
-		return nil, err
-	}
-	var durations histogramSet
-	err = p.stream(ctx, fmt.Sprintf("sum by (destination_version, le) (rate(istio_request_duration_milliseconds_bucket{%s}[%s]))", selector, window), at, durations.add)
-	if err != nil {
+	var (
+		requests           model.Vector
+		durations          histogramSet
+		requestErr, p99Err error
+		wg                 sync.WaitGroup
+	)
+	wg.Go(func() {
+		requests, requestErr = p.Query(ctx, fmt.Sprintf("sum by (destination_version, response_code) (rate(istio_requests_total{%s}[%s]))", selector, window), at)
+	})
+	wg.Go(func() {
+		p99Err = p.stream(ctx, fmt.Sprintf("sum by (destination_version, le) (rate(istio_request_duration_milliseconds_bucket{%s}[%s]))", selector, window), at, durations.add)
+	})
+	wg.Wait()
+	if err := cmp.Or(requestErr, p99Err); err != nil {
 		return nil, err
 	}
 	figures := map[string]canary.Figures{}
