@@ -12,6 +12,8 @@ package canary
 import (
 	"fmt"
 
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/owners"
+
 	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -54,6 +56,9 @@ type Input struct {
 	// Waypoints are the Gateway API Gateways of the namespace of the waypoint the service
 	// uses, if any (ambient mode).
 	Waypoints []*unstructured.Unstructured
+	// Rollouts are the namespace's Argo Rollouts (none when that API is not served): one
+	// whose traffic routing names the route drives its weights.
+	Rollouts []*unstructured.Unstructured
 }
 
 // Plan is the outcome: the route to write, and what changes, for people.
@@ -120,7 +125,27 @@ func Compute(in Input, req Request) (*Plan, error) {
 	if err := p.checkDataPlane(in, req); err != nil {
 		return nil, err
 	}
+	if err := p.checkOwner(in, req.Force); err != nil {
+		return nil, err
+	}
 	return p, nil
+}
+
+// checkOwner refuses to change a route another writer holds: a rollout controller always
+// (it would undo the change at once), a GitOps sync unless forced (it would undo it later,
+// which the plan then says).
+func (p *Plan) checkOwner(in Input, force bool) error {
+	if !p.Changed || p.current == nil {
+		return nil
+	}
+	owner := owners.Of(p.current, in.Rollouts)
+	if err := owners.Refusal(p.current, owner, force); err != nil {
+		return err
+	}
+	if owner.Kind == owners.GitOps {
+		p.Warnings = append(p.Warnings, owners.Warning(p.current, owner))
+	}
+	return nil
 }
 
 // chooseBackends reads the versions the route's API knows: the merged DestinationRules'

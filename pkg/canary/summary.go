@@ -59,3 +59,16 @@ func WeightOf(weights []Weight, backend string) int64 {
 	}
 	return 0
 }
+
+// RouteName names the route the plan writes: "VirtualService reviews", "(to be created)" when
+// it does not exist yet.
+func (p *Plan) RouteName() string {
+	if p.Route == nil {
+		return "no route"
+	}
+	name := p.API.Kind + " " + p.Route.GetName()
+	if p.Create {
+		name += " (to be created)"
+	}
+	return name
+}

@@ -10,7 +10,8 @@ import (
 
 // A canary step costs the same few requests however many pods and versions the service has:
 // the Service and its namespace, the VirtualServices, DestinationRules, Services,
-// EndpointSlices, HTTPRoutes and GRPCRoutes of the namespace; the service's pods; one update.
+// EndpointSlices, HTTPRoutes, GRPCRoutes and Argo Rollouts of the namespace; the service's
+// pods; one update.
 // No discovery request: a cluster without Istio says so by answering the first list 404.
 func TestCanaryRequestCountIsConstant(t *testing.T) {
 	for _, size := range []struct{ versions, pods int }{{3, 1}, {10, 50}} {
@@ -22,8 +23,8 @@ func TestCanaryRequestCountIsConstant(t *testing.T) {
 		if stdout != "reviews: v1 90%, v2 10% (was v1 100%)\n" {
 			t.Errorf("stdout %q", stdout)
 		}
-		if got := f.requests(); got != 10 {
-			t.Errorf("%d subsets x %d pods: %d requests, want 10", size.versions, size.pods, got)
+		if got := f.requests(); got != 11 {
+			t.Errorf("%d subsets x %d pods: %d requests, want 11", size.versions, size.pods, got)
 		}
 	}
 }
@@ -109,16 +110,48 @@ func TestCanaryAutoRefusesUnjudgeableSubsets(t *testing.T) {
 
 func TestCanaryAutoValidation(t *testing.T) {
 	for args, want := range map[string]string{
-		"reviews --auto --steps 50,25":        "--steps must ascend: 25 comes after 50",
-		"reviews --auto --steps 0,50":         "--steps: 0 is not a weight from 1 to 100",
-		"reviews 10 --auto":                   "--auto takes its weights from --steps",
-		"reviews --auto --interval 100ms":     "--interval 100ms is too short",
-		"reviews --auto --max-error-rate 150": "--max-error-rate 150: give a percentage from 0 to 100",
-		"reviews --auto --dry-run":            "--auto changes weights over time",
+		"reviews --auto --steps 50,25":           "--steps must ascend: 25 comes after 50",
+		"reviews --auto --steps 0,50":            "--steps: 0 is not a weight from 1 to 100",
+		"reviews 10 --auto":                      "--auto takes its weights from --steps",
+		"reviews --auto --interval 100ms":        "--interval 100ms is too short",
+		"reviews --auto --max-error-rate 150":    "--max-error-rate 150: give a percentage from 0 to 100",
+		"reviews --auto -o yaml":                 "--auto changes weights over time: it takes no -o",
+		"reviews --auto --max-p99-ratio -1":      "--max-p99-ratio -1: give a ratio above 0",
+		"reviews --auto --max-error-increase -2": "--max-error-increase -2: give percentage points",
+		"reviews --auto --min-requests -1":       "--min-requests -1: give 0 or more",
+		"reviews --auto --max-holds -3":          "--max-holds -3: give 0 or more",
 	} {
 		_, stderr, code := run(newFakeCluster(3, 1), append([]string{"canary"}, strings.Fields(args)...)...)
 		if code != 1 || !strings.Contains(stderr, want) {
 			t.Errorf("%s: want exit 1 and %q, got exit %d: %s", args, want, code, stderr)
+		}
+	}
+}
+
+// --auto --dry-run says what it would do and which PromQL judges each step, and sends
+// nothing: no write, no query.
+func TestCanaryAutoDryRunPrintsThePlan(t *testing.T) {
+	t.Setenv("MESH_PROMETHEUS_URL", "http://127.0.0.1:1") // would fail, were it asked
+	f := newFakeCluster(3, 1)
+	stdout, stderr, code := run(f, "canary", "reviews", "--auto", "--dry-run", "--steps", "20,100", "--interval", "30s", "--max-p99-ratio", "1.5", "--max-error-increase", "2")
+	if code != 0 {
+		t.Fatal(stderr)
+	}
+	want := `--auto plan (dry run) for reviews (namespace default): stable v1, canary v2, on VirtualService reviews
+  step 1/2: v2 20%, hold 30s, then judge
+  step 2/2: v2 100%, hold 30s, then judge
+  then promote v2; a failed gate, Ctrl-C or a step that cannot be written rolls back to v1
+gates, on each interval's requests: errors 1%, p99 none, errors +2 points over stable, p99 1.5x stable; at least 20 canary requests (else hold, up to 3 more intervals, then roll back)
+PromQL, by destination_version (canary v2, stable v1):
+  sum by (destination_version, response_code) (rate(istio_requests_total{reporter="destination",destination_service_name=~"reviews",destination_service_namespace="default"}[30s]))
+  sum by (destination_version, le) (rate(istio_request_duration_milliseconds_bucket{reporter="destination",destination_service_name=~"reviews",destination_service_namespace="default"}[30s]))
+`
+	if stdout != want {
+		t.Errorf("stdout:\n%s\nwant:\n%s", stdout, want)
+	}
+	for _, a := range f.dynamic.Actions() {
+		if a.GetVerb() != "list" {
+			t.Errorf("--auto --dry-run made a %s request", a.GetVerb())
 		}
 	}
 }

@@ -132,6 +132,7 @@ func newFakeCluster(versions, podsPerVersion int) *fakeCluster {
 		gvr: "VirtualServiceList",
 		{Group: "gateway.networking.k8s.io", Version: "v1", Resource: "httproutes"}: "HTTPRouteList",
 		{Group: "gateway.networking.k8s.io", Version: "v1", Resource: "grpcroutes"}: "GRPCRouteList",
+		{Group: "argoproj.io", Version: "v1alpha1", Resource: "rollouts"}:           "RolloutList",
 	}, vs)
 	return &fakeCluster{kube: kube, istio: istiofake.NewSimpleClientset(dr), dynamic: dyn}
 }

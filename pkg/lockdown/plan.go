@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/owners"
+
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
@@ -100,7 +102,29 @@ func Lockdown(in Input, opts Options) (*Plan, error) {
 	if err := p.planChanges(in); err != nil {
 		return nil, err
 	}
+	if err := p.checkOwners(opts.Force); err != nil {
+		return nil, err
+	}
 	return p, nil
+}
+
+// checkOwners refuses to change an existing object (the namespace's PeerAuthentication) that
+// a GitOps tool applies, unless forced: its next sync would put it back, and the namespace
+// would be half locked down (default deny without STRICT). With --force it is a warning.
+func (p *Plan) checkOwners(force bool) error {
+	for _, c := range p.Changes {
+		if c.Before == nil {
+			continue
+		}
+		owner := owners.Of(c.Before, nil)
+		if err := owners.Refusal(c.Before, owner, force); err != nil {
+			return err
+		}
+		if owner.Kind != owners.None {
+			p.Warnings = append(p.Warnings, owners.Warning(c.Before, owner))
+		}
+	}
+	return nil
 }
 
 // preflight stops on pods that cannot serve STRICT mTLS, outside the mesh (warns with force).

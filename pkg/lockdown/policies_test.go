@@ -40,3 +40,21 @@ func TestLockdownRefuses(t *testing.T) {
 		})
 	}
 }
+
+// An existing PeerAuthentication a GitOps tool applies is left alone, unless --force.
+func TestLockdownLeavesPolicyGitOpsApplies(t *testing.T) {
+	in := loadInput(t, "bookinfo", "default")
+	in.PeerAuthentications = append(in.PeerAuthentications, &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "security.istio.io/v1", "kind": "PeerAuthentication",
+		"metadata": map[string]any{"name": "default", "namespace": "default", "labels": map[string]any{"kustomize.toolkit.fluxcd.io/name": "mesh"}},
+		"spec":     map[string]any{"mtls": map[string]any{"mode": "PERMISSIVE"}},
+	}})
+	_, err := Lockdown(in, Options{})
+	if err == nil || !strings.Contains(err.Error(), "PeerAuthentication default/default is applied by Flux Kustomization mesh") {
+		t.Errorf("error %v", err)
+	}
+	plan, err := Lockdown(in, Options{Force: true})
+	if err != nil || !strings.Contains(strings.Join(plan.Warnings, "\n"), "its next sync will revert this change") {
+		t.Errorf("--force: %v, %+v", err, plan)
+	}
+}

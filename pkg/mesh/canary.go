@@ -18,7 +18,8 @@ import (
 // ReadCanaryInput reads what canary planning needs, in the service's namespace, in two rounds
 // of parallel requests. First the Service, the namespace (its labels say whether it is
 // ambient), the routes of both APIs, the DestinationRules, the namespace's Services and
-// EndpointSlices (version Services and what is ready behind them); then what the first round
+// EndpointSlices (version Services and what is ready behind them), and its Argo Rollouts
+// (one may drive the route); then what the first round
 // names: the service's pods and, in ambient mode, the Gateways of the waypoint's namespace.
 // The count of requests does not grow with the namespace. No discovery request comes first:
 // a cluster without Istio answers the list of VirtualServices 404, which says so.
@@ -90,6 +91,17 @@ func (c *Clients) readCanaryNamespace(ctx context.Context, in *canary.Input, w *
 	for i, r := range []IstioResource{HTTPRoutes, GRPCRoutes} {
 		reads = append(reads, c.listOptional(ctx, r, svc.Namespace, w, &routes[i]))
 	}
+	reads = append(reads, func() error {
+		err := c.listInto(ctx, ArgoRollouts, svc.Namespace, &in.Rollouts)()
+		switch {
+		case apierrors.IsNotFound(err): // Argo Rollouts is not installed
+			return nil
+		case apierrors.IsForbidden(err):
+			w.add("you may not list %s in %s: an Argo Rollout that drives the route would go unseen", ArgoRollouts.QualifiedName(), svc.Namespace)
+			return nil
+		}
+		return err
+	})
 	err := inParallel(reads...)
 	in.Routes = append(routes[0], routes[1]...)
 	return err

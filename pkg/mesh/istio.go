@@ -30,6 +30,10 @@ var (
 	TCPRoutes   = IstioResource{gatewayAPI, "tcproutes", "TCPRoute"}
 )
 
+// ArgoRollouts are Argo Rollouts' Rollouts, read (where served) to find one that drives a
+// route's weights.
+var ArgoRollouts = IstioResource{schema.GroupVersion{Group: "argoproj.io", Version: "v1alpha1"}, "rollouts", "Rollout"}
+
 // RouteResources are the Gateway API route kinds that can attach to a Gateway.
 var RouteResources = []IstioResource{HTTPRoutes, GRPCRoutes, TLSRoutes, TCPRoutes}
 

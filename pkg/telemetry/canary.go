@@ -37,10 +37,23 @@ func (s VersionScope) selector() string {
 	return fmt.Sprintf(`reporter=%q,destination_service_name=~%q,destination_service_namespace=%q`, reporter, strings.Join(quoted, "|"), s.Namespace)
 }
 
-// VersionFigures reads, per destination_version, the requests of scope over window: rate,
-// error rate (5xx and code 0) and p99 (from the duration buckets). Two queries, at once.
-func (p *Prometheus) VersionFigures(ctx context.Context, scope VersionScope, window string, at time.Time) (map[string]canary.Figures, error) {
+// VersionQueries are the two PromQL queries VersionFigures runs: request rates by version
+// and response code, and request duration buckets by version.
+func VersionQueries(scope VersionScope, window string) (requests, durations string) {
 	selector := scope.selector()
+	return fmt.Sprintf("sum by (destination_version, response_code) (rate(istio_requests_total{%s}[%s]))", selector, window),
+		fmt.Sprintf("sum by (destination_version, le) (rate(istio_request_duration_milliseconds_bucket{%s}[%s]))", selector, window)
+}
+
+// VersionFigures reads, per destination_version, the requests of scope over window: rate,
+// count, error rate (5xx and code 0) and p99 (from the duration buckets). Two queries, at
+// once.
+func (p *Prometheus) VersionFigures(ctx context.Context, scope VersionScope, window string, at time.Time) (map[string]canary.Figures, error) {
+	requestsQuery, durationsQuery := VersionQueries(scope, window)
+	length, err := model.ParseDuration(window)
+	if err != nil {
+		return nil, fmt.Errorf("window %q: %v", window, err)
+	}
 	var (
 		requests           model.Vector
 		durations          histogramSet
@@ -48,10 +61,10 @@ func (p *Prometheus) VersionFigures(ctx context.Context, scope VersionScope, win
 		wg                 sync.WaitGroup
 	)
 	wg.Go(func() {
-		requests, requestErr = p.Query(ctx, fmt.Sprintf("sum by (destination_version, response_code) (rate(istio_requests_total{%s}[%s]))", selector, window), at)
+		requests, requestErr = p.Query(ctx, requestsQuery, at)
 	})
 	wg.Go(func() {
-		p99Err = p.stream(ctx, fmt.Sprintf("sum by (destination_version, le) (rate(istio_request_duration_milliseconds_bucket{%s}[%s]))", selector, window), at, durations.add)
+		p99Err = p.stream(ctx, durationsQuery, at, durations.add)
 	})
 	wg.Wait()
 	if err := cmp.Or(requestErr, p99Err); err != nil {
@@ -72,6 +85,7 @@ func (p *Prometheus) VersionFigures(ctx context.Context, scope VersionScope, win
 		if f.RPS > 0 {
 			f.ErrorRate = errs[version] / f.RPS
 		}
+		f.Requests = f.RPS * time.Duration(length).Seconds()
 		figures[version] = f
 	}
 	for _, h := range durations.list {
