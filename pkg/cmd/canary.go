@@ -28,11 +28,7 @@ type CanaryOptions struct {
 	Output     string
 	Request    canary.Request
 
-	// --auto: steps, each judged over Interval against Limits.
-	Auto          bool
-	Steps         []int
-	Interval      time.Duration
-	Limits        canary.Limits
+	autoOptions
 	PrometheusURL string
 
 	// From Complete.
@@ -105,16 +101,12 @@ func NewCmdCanary(getter mesh.ClientGetter, streams genericiooptions.IOStreams) 
 	f.StringVar(&o.Request.API, "api", "", "Kind of route to create when there is none: virtualservice or httproute (default: as the namespace's versions are laid out).")
 	f.BoolVar(&o.Request.Promote, "promote", false, "Send all traffic to the canary, which becomes stable.")
 	f.BoolVar(&o.Request.Rollback, "rollback", false, "Send all traffic back to stable and drop the canary.")
-	f.BoolVar(&o.Request.Force, "force", false, "Send traffic even to a version that is missing or has nothing ready, or without a waypoint in ambient mode.")
+	f.BoolVar(&o.Request.Force, "force", false, "Send traffic even to a version that is missing or has nothing ready, or without a waypoint in ambient mode; change a route a GitOps tool applies (its next sync reverts the change).")
 	completeFlag(c, "canary", completer{getter}.subsets)
 	completeFlag(c, "api", fixedValues(canary.APIVirtualService, canary.APIHTTPRoute))
 	addDryRunFlag(c, &o.dryRunArg)
 	addObjectOutputFlag(c, &o.Output, "Print the route: one of yaml, json, name.")
-	f.BoolVar(&o.Auto, "auto", false, "Step through --steps, judging the canary's telemetry after each --interval; roll back on a failed gate, promote after the last step.")
-	f.IntSliceVar(&o.Steps, "steps", []int{10, 25, 50, 100}, "Canary weights for --auto, in percent, ascending.")
-	f.DurationVar(&o.Interval, "interval", time.Minute, "How long --auto holds each step before judging it.")
-	f.Float64Var(&o.Limits.MaxErrorRatePercent, "max-error-rate", 1, "--auto gate: the canary's highest acceptable error rate, in percent (5xx and no response).")
-	f.DurationVar(&o.Limits.MaxP99, "max-p99", 0, "--auto gate: the canary's highest acceptable p99 latency, e.g. 500ms (default: no latency gate).")
+	o.addAutoFlags(f)
 	f.StringVar(&o.PrometheusURL, "prometheus-url", "", "Prometheus for live figures and --auto (default: $MESH_PROMETHEUS_URL, else found in the cluster).")
 	return c
 }
@@ -160,17 +152,11 @@ func (o *CanaryOptions) Validate() error {
 		return fmt.Errorf("--api %q: use %s or %s", r.API, canary.APIVirtualService, canary.APIHTTPRoute)
 	}
 	if o.Auto {
-		if err := validateSteps(o.Steps); err != nil {
+		if o.Output != "" {
+			return fmt.Errorf("--auto changes weights over time: it takes no -o; --dry-run prints its plan")
+		}
+		if err := o.validateAuto(); err != nil {
 			return err
-		}
-		if o.Interval < time.Second {
-			return fmt.Errorf("--interval %s is too short to judge: give at least 1s (and more than the Prometheus scrape interval)", o.Interval)
-		}
-		if o.Limits.MaxErrorRatePercent < 0 || o.Limits.MaxErrorRatePercent > 100 {
-			return fmt.Errorf("--max-error-rate %g: give a percentage from 0 to 100", o.Limits.MaxErrorRatePercent)
-		}
-		if o.Output != "" || o.dryRun != mesh.DryRunNone {
-			return fmt.Errorf("--auto changes weights over time: it takes no -o or --dry-run; try a single step with them first")
 		}
 	}
 	return output.ValidateFormat(o.Output)

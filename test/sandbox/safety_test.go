@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/kubectl-mesh/kubectl-mesh/internal/sandbox"
+	"github.com/kubectl-mesh/kubectl-mesh/internal/sim"
 )
 
 // Lockdown from telemetry: it first stops and names the plaintext caller; with --force every
@@ -125,6 +126,38 @@ func TestCanaryAuto(t *testing.T) {
 		}
 	}
 	assertBackends(t, sb, ns, "reviews-v2 1")
+}
+
+// --auto judged against stable over the same interval: a canary three times slower than
+// stable fails --max-p99-ratio; thin data holds the step, then rolls back; each judgement
+// prints the share of requests the canary received beside its weight.
+func TestCanaryAutoAgainstStable(t *testing.T) {
+	sb := startSandbox(t)
+	path := plugins(t)
+	resetReviews(t, sb)
+	annotate := exec.Command("kubectl", "--kubeconfig", sb.Cluster.Kubeconfig, "annotate", "deployment", "reviews-v2", "-n", "default", sim.LatencyAnnotation+"=300")
+	if out, err := annotate.CombinedOutput(); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	common := []string{"--canary", "v2", "--prometheus-url", sb.PrometheusURL}
+	r := kubectl(t, path, sb, append([]string{"mesh", "canary", "reviews", "--auto", "--steps", "50,100", "--interval", "6s", "--max-error-rate", "100", "--max-p99-ratio", "1.5"}, common...)...)
+	for _, want := range []string{"of the requests at weight 50%", "FAIL: p99", "more than --max-p99-ratio 1.5", "rolled back to v1"} {
+		if r.code != 1 || !strings.Contains(r.stdout, want) {
+			t.Errorf("slow canary: want exit 1 and %q:\n%+v", want, r)
+		}
+	}
+	assertRoute(t, sb, "v1 100")
+
+	r = kubectl(t, path, sb, append([]string{"mesh", "canary", "reviews", "--auto", "--steps", "50", "--interval", "3s", "--min-requests", "1000000", "--max-holds", "1"}, common...)...)
+	for _, want := range []string{"HOLD: not enough data", "holding step 1/1 for another 3s (1 of --max-holds 1)", "rolled back to v1"} {
+		if r.code != 1 || !strings.Contains(r.stdout, want) {
+			t.Errorf("thin data: want exit 1 and %q:\n%+v", want, r)
+		}
+	}
+	if !strings.Contains(r.stderr, "after holding step 1/1 for 1 more intervals (--max-holds 1)") {
+		t.Errorf("thin data: stderr %q", r.stderr)
+	}
+	assertRoute(t, sb, "v1 100")
 }
 
 // assertBackends checks the reviews HTTPRoute's backendRefs of ns as stored (the API server
