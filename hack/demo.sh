@@ -51,8 +51,9 @@ graph
 step kubectl mesh lockdown default --undo
 step kubectl mesh canary reviews --rollback
 step kubectl annotate deployment reviews-v2 -n default sandbox.kubectl-mesh.dev/error-rate=0.3
-step kubectl mesh canary reviews --auto --steps 20,50,100 --interval 20s --max-error-rate 1
-step kubectl mesh canary reviews --auto --canary v3 --steps 50,100 --interval 20s --max-p99 500ms
+# The sandbox's traffic is light: a handful of canary requests per interval is enough data.
+step kubectl mesh canary reviews --auto --steps 20,50,100 --interval 20s --min-requests 5 --max-error-rate 1
+step kubectl mesh canary reviews --auto --canary v3 --steps 50,100 --interval 20s --min-requests 5 --max-p99 500ms
 
 # The same task on Gateway API, as Istio's traffic-shifting task teaches it today: one Service
 # per version and an HTTPRoute attached to reviews.

@@ -99,11 +99,12 @@ func Share(canary, stable Figures) float64 {
 	return canary.RPS / total * 100
 }
 
-// ShareOff tells whether the canary's observed share is far from the weight it was given:
-// more than 10 points off, and more than half the weight (0% at 20% is; 15% at 20% is not).
-// Traffic is then not following the route.
-func ShareOff(share float64, weight int) bool {
-	if share < 0 {
+// ShareOff tells whether the canary's observed share of requests (of total, canary's and
+// stable's together) is far from the weight it was given: more than 10 points off, and more
+// than half the weight (0% at 20% is; 15% at 20% is not). Traffic is then not following the
+// route. Under 50 requests the share is too noisy to tell.
+func ShareOff(share, total float64, weight int) bool {
+	if share < 0 || total < 50 {
 		return false
 	}
 	off := math.Abs(share - float64(weight))

@@ -52,9 +52,12 @@ func TestShareOff(t *testing.T) {
 		{100, 100, false}, {-1, 20, false}, {4, 10, false}, {0, 10, false},
 	}
 	for _, tt := range tests {
-		if got := ShareOff(tt.share, tt.weight); got != tt.off {
+		if got := ShareOff(tt.share, 100, tt.weight); got != tt.off {
 			t.Errorf("ShareOff(%g, %d) = %t", tt.share, tt.weight, got)
 		}
+	}
+	if ShareOff(0, 49, 20) {
+		t.Error("a share of 49 requests is too noisy to judge")
 	}
 	if got := Share(Figures{RPS: 1}, Figures{RPS: 3}); got != 25 {
 		t.Errorf("Share = %g", got)

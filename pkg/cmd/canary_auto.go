@@ -193,7 +193,7 @@ func (o *CanaryOptions) reportJudgement(j *judging, c, s canary.Figures, weight 
 	}
 	fmt.Fprintf(o.streams.Out, "  %s over %s: %s, %.0f requests, %s of the requests at weight %d%%; stable %s: %s (limits: %s): %s\n",
 		j.canary, o.Interval, c, c.Requests, shareText, weight, j.stable, s, describeLimits(j.limits), label)
-	if canary.ShareOff(share, weight) {
+	if canary.ShareOff(share, c.Requests+s.Requests, weight) {
 		o.warn(fmt.Sprintf("%s received %s of the requests at weight %d%%: traffic is not following the route (a waypoint missing, another route matching first, or clients bypassing the mesh)", j.canary, shareText, weight))
 	}
 }

@@ -87,7 +87,7 @@ func TestUnderFaults(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		auto := []string{"mesh", "canary", "reviews", "--auto", "--canary", "v2", "--steps", "50,100", "--interval", "4s", "--max-error-rate", "50", "--prometheus-url", sb.PrometheusURL, "--kubeconfig", kubeconfig}
+		auto := []string{"mesh", "canary", "reviews", "--auto", "--canary", "v2", "--steps", "50,100", "--interval", "4s", "--min-requests", "3", "--max-error-rate", "50", "--prometheus-url", sb.PrometheusURL, "--kubeconfig", kubeconfig}
 		for _, tc := range []struct {
 			name  string
 			fault func(interrupt func()) faultproxy.Fault

@@ -74,11 +74,12 @@ func TestLockdownFromTelemetry(t *testing.T) {
 func TestCanaryAuto(t *testing.T) {
 	sb := startSandbox(t)
 	path := plugins(t)
-	annotate := exec.Command("kubectl", "--kubeconfig", sb.Cluster.Kubeconfig, "annotate", "deployment", "reviews-v2", "-n", "default", "sandbox.kubectl-mesh.dev/error-rate=0.5")
+	annotate := exec.Command("kubectl", "--kubeconfig", sb.Cluster.Kubeconfig, "annotate", "deployment", "reviews-v2", "-n", "default", "sandbox.kubectl-mesh.dev/error-rate=0.9")
 	if out, err := annotate.CombinedOutput(); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	common := []string{"--steps", "50,100", "--interval", "6s", "--prometheus-url", sb.PrometheusURL}
+	// The sandbox's traffic is light: a few requests per interval are enough data here.
+	common := []string{"--steps", "50,100", "--interval", "6s", "--min-requests", "3", "--prometheus-url", sb.PrometheusURL}
 
 	r := kubectl(t, path, sb, append([]string{"mesh", "canary", "reviews", "--auto", "--max-error-rate", "5"}, common...)...)
 	for _, want := range []string{"step 1/2: reviews: v1 50%, v2 50%", "FAIL: error rate", "reviews: v1 100% (was v1 50%, v2 50%); rolled back to v1"} {
@@ -108,7 +109,7 @@ func TestCanaryAuto(t *testing.T) {
 	// The same on Gateway API: the HTTPRoute's backends are the version Services, whose
 	// requests Istio reports under their own names.
 	ns := sandbox.GatewayAPINamespace
-	annotate = exec.Command("kubectl", "--kubeconfig", sb.Cluster.Kubeconfig, "annotate", "deployment", "reviews-v3", "-n", ns, "sandbox.kubectl-mesh.dev/error-rate=0.5")
+	annotate = exec.Command("kubectl", "--kubeconfig", sb.Cluster.Kubeconfig, "annotate", "deployment", "reviews-v3", "-n", ns, "sandbox.kubectl-mesh.dev/error-rate=0.9")
 	if out, err := annotate.CombinedOutput(); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
@@ -140,7 +141,7 @@ func TestCanaryAutoAgainstStable(t *testing.T) {
 		t.Fatalf("%v\n%s", err, out)
 	}
 	common := []string{"--canary", "v2", "--prometheus-url", sb.PrometheusURL}
-	r := kubectl(t, path, sb, append([]string{"mesh", "canary", "reviews", "--auto", "--steps", "50,100", "--interval", "6s", "--max-error-rate", "100", "--max-p99-ratio", "1.5"}, common...)...)
+	r := kubectl(t, path, sb, append([]string{"mesh", "canary", "reviews", "--auto", "--steps", "50,100", "--interval", "6s", "--min-requests", "3", "--max-error-rate", "100", "--max-p99-ratio", "1.5"}, common...)...)
 	for _, want := range []string{"of the requests at weight 50%", "FAIL: p99", "more than --max-p99-ratio 1.5", "rolled back to v1"} {
 		if r.code != 1 || !strings.Contains(r.stdout, want) {
 			t.Errorf("slow canary: want exit 1 and %q:\n%+v", want, r)
