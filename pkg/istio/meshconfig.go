@@ -19,6 +19,9 @@ type MeshConfig struct {
 	RootNamespace string `json:"rootNamespace"`
 	// TrustDomain is the first part of every principal: TRUSTDOMAIN/ns/NS/sa/SA.
 	TrustDomain string `json:"trustDomain"`
+	// HoldApplicationUntilProxyStarts is the proxies' default (defaultConfig): the app's
+	// containers start once the sidecar is ready.
+	HoldApplicationUntilProxyStarts bool `json:"-"`
 }
 
 // DefaultMeshConfig is what Istio assumes when the mesh config says nothing.
@@ -29,11 +32,17 @@ func DefaultMeshConfig() MeshConfig {
 // ParseMeshConfig reads the YAML of the mesh config (the "mesh" key of configmap istio);
 // fields it does not set keep Istio's defaults.
 func ParseMeshConfig(data string) (MeshConfig, error) {
-	var parsed MeshConfig
+	var parsed struct {
+		MeshConfig    `json:",inline"`
+		DefaultConfig struct {
+			Hold bool `json:"holdApplicationUntilProxyStarts"`
+		} `json:"defaultConfig"`
+	}
 	if err := yaml.Unmarshal([]byte(data), &parsed); err != nil {
 		return DefaultMeshConfig(), err
 	}
 	mc := DefaultMeshConfig()
+	mc.HoldApplicationUntilProxyStarts = parsed.DefaultConfig.Hold
 	if parsed.RootNamespace != "" {
 		mc.RootNamespace = parsed.RootNamespace
 	}

@@ -12,6 +12,7 @@ func TestParseMeshConfig(t *testing.T) {
 		{"rootNamespace: mesh-admin\ntrustDomain: corp.example\naccessLogFile: /dev/stdout\n", MeshConfig{RootNamespace: "mesh-admin", TrustDomain: "corp.example"}, false},
 		{"trustDomain: corp.example\n", MeshConfig{RootNamespace: "istio-system", TrustDomain: "corp.example"}, false},
 		{"rootNamespace: [not, a, string]", DefaultMeshConfig(), true},
+		{"defaultConfig:\n  holdApplicationUntilProxyStarts: true\n", MeshConfig{RootNamespace: "istio-system", TrustDomain: "cluster.local", HoldApplicationUntilProxyStarts: true}, false},
 	}
 	for _, tt := range tests {
 		got, err := ParseMeshConfig(tt.data)

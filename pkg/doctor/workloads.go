@@ -1,0 +1,180 @@
+package doctor
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/istio"
+)
+
+// Istio's default sidecar requests, when nothing tunes them.
+var (
+	defaultProxyCPU    = resource.MustParse("100m")
+	defaultProxyMemory = resource.MustParse("128Mi")
+)
+
+// sidecarResources: per namespace, the sidecars left on Istio's default requests with no
+// limits, and what they reserve together: the tutorial's default settings without tuning.
+func sidecarResources(in Input) []Finding {
+	type tally struct {
+		count       int
+		cpu, memory resource.Quantity
+	}
+	untuned := map[string]*tally{}
+	for i := range in.Pods {
+		pod := &in.Pods[i]
+		proxy := proxyContainer(pod)
+		if proxy == nil || isGateway(pod) || !in.inScope(pod.Namespace) || !onDefaults(proxy) {
+			continue
+		}
+		t := untuned[pod.Namespace]
+		if t == nil {
+			t = &tally{}
+			untuned[pod.Namespace] = t
+		}
+		t.count++
+		t.cpu.Add(proxy.Resources.Requests[corev1.ResourceCPU])
+		t.memory.Add(proxy.Resources.Requests[corev1.ResourceMemory])
+	}
+	var findings []Finding
+	for _, ns := range sortedKeys(untuned) {
+		t := untuned[ns]
+		findings = append(findings, Finding{Severity: Warning, Check: CheckResources, Object: Object{Kind: "Namespace", Name: ns},
+			Why: fmt.Sprintf("%s run on Istio's default requests (100m CPU, 128Mi) with no limits: %s CPU and %s memory reserved, whatever the traffic", sidecars(t.count), t.cpu.String(), t.memory.String()),
+			Fix: "size them: annotations sidecar.istio.io/proxyCPU, proxyMemory, proxyCPULimit, proxyMemoryLimit on the pod templates (or global.proxy.resources at install)"})
+	}
+	return findings
+}
+
+func proxyContainer(pod *corev1.Pod) *corev1.Container {
+	if !istio.HasSidecar(pod) {
+		return nil
+	}
+	for _, list := range [][]corev1.Container{pod.Spec.Containers, pod.Spec.InitContainers} {
+		for i := range list {
+			if list[i].Name == istio.ProxyContainer {
+				return &list[i]
+			}
+		}
+	}
+	return nil
+}
+
+// isGateway tells a gateway's or a waypoint's pod, where Envoy is the workload (its only
+// container), from a sidecar beside an app: Sidecar resources and injection defaults do not
+// apply to it.
+func isGateway(pod *corev1.Pod) bool {
+	for _, c := range pod.Spec.Containers {
+		if c.Name != istio.ProxyContainer {
+			return false
+		}
+	}
+	return len(pod.Spec.Containers) > 0
+}
+
+func onDefaults(c *corev1.Container) bool {
+	cpu, memory := c.Resources.Requests[corev1.ResourceCPU], c.Resources.Requests[corev1.ResourceMemory]
+	return len(c.Resources.Limits) == 0 && cpu.Cmp(defaultProxyCPU) == 0 && memory.Cmp(defaultProxyMemory) == 0
+}
+
+// sidecarScope: namespaces with sidecars and no Sidecar resource (theirs, or a mesh-wide one
+// in the root namespace) limiting what each proxy is told: every proxy then holds the
+// configuration of the whole mesh.
+func sidecarScope(in Input) []Finding {
+	if in.Unknown[SidecarReads] {
+		return nil
+	}
+	scoped := map[string]bool{}
+	for _, s := range in.Sidecars {
+		scoped[s.GetNamespace()] = true
+	}
+	if scoped[in.Mesh.RootNamespace] {
+		return nil // a Sidecar in the root namespace is every namespace's default
+	}
+	meshed := map[string]int{}
+	for i := range in.Pods {
+		if pod := &in.Pods[i]; in.inScope(pod.Namespace) && istio.HasSidecar(pod) && !isGateway(pod) && !scoped[pod.Namespace] {
+			meshed[pod.Namespace]++
+		}
+	}
+	var findings []Finding
+	for _, ns := range sortedKeys(meshed) {
+		findings = append(findings, Finding{Severity: Info, Check: CheckSidecar, Object: Object{Kind: "Namespace", Name: ns},
+			Why: fmt.Sprintf("no Sidecar resource limits what its %s are told: each holds the whole mesh's configuration, which grows with the mesh", sidecars(meshed[ns])),
+			Fix: fmt.Sprintf("apply a Sidecar in %s whose egress hosts are what it calls, e.g. [\"./*\", \"%s/*\"]", ns, istio.InstallNamespace)})
+	}
+	return findings
+}
+
+// injectionGaps: in namespaces labelled for sidecar injection (not ambient), pods running
+// without a sidecar: created before the label (a restart injects them), or opted out.
+func injectionGaps(in Input) []Finding {
+	var findings []Finding
+	for i := range in.Pods {
+		pod := &in.Pods[i]
+		labels := in.namespaceLabels(pod.Namespace)
+		if !in.inScope(pod.Namespace) || !injectionEnabled(labels) || istio.NamespaceIsAmbient(labels) || istio.HasSidecar(pod) ||
+			pod.Spec.HostNetwork || pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
+			continue
+		}
+		object := Object{Kind: "Pod", Namespace: pod.Namespace, Name: pod.Name}
+		if optedOut(pod) {
+			findings = append(findings, Finding{Severity: Info, Check: CheckInjection, Object: object,
+				Why: "opted out of injection (sidecar.istio.io/inject: \"false\") in a namespace labelled for it: outside the mesh, no mTLS, no telemetry",
+				Fix: "drop the opt-out if it should be in the mesh, then restart it"})
+			continue
+		}
+		findings = append(findings, Finding{Severity: Warning, Check: CheckInjection, Object: object,
+			Why: "runs without a sidecar in a namespace labelled for injection: it was created before the label (or the injector was down)",
+			Fix: restart(pod) + " so that the injector adds the sidecar"})
+	}
+	return findings
+}
+
+func injectionEnabled(labels map[string]string) bool {
+	if labels["istio-injection"] == "disabled" {
+		return false
+	}
+	return labels["istio-injection"] == "enabled" || labels["istio.io/rev"] != ""
+}
+
+func optedOut(pod *corev1.Pod) bool {
+	return pod.Labels["sidecar.istio.io/inject"] == "false" || pod.Annotations["sidecar.istio.io/inject"] == "false"
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func sidecars(n int) string {
+	if n == 1 {
+		return "1 sidecar"
+	}
+	return fmt.Sprintf("%d sidecars", n)
+}
+
+// restart is the command that recreates pod: a rollout restart of the workload that owns it,
+// or deleting a pod nothing owns (recreate it from its manifest).
+func restart(pod *corev1.Pod) string {
+	for _, ref := range pod.OwnerReferences {
+		switch ref.Kind {
+		case "StatefulSet", "DaemonSet":
+			return fmt.Sprintf("kubectl -n %s rollout restart %s/%s", pod.Namespace, strings.ToLower(ref.Kind), ref.Name)
+		case "ReplicaSet":
+			// A Deployment names its ReplicaSets NAME-HASH, HASH being the pod-template-hash label.
+			if hash := pod.Labels["pod-template-hash"]; hash != "" && strings.HasSuffix(ref.Name, "-"+hash) {
+				return fmt.Sprintf("kubectl -n %s rollout restart deployment/%s", pod.Namespace, strings.TrimSuffix(ref.Name, "-"+hash))
+			}
+		}
+	}
+	return fmt.Sprintf("kubectl -n %s delete pod %s, then recreate it the way it was made", pod.Namespace, pod.Name)
+}
