@@ -27,7 +27,7 @@ import (
 
 // Users the API server knows by bearer token. admin is in system:masters; the others have no
 // rights until a test grants them some with RBAC objects.
-var Users = []string{"admin", "viewer", "editor", "nobody"}
+var Users = []string{"admin", "viewer", "editor", "nobody", "auditor"}
 
 // Options configure Start.
 type Options struct {

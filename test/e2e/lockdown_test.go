@@ -405,7 +405,7 @@ func waitForAdmissionPolicy(t *testing.T, ns string) {
 }
 
 // deploy/rbac.yaml grants exactly enough: a user bound to its ClusterRoles runs canary and
-// lockdown (with undo) without a forbidden error.
+// lockdown (with undo) without a forbidden error, and doctor without skipping a check.
 func TestDocumentedRBACIsEnough(t *testing.T) {
 	t.Parallel()
 	ns := exposedBookinfo(t, "rbac-documented")
@@ -426,7 +426,20 @@ kind: ClusterRoleBinding
 metadata: {name: editor-mesh-lockdown}
 roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: kubectl-mesh-lockdown}
 subjects: [{kind: User, name: editor, apiGroup: rbac.authorization.k8s.io}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: auditor-mesh-doctor}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: kubectl-mesh-doctor}
+subjects: [{kind: User, name: auditor, apiGroup: rbac.authorization.k8s.io}]
 `)
+	// Doctor's role alone reads everything doctor checks: no check is skipped.
+	for _, args := range [][]string{{"mesh", "doctor", "-A"}, {"mesh", "doctor", "-n", ns}} {
+		r := plugin(t, cluster, append(args, "--context", "auditor", "--fail-on", "info")...)
+		if strings.Contains(r.stderr, "may not") || strings.Contains(r.stderr, "forbidden") || strings.Contains(r.stderr, "cannot read") {
+			t.Errorf("%v as auditor, bound to kubectl-mesh-doctor alone:\n%s", args, r)
+		}
+	}
 	for _, args := range [][]string{
 		{"mesh", "canary", "reviews", "10", "-n", ns},
 		{"mesh", "canary", "reviews", "-n", ns},

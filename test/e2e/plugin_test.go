@@ -11,12 +11,12 @@ import (
 	"github.com/kubectl-mesh/kubectl-mesh/internal/testcluster"
 )
 
-var operations = []string{"canary", "lockdown", "graph"}
+var operations = []string{"canary", "lockdown", "graph", "doctor"}
 
-// kubectl discovers all four binaries as plugins.
+// kubectl discovers all five binaries as plugins.
 func TestKubectlListsThePlugins(t *testing.T) {
 	r := run(t, command{name: "kubectl", args: []string{"plugin", "list", "--name-only"}})
-	for _, name := range []string{"kubectl-mesh", "kubectl-mesh_canary", "kubectl-mesh_lockdown", "kubectl-mesh_graph"} {
+	for _, name := range []string{"kubectl-mesh", "kubectl-mesh_canary", "kubectl-mesh_lockdown", "kubectl-mesh_graph", "kubectl-mesh_doctor"} {
 		if !containsLine(r.stdout, name) {
 			t.Errorf("kubectl plugin list does not show %s:\n%s", name, r)
 		}
@@ -72,7 +72,7 @@ func TestCompletionScript(t *testing.T) {
 }
 
 // On a cluster without Istio's CRDs every operation, by either spelling, stops with one clear
-// error and no stack trace.
+// error and no stack trace; doctor reports it as its finding.
 func TestClusterWithoutIstio(t *testing.T) {
 	c := bareCluster(t)
 	args := map[string][]string{"canary": {"reviews", "10"}, "lockdown": {"default"}, "graph": nil}
@@ -83,11 +83,17 @@ func TestClusterWithoutIstio(t *testing.T) {
 				if r.code != 1 {
 					t.Fatalf("want exit 1, got:\n%s", r)
 				}
+				assertNoStackTrace(t, r)
+				if op == "doctor" {
+					if !strings.Contains(r.stdout, "Istio's CRDs are not served") || !strings.Contains(r.stderr, "error: findings at or above --fail-on error") {
+						t.Errorf("doctor does not report the missing install:\n%s", r)
+					}
+					return
+				}
 				want := "error: Istio is not installed in this cluster"
 				if !strings.HasPrefix(r.stderr, want) {
 					t.Errorf("stderr does not start with %q:\n%s", want, r)
 				}
-				assertNoStackTrace(t, r)
 			})
 		}
 	}
