@@ -21,6 +21,10 @@ import (
 const doctorLayout = `
 apiVersion: v1
 kind: Namespace
+metadata: {name: default}
+---
+apiVersion: v1
+kind: Namespace
 metadata: {name: shop, labels: {istio-injection: enabled}}
 ---
 apiVersion: v1
@@ -131,7 +135,7 @@ func TestDoctorReadsOnceInParallel(t *testing.T) {
 	if _, stderr, code := run(f, "doctor", "-A"); code != 0 {
 		t.Fatal(stderr)
 	}
-	const reads = 11 // pods, namespaces, mesh config; PeerAuthentications, DestinationRules, Sidecars; istiod, gateways; StatefulSets, budgets, webhooks
+	const reads = 12 // pods, namespaces, mesh config; PeerAuthentications, DestinationRules, Sidecars; istiod, two kinds of gateway; StatefulSets, budgets, webhooks
 	if got := f.requests(); got != reads {
 		t.Errorf("%d requests, want %d", got, reads)
 	}

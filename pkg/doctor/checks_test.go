@@ -39,6 +39,7 @@ metadata: {name: istio-sidecar-injector}`}, []string{"error Deployment/istio-sys
 			[]string{"error Deployment/istio-system/istiod-1-24"}},
 		{"istiod without status", []string{strings.Replace(healthyControlPlane, "status: {readyReplicas: 2}", "", 1)},
 			[]string{"error Deployment/istio-system/istiod-1-24"}},
+		{"a revision tag's injector", []string{strings.Replace(healthyControlPlane, "istio-sidecar-injector-1-24", "istio-revision-tag-default", 1)}, nil},
 		{"no injector", []string{strings.Replace(healthyControlPlane, "istio-sidecar-injector-1-24", "some-other-webhook", 1)},
 			[]string{"error MutatingWebhookConfiguration/istio-sidecar-injector"}},
 	}, nil)
@@ -69,6 +70,7 @@ func TestProxyVersion(t *testing.T) {
 		{"ahead", []string{healthyControlPlane, pod("proxyv2:1.26.0")}, []string{"error Pod/shop/web"}},
 		{"other major", []string{healthyControlPlane, pod("proxyv2:2.24.0")}, []string{"error Pod/shop/web"}},
 		{"untagged proxy", []string{healthyControlPlane, pod("proxyv2@sha256:abc")}, nil},
+		{"tag and digest", []string{healthyControlPlane, pod("proxyv2:1.22.1@sha256:abc")}, []string{"error Pod/shop/web"}},
 		{"registry with a port", []string{healthyControlPlane, strings.Replace(pod("x"), "docker.io/istio/x", "registry:5000/istio/proxyv2", 1)}, nil},
 		{"no sidecar", []string{healthyControlPlane, plainPod("shop", "web", "")}, nil},
 	}, nil)
@@ -99,6 +101,8 @@ status: {readyReplicas: 1}`
 			[]string{"warning Deployment/istio-system/istiod-1-24"}},
 		{"gateway single, no budget", []string{healthyControlPlane, gateway("1")},
 			[]string{"warning Deployment/istio-ingress/istio-ingressgateway", "warning Deployment/istio-ingress/istio-ingressgateway"}},
+		{"a Gateway API gateway's Deployment", []string{healthyControlPlane, strings.Replace(strings.Replace(gateway("1"), "labels: {istio: ingressgateway}}", "labels: {gateway.istio.io/managed: istio.io-gateway-controller}}", 1), "name: istio-ingressgateway, namespace: istio-ingress", "name: web-gateway-istio, namespace: istio-ingress", 1)},
+			[]string{"warning Deployment/istio-ingress/web-gateway-istio", "warning Deployment/istio-ingress/web-gateway-istio"}},
 		{"budget by expression", []string{healthyControlPlane, gateway("2"), gatewayBudget("{matchExpressions: [{key: app, operator: In, values: [istio-ingressgateway]}]}")}, nil},
 		{"budget selecting everything", []string{healthyControlPlane, gateway("2"), gatewayBudget("{}")}, nil},
 		{"budget in another namespace", []string{healthyControlPlane, gateway("2"),
@@ -219,6 +223,14 @@ func TestSidecarScope(t *testing.T) {
 		{"scoped mesh-wide", []string{sidecarPod("shop", "web", ""), scopedSidecar("istio-system")}, nil},
 		{"no sidecars", []string{plainPod("shop", "web", "")}, nil},
 		{"another namespace's Sidecar", []string{sidecarPod("shop", "web", ""), scopedSidecar("pay")}, []string{"info Namespace/shop"}},
+		{"a Sidecar for this workload", []string{sidecarPod("shop", "web", ", labels: {app: web}"),
+			strings.Replace(scopedSidecar("shop"), "spec: {", "spec: {workloadSelector: {labels: {app: web}}, ", 1)}, nil},
+		{"a Sidecar for another workload", []string{sidecarPod("shop", "web", ", labels: {app: web}"),
+			strings.Replace(scopedSidecar("shop"), "spec: {", "spec: {workloadSelector: {labels: {app: db}}, ", 1)}, []string{"info Namespace/shop"}},
+		{"a Sidecar without egress", []string{sidecarPod("shop", "web", ""),
+			"apiVersion: networking.istio.io/v1\nkind: Sidecar\nmetadata: {name: default, namespace: shop}\nspec: {outboundTrafficPolicy: {mode: REGISTRY_ONLY}}"}, []string{"info Namespace/shop"}},
+		{"a selecting Sidecar in the root namespace is not mesh-wide", []string{sidecarPod("shop", "web", ", labels: {app: web}"),
+			strings.Replace(scopedSidecar("istio-system"), "spec: {", "spec: {workloadSelector: {labels: {app: web}}, ", 1)}, []string{"info Namespace/shop"}},
 	}, nil)
 }
 
@@ -235,6 +247,10 @@ func TestInjection(t *testing.T) {
 		{"ambient namespace", []string{namespace("shop", "istio.io/dataplane-mode: ambient"), plainPod("shop", "web", "")}, nil},
 		{"finished pod", []string{enabled, plainPod("shop", "job", "") + "status: {phase: Succeeded}\n"}, nil},
 		{"host network", []string{enabled, strings.Replace(plainPod("shop", "agent", ""), "spec: {", "spec: {hostNetwork: true, ", 1)}, nil},
+		{"pod label asks for a sidecar", []string{namespace("shop", ""), plainPod("shop", "web", ", labels: {sidecar.istio.io/inject: \"true\"}")}, []string{"warning Pod/shop/web"}},
+		{"pod revision label", []string{namespace("shop", ""), plainPod("shop", "web", ", labels: {istio.io/rev: canary}")}, []string{"warning Pod/shop/web"}},
+		{"pod label under a disabled namespace", []string{namespace("shop", "istio-injection: disabled"), plainPod("shop", "web", ", labels: {sidecar.istio.io/inject: \"true\"}")}, nil},
+		{"opted out where nothing asks", []string{namespace("shop", ""), plainPod("shop", "batch", ", labels: {sidecar.istio.io/inject: \"false\"}")}, nil},
 		{"native sidecar", []string{enabled, `
 apiVersion: v1
 kind: Pod
@@ -273,6 +289,8 @@ func TestMTLS(t *testing.T) {
 		{"DestinationRule port DISABLE", []string{shop, dr("trafficPolicy: {portLevelSettings: [{port: {number: 9080}, tls: {mode: DISABLE}}]}")},
 			[]string{"warning DestinationRule/shop/ratings"}},
 		{"DestinationRule ISTIO_MUTUAL", []string{shop, dr("trafficPolicy: {tls: {mode: ISTIO_MUTUAL}}")}, nil},
+		{"DestinationRule tls without a mode", []string{shop, dr("trafficPolicy: {tls: {sni: ratings.internal}}")}, []string{"warning DestinationRule/shop/ratings"}},
+		{"DestinationRule without tls", []string{shop, dr("trafficPolicy: {loadBalancer: {simple: ROUND_ROBIN}}, subsets: [{name: v1, labels: {version: v1}}]")}, nil},
 	}, nil)
 
 	t.Run("scope", func(t *testing.T) {
@@ -290,8 +308,8 @@ func TestRestart(t *testing.T) {
 			"kubectl -n shop rollout restart deployment/web"},
 		{plainPod("shop", "db-0", ", ownerReferences: [{apiVersion: apps/v1, kind: StatefulSet, name: db, uid: u}]"), "kubectl -n shop rollout restart statefulset/db"},
 		{plainPod("shop", "agent-x", ", ownerReferences: [{apiVersion: apps/v1, kind: DaemonSet, name: agent, uid: u}]"), "kubectl -n shop rollout restart daemonset/agent"},
-		{plainPod("shop", "rs-abc", ", ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: rs, uid: u}]"), "kubectl -n shop delete pod rs-abc, then recreate it the way it was made"},
-		{plainPod("shop", "bare", ""), "kubectl -n shop delete pod bare, then recreate it the way it was made"},
+		{plainPod("shop", "rs-abc", ", ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: rs, uid: u}]"), "kubectl -n shop delete pod rs-abc, and create it again from its manifest"},
+		{plainPod("shop", "bare", ""), "kubectl -n shop delete pod bare, and create it again from its manifest"},
 	} {
 		pod := inputOf(t, tt.pod).Pods[0]
 		if got := restart(&pod); got != tt.want {

@@ -46,9 +46,18 @@ func install(in Input) []Finding {
 
 func isIstiod(d *unstructured.Unstructured) bool { return d.GetLabels()["app"] == "istiod" }
 
+// isIngressGateway: installed by istioctl or the gateway chart (istio=ingressgateway), or
+// deployed by istiod for a Gateway API Gateway of class istio.
 func isIngressGateway(d *unstructured.Unstructured) bool {
-	return d.GetLabels()["istio"] == "ingressgateway"
+	return d.GetLabels()["istio"] == "ingressgateway" || d.GetLabels()[GatewayManagedLabel] == ManagedGateway
 }
+
+// How istiod labels the Deployments it makes for Gateway API Gateways (waypoints carry
+// istio.io-mesh-controller instead).
+const (
+	GatewayManagedLabel = "gateway.istio.io/managed"
+	ManagedGateway      = "istio.io-gateway-controller"
+)
 
 func controlPlane(in Input, is func(*unstructured.Unstructured) bool) []*unstructured.Unstructured {
 	var out []*unstructured.Unstructured
@@ -62,7 +71,8 @@ func controlPlane(in Input, is func(*unstructured.Unstructured) bool) []*unstruc
 
 func hasInjector(webhooks []*unstructured.Unstructured) bool {
 	for _, w := range webhooks {
-		if strings.HasPrefix(w.GetName(), "istio-sidecar-injector") || w.GetLabels()["app"] == "sidecar-injector" {
+		// istioctl names it istio-sidecar-injector[-REVISION]; revision tags add istio-revision-tag-TAG.
+		if strings.HasPrefix(w.GetName(), "istio-sidecar-injector") || strings.HasPrefix(w.GetName(), "istio-revision-tag-") || w.GetLabels()["app"] == "sidecar-injector" {
 			return true
 		}
 	}
@@ -111,7 +121,7 @@ func proxyVersions(in Input) []Finding {
 		}
 		findings = append(findings, Finding{Severity: severity, Check: CheckVersion, Object: Object{Kind: "Pod", Namespace: pod.Namespace, Name: pod.Name},
 			Why: fmt.Sprintf("its proxy is %s, istiod %s: %s; restarted pods get istiod's version", proxy.text, control.text, skewText(proxy, control, skew)),
-			Fix: restart(&pod) + " to take istiod's proxy"})
+			Fix: restart(&pod) + " (new pods get istiod's proxy)"})
 	}
 	return findings
 }
@@ -123,6 +133,7 @@ type version struct {
 
 // minorVersion reads "1.24.1" out of an image like docker.io/istio/proxyv2:1.24.1-distroless.
 func minorVersion(image string) (version, bool) {
+	image, _, _ = strings.Cut(image, "@") // a digest after the tag
 	i := strings.LastIndex(image, ":")
 	if i < 0 || strings.Contains(image[i:], "/") {
 		return version{}, false

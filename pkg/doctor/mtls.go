@@ -93,7 +93,8 @@ func disablesMTLS(pa *unstructured.Unstructured) bool {
 }
 
 // disablesTLS looks at a DestinationRule's traffic policy, its port-level settings and its
-// subsets' policies.
+// subsets' policies. A tls block without a mode is DISABLE too (the enum's zero, which is
+// also how Istio's clients write DISABLE): any tls block turns auto mTLS off.
 func disablesTLS(dr *unstructured.Unstructured) bool {
 	policies := []any{nested(dr.Object, "spec", "trafficPolicy")}
 	subsets, _, _ := unstructured.NestedSlice(dr.Object, "spec", "subsets")
@@ -104,19 +105,27 @@ func disablesTLS(dr *unstructured.Unstructured) bool {
 	}
 	for _, p := range policies {
 		policy, _ := p.(map[string]any)
-		if mode, _, _ := unstructured.NestedString(policy, "tls", "mode"); mode == "DISABLE" {
+		if plaintext(policy) {
 			return true
 		}
 		ports, _ := policy["portLevelSettings"].([]any)
 		for _, port := range ports {
-			if m, ok := port.(map[string]any); ok {
-				if mode, _, _ := unstructured.NestedString(m, "tls", "mode"); mode == "DISABLE" {
-					return true
-				}
+			if m, ok := port.(map[string]any); ok && plaintext(m) {
+				return true
 			}
 		}
 	}
 	return false
+}
+
+// plaintext tells whether a traffic policy (or a port's) has a tls block of mode DISABLE.
+func plaintext(policy map[string]any) bool {
+	tls, ok := policy["tls"].(map[string]any)
+	if !ok {
+		return false
+	}
+	mode, _ := tls["mode"].(string)
+	return mode == "" || mode == "DISABLE"
 }
 
 func nested(obj map[string]any, fields ...string) any {

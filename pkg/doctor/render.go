@@ -54,7 +54,7 @@ func WriteTable(w io.Writer, r Report) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	_, err := fmt.Fprintf(w, "\n%s: %d errors, %d warnings, %d info\n", where, r.Summary[Error], r.Summary[Warning], r.Summary[Info])
+	_, err := fmt.Fprintf(w, "\n%s: %s, %s, %d info\n", where, count(r.Summary[Error], "error"), count(r.Summary[Warning], "warning"), r.Summary[Info])
 	return err
 }
 
@@ -68,4 +68,11 @@ func (o Object) namespaceColumn() string {
 		return o.Name
 	}
 	return "-"
+}
+
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

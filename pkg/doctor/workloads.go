@@ -7,6 +7,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/istio"
 )
@@ -81,65 +82,87 @@ func onDefaults(c *corev1.Container) bool {
 	return len(c.Resources.Limits) == 0 && cpu.Cmp(defaultProxyCPU) == 0 && memory.Cmp(defaultProxyMemory) == 0
 }
 
-// sidecarScope: namespaces with sidecars and no Sidecar resource (theirs, or a mesh-wide one
-// in the root namespace) limiting what each proxy is told: every proxy then holds the
-// configuration of the whole mesh.
+// sidecarScope: namespaces with sidecars that no Sidecar resource limits (egress hosts, from
+// one of its namespace that selects the pod or none, or a namespace-wide one of the root
+// namespace): each of those proxies holds the configuration of the whole mesh.
 func sidecarScope(in Input) []Finding {
 	if in.Unknown[SidecarReads] {
 		return nil
 	}
-	scoped := map[string]bool{}
-	for _, s := range in.Sidecars {
-		scoped[s.GetNamespace()] = true
-	}
-	if scoped[in.Mesh.RootNamespace] {
-		return nil // a Sidecar in the root namespace is every namespace's default
-	}
-	meshed := map[string]int{}
+	unscoped := map[string]int{}
 	for i := range in.Pods {
-		if pod := &in.Pods[i]; in.inScope(pod.Namespace) && istio.HasSidecar(pod) && !isGateway(pod) && !scoped[pod.Namespace] {
-			meshed[pod.Namespace]++
+		if pod := &in.Pods[i]; in.inScope(pod.Namespace) && istio.HasSidecar(pod) && !isGateway(pod) && !limitsEgress(in, pod) {
+			unscoped[pod.Namespace]++
 		}
 	}
 	var findings []Finding
-	for _, ns := range sortedKeys(meshed) {
+	for _, ns := range sortedKeys(unscoped) {
 		findings = append(findings, Finding{Severity: Info, Check: CheckSidecar, Object: Object{Kind: "Namespace", Name: ns},
-			Why: fmt.Sprintf("no Sidecar resource limits what its %s are told: each holds the whole mesh's configuration, which grows with the mesh", sidecars(meshed[ns])),
+			Why: fmt.Sprintf("no Sidecar resource limits the egress of %s here: each proxy holds the whole mesh's configuration, which grows with the mesh", sidecars(unscoped[ns])),
 			Fix: fmt.Sprintf("apply a Sidecar in %s whose egress hosts are what it calls, e.g. [\"./*\", \"%s/*\"]", ns, istio.InstallNamespace)})
 	}
 	return findings
 }
 
-// injectionGaps: in namespaces labelled for sidecar injection (not ambient), pods running
-// without a sidecar: created before the label (a restart injects them), or opted out.
+// limitsEgress tells whether a Sidecar resource with egress hosts applies to pod.
+func limitsEgress(in Input, pod *corev1.Pod) bool {
+	for _, s := range in.Sidecars {
+		egress, _, _ := unstructured.NestedSlice(s.Object, "spec", "egress")
+		if len(egress) == 0 {
+			continue
+		}
+		selector, _, _ := unstructured.NestedStringMap(s.Object, "spec", "workloadSelector", "labels")
+		switch {
+		case s.GetNamespace() == pod.Namespace && (len(selector) == 0 || istio.SelectorMatches(selector, pod.Labels)):
+			return true
+		case s.GetNamespace() == in.Mesh.RootNamespace && len(selector) == 0:
+			return true
+		}
+	}
+	return false
+}
+
+// injectionGaps: pods running without a sidecar where injection is asked for (their
+// namespace's label, or their own sidecar.istio.io/inject or istio.io/rev label; ambient
+// namespaces aside): created before the label (a restart injects them), or opted out.
 func injectionGaps(in Input) []Finding {
 	var findings []Finding
 	for i := range in.Pods {
 		pod := &in.Pods[i]
 		labels := in.namespaceLabels(pod.Namespace)
-		if !in.inScope(pod.Namespace) || !injectionEnabled(labels) || istio.NamespaceIsAmbient(labels) || istio.HasSidecar(pod) ||
+		if !in.inScope(pod.Namespace) || istio.HasSidecar(pod) || istio.NamespaceIsAmbient(labels) ||
 			pod.Spec.HostNetwork || pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
 			continue
 		}
 		object := Object{Kind: "Pod", Namespace: pod.Namespace, Name: pod.Name}
-		if optedOut(pod) {
+		switch {
+		case injectionEnabled(labels) && optedOut(pod):
 			findings = append(findings, Finding{Severity: Info, Check: CheckInjection, Object: object,
 				Why: "opted out of injection (sidecar.istio.io/inject: \"false\") in a namespace labelled for it: outside the mesh, no mTLS, no telemetry",
 				Fix: "drop the opt-out if it should be in the mesh, then restart it"})
-			continue
+		case injectionEnabled(labels) || podAsksForInjection(pod, labels):
+			findings = append(findings, Finding{Severity: Warning, Check: CheckInjection, Object: object,
+				Why: "runs without a sidecar where injection is asked for: it was created before the label (or the injector was down)",
+				Fix: restart(pod) + " (the injector adds the sidecar to new pods)"})
 		}
-		findings = append(findings, Finding{Severity: Warning, Check: CheckInjection, Object: object,
-			Why: "runs without a sidecar in a namespace labelled for injection: it was created before the label (or the injector was down)",
-			Fix: restart(pod) + " so that the injector adds the sidecar"})
 	}
 	return findings
 }
 
+// injectionEnabled: a namespace labelled for sidecar injection (istio-injection=disabled wins).
 func injectionEnabled(labels map[string]string) bool {
 	if labels["istio-injection"] == "disabled" {
 		return false
 	}
 	return labels["istio-injection"] == "enabled" || labels["istio.io/rev"] != ""
+}
+
+// podAsksForInjection: a pod's own label asks for a sidecar, which its namespace does not forbid.
+func podAsksForInjection(pod *corev1.Pod, namespaceLabels map[string]string) bool {
+	if namespaceLabels["istio-injection"] == "disabled" || optedOut(pod) {
+		return false
+	}
+	return pod.Labels["sidecar.istio.io/inject"] == "true" || pod.Labels["istio.io/rev"] != ""
 }
 
 func optedOut(pod *corev1.Pod) bool {
@@ -155,15 +178,10 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-func sidecars(n int) string {
-	if n == 1 {
-		return "1 sidecar"
-	}
-	return fmt.Sprintf("%d sidecars", n)
-}
+func sidecars(n int) string { return count(n, "sidecar") }
 
 // restart is the command that recreates pod: a rollout restart of the workload that owns it,
-// or deleting a pod nothing owns (recreate it from its manifest).
+// or deleting a pod nothing owns (to create again from its manifest).
 func restart(pod *corev1.Pod) string {
 	for _, ref := range pod.OwnerReferences {
 		switch ref.Kind {
@@ -176,5 +194,5 @@ func restart(pod *corev1.Pod) string {
 			}
 		}
 	}
-	return fmt.Sprintf("kubectl -n %s delete pod %s, then recreate it the way it was made", pod.Namespace, pod.Name)
+	return fmt.Sprintf("kubectl -n %s delete pod %s, and create it again from its manifest", pod.Namespace, pod.Name)
 }

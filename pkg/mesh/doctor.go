@@ -3,8 +3,11 @@ package mesh
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"sync"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -22,27 +25,21 @@ var (
 	MutatingWebhooks  = IstioResource{schema.GroupVersion{Group: "admissionregistration.k8s.io", Version: "v1"}, "mutatingwebhookconfigurations", "MutatingWebhookConfiguration"}
 )
 
-// ReadDoctorInput reads, in one round of parallel requests, what doctor checks: in scope
-// ("" for every namespace) the pods, StatefulSets and DestinationRules; everywhere the namespaces, the
-// PeerAuthentications and Sidecars, istiod's and the ingress gateways' Deployments, the
-// PodDisruptionBudgets, the mutating webhooks and the mesh config. A cluster without Istio's
-// CRDs is a finding, not an error. What the user may not read is a warning, and the checks
-// that need it are skipped rather than guessed.
+// controlPlaneSelectors pick the Deployments of the control plane doctor judges: istiod, and
+// ingress gateways installed by istioctl or the gateway chart, or by istiod for a Gateway API
+// Gateway.
+var controlPlaneSelectors = []string{"app=istiod", "istio=ingressgateway", doctor.GatewayManagedLabel + "=" + doctor.ManagedGateway}
+
+// ReadDoctorInput reads, in one round of parallel requests, what doctor checks: in scope ("" for
+// every namespace) the pods, StatefulSets and DestinationRules; everywhere the namespaces, the
+// PeerAuthentications and Sidecars, the control plane's Deployments, the PodDisruptionBudgets,
+// the mutating webhooks and the mesh config. A cluster without Istio's CRDs is a finding, not
+// an error; so is a scope that names no namespace. What the user may not read is a warning,
+// and the checks that need it are skipped rather than guessed.
 func (c *Clients) ReadDoctorInput(ctx context.Context, scope string) (doctor.Input, []string, error) {
-	in := doctor.Input{Scope: scope, IstioServed: true, Unknown: map[string]bool{}}
-	w := warnings{namespace: scope}
-	var mu sync.Mutex
-	optional := func(what string, err error) error {
-		if apierrors.IsForbidden(err) {
-			w.add("you may not list %s: the checks that need them are skipped", what)
-			mu.Lock()
-			in.Unknown[what] = true
-			mu.Unlock()
-			return nil
-		}
-		return err
-	}
-	var controlPlane [2][]*unstructured.Unstructured
+	r := doctorReads{in: doctor.Input{Scope: scope, IstioServed: true, Unknown: map[string]bool{}}, w: &warnings{namespace: scope}}
+	in := &r.in
+	controlPlane := make([][]*unstructured.Unstructured, len(controlPlaneSelectors))
 	reads := []func() error{
 		func() error {
 			err := c.listInto(ctx, PeerAuthentications, metav1.NamespaceAll, &in.PeerAuthentications)()
@@ -51,28 +48,16 @@ func (c *Clients) ReadDoctorInput(ctx context.Context, scope string) (doctor.Inp
 				in.IstioServed = false
 				return nil
 			}
-			return optional(doctor.PolicyReads, err)
+			return r.optional(doctor.PolicyReads, err)
 		},
-		func() error {
-			err := c.listInto(ctx, DestinationRules, scope, &in.DestinationRules)()
-			if apierrors.IsNotFound(err) {
-				return nil // Istio missing: said once, above
-			}
-			return optional(DestinationRules.QualifiedName(), err)
-		},
-		func() error {
-			err := c.listInto(ctx, Sidecars, metav1.NamespaceAll, &in.Sidecars)()
-			if apierrors.IsNotFound(err) {
-				return nil
-			}
-			return optional(doctor.SidecarReads, err)
-		},
+		r.servedOptional(DestinationRules.QualifiedName(), c.listInto(ctx, DestinationRules, scope, &in.DestinationRules)),
+		r.servedOptional(doctor.SidecarReads, c.listInto(ctx, Sidecars, metav1.NamespaceAll, &in.Sidecars)),
 		func() error {
 			list, err := c.Core.Namespaces().List(ctx, metav1.ListOptions{})
 			if err == nil {
 				in.Namespaces = list.Items
 			}
-			return optional("namespaces", err)
+			return r.optional("namespaces", err)
 		},
 		func() error {
 			list, err := c.Core.Pods(scope).List(ctx, metav1.ListOptions{})
@@ -81,32 +66,59 @@ func (c *Clients) ReadDoctorInput(ctx context.Context, scope string) (doctor.Inp
 			}
 			return err
 		},
-		func() error {
-			return optional(doctor.ControlPlaneReads, c.listSelected(ctx, Deployments, "app=istiod", &controlPlane[0]))
-		},
-		func() error {
-			return optional(doctor.ControlPlaneReads, c.listSelected(ctx, Deployments, "istio=ingressgateway", &controlPlane[1]))
-		},
-		func() error {
-			return optional(StatefulSets.QualifiedName(), c.listInto(ctx, StatefulSets, scope, &in.StatefulSets)())
-		},
-		func() error {
-			return optional(doctor.BudgetReads, c.listInto(ctx, DisruptionBudgets, metav1.NamespaceAll, &in.DisruptionBudgets)())
-		},
-		func() error {
-			return optional(doctor.WebhookReads, c.listInto(ctx, MutatingWebhooks, metav1.NamespaceAll, &in.Webhooks)())
-		},
+		r.servedOptional(StatefulSets.QualifiedName(), c.listInto(ctx, StatefulSets, scope, &in.StatefulSets)),
+		r.servedOptional(doctor.BudgetReads, c.listInto(ctx, DisruptionBudgets, metav1.NamespaceAll, &in.DisruptionBudgets)),
+		r.servedOptional(doctor.WebhookReads, c.listInto(ctx, MutatingWebhooks, metav1.NamespaceAll, &in.Webhooks)),
 		func() error {
 			var problem string
 			if in.Mesh, problem = c.MeshConfig(ctx); problem != "" {
-				w.add("%s", problem)
+				r.w.add("%s", problem)
 			}
 			return nil
 		},
 	}
+	for i, selector := range controlPlaneSelectors {
+		reads = append(reads, func() error {
+			return r.optional(doctor.ControlPlaneReads, c.listSelected(ctx, Deployments, selector, &controlPlane[i]))
+		})
+	}
 	err := inParallel(reads...)
-	in.ControlPlane = append(controlPlane[0], controlPlane[1]...)
-	return in, w.sorted(), err
+	in.ControlPlane = slices.Concat(controlPlane...)
+	if err == nil && scope != "" && !in.Unknown["namespaces"] && !slices.ContainsFunc(in.Namespaces, func(ns corev1.Namespace) bool { return ns.Name == scope }) {
+		err = fmt.Errorf("namespace %q not found: check the name (kubectl get namespaces)", scope)
+	}
+	return r.in, r.w.sorted(), err
+}
+
+// doctorReads gathers doctor's parallel reads and what they could not read.
+type doctorReads struct {
+	in doctor.Input
+	w  *warnings
+	mu sync.Mutex
+}
+
+// optional turns a forbidden read into a warning and an unknown: the checks needing it skip.
+func (r *doctorReads) optional(what string, err error) error {
+	if !apierrors.IsForbidden(err) {
+		return err
+	}
+	r.w.add("you may not list %s: the checks that need them are skipped", what)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.in.Unknown[what] = true
+	return nil
+}
+
+// servedOptional is read, optional, and empty where its API is not served: Istio missing is
+// said once, by the PeerAuthentications' read.
+func (r *doctorReads) servedOptional(what string, read func() error) func() error {
+	return func() error {
+		err := read()
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return r.optional(what, err)
+	}
 }
 
 // listSelected lists r's objects in every namespace that match a label selector.

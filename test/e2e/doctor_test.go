@@ -242,6 +242,10 @@ func TestDoctor(t *testing.T) {
 		assertNoStackTrace(t, r)
 	}
 
+	if r := plugin(t, cluster, "mesh", "doctor", "-n", "doctor-no-such-namespace"); r.code != 1 || !strings.Contains(r.stderr, `namespace "doctor-no-such-namespace" not found`) {
+		t.Errorf("doctor in a namespace that does not exist: want a clear error:\n%s", r)
+	}
+
 	// Every namespace: the same findings for the two, whatever else the cluster holds.
 	all, r := doctorFindings(t, []string{"mesh", "doctor"}, "-A")
 	if got := inNamespace(all, "doctor-problems"); !slices.Equal(got, doctorProblemsFindings) {
