@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make demo`: starts the sandbox, walks the Istio tutorial with kubectl mesh as a user would
-# (observe, canary, lockdown, undo, rollback), printing each command and what it shows, then
+# (observe, canary, lockdown, doctor, undo, rollback), printing each command and what it shows, then
 # stops the sandbox.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -46,6 +46,10 @@ step kubectl mesh lockdown default --window 2m
 step kubectl mesh lockdown default --window 2m --force --dry-run
 step kubectl mesh lockdown default --window 2m --force
 step kubectl mesh lockdown default --status
+# The tutorial's antipatterns and verify-install's questions, across the cluster: the
+# sandbox keeps one example of each (mongodb a StatefulSet with a classic sidecar, one istiod
+# replica, untuned sidecars, legacy labelled after its pod started, mTLS turned off there).
+step kubectl mesh doctor -A
 wait_for_window
 graph
 step kubectl mesh lockdown default --undo

@@ -119,7 +119,7 @@ const (
 	AmbientNamespace    = "bookinfo-ambient"
 )
 
-// LoadBookinfo deploys the tutorial's mesh: the ingress gateway; bookinfo in default
+// LoadBookinfo deploys the tutorial's mesh: the ingress gateway and istiod; bookinfo in default
 // (labelled for injection, DestinationRules for every subset, no VirtualService yet, so
 // reviews' traffic spreads over v1, v2 and v3; reviews-v3 is slower), exposed through
 // bookinfo-gateway; ratings' database over TCP; a client without a sidecar in legacy; and
@@ -127,6 +127,10 @@ const (
 // reviews' traffic to reviews-v1.
 func LoadBookinfo(ctx context.Context, f *testcluster.Fixture) error {
 	if err := f.LoadIngressGateway(ctx); err != nil {
+		return err
+	}
+	// One istiod replica with no PodDisruptionBudget and no revision: no ops planning.
+	if err := f.LoadControlPlane(ctx, 1); err != nil {
 		return err
 	}
 	if err := f.EnsureNamespace(ctx, "default", map[string]string{"istio-injection": "enabled"}); err != nil {
@@ -138,7 +142,8 @@ func LoadBookinfo(ctx context.Context, f *testcluster.Fixture) error {
 			workloads[i].Annotations = map[string]string{sim.LatencyAnnotation: "45"}
 		}
 	}
-	workloads = append(workloads, testcluster.Workload{App: "mongodb", Version: "v1", ServiceAccount: "bookinfo-mongodb", Replicas: 1, Ready: 1, Port: 27017, TCP: true})
+	// ratings' database as a StatefulSet with a sidecar: the tutorial's restart-issue antipattern.
+	workloads = append(workloads, testcluster.Workload{App: "mongodb", Version: "v1", ServiceAccount: "bookinfo-mongodb", Replicas: 1, Ready: 1, Port: 27017, TCP: true, StatefulSet: true})
 	if err := f.LoadApp(ctx, "default", workloads...); err != nil {
 		return err
 	}
@@ -149,6 +154,9 @@ func LoadBookinfo(ctx context.Context, f *testcluster.Fixture) error {
 		return err
 	}
 	if err := f.LoadApp(ctx, "legacy", testcluster.Workload{App: "curl-client", ServiceAccount: "curl-client", Replicas: 1, Ready: 1, NoSidecar: true}); err != nil {
+		return err
+	}
+	if err := loadDoctorExamples(ctx, f); err != nil {
 		return err
 	}
 	if err := f.LoadBookinfoVersions(ctx, GatewayAPINamespace, "sidecar"); err != nil {

@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/dynamic"
@@ -37,6 +38,9 @@ type Workload struct {
 	// the Deployment (and its pods) apart from another of the same app and version.
 	Labels map[string]string
 	Name   string
+	// StatefulSet runs the workload as a StatefulSet (its pods NAME-0, NAME-1 ... owned by
+	// it) instead of a Deployment.
+	StatefulSet bool
 }
 
 func (w Workload) port() int32 {
@@ -211,12 +215,19 @@ func (f *Fixture) createWorkload(ctx context.Context, ns string, w Workload) ([]
 	if _, err := f.Kube.CoreV1().ServiceAccounts(ns).Create(ctx, sa, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return nil, fmt.Errorf("serviceaccount %s/%s: %w", ns, w.ServiceAccount, err)
 	}
-	if err := f.createDeployment(ctx, ns, w); err != nil {
+	var owner *metav1.OwnerReference
+	if w.StatefulSet {
+		set, err := f.createStatefulSet(ctx, ns, w)
+		if err != nil {
+			return nil, err
+		}
+		owner = &metav1.OwnerReference{APIVersion: "apps/v1", Kind: "StatefulSet", Name: set.Name, UID: set.UID, Controller: ptr(true)}
+	} else if err := f.createDeployment(ctx, ns, w); err != nil {
 		return nil, err
 	}
 	var endpoints []discoveryv1.Endpoint
 	for i := range w.Replicas {
-		pod, err := f.createPod(ctx, ns, w, i, i < w.Ready)
+		pod, err := f.createPod(ctx, ns, w, i, i < w.Ready, owner)
 		if err != nil {
 			return nil, err
 		}
@@ -273,7 +284,7 @@ func WorkloadName(w Workload) string {
 	return w.App + "-" + w.Version
 }
 
-func (f *Fixture) createPod(ctx context.Context, ns string, w Workload, index int, ready bool) (*corev1.Pod, error) {
+func (f *Fixture) createPod(ctx context.Context, ns string, w Workload, index int, ready bool, owner *metav1.OwnerReference) (*corev1.Pod, error) {
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("%s-%d", WorkloadName(w), index), Labels: PodLabels(w)},
 		Spec: corev1.PodSpec{
@@ -283,11 +294,18 @@ func (f *Fixture) createPod(ctx context.Context, ns string, w Workload, index in
 			},
 		},
 	}
+	if owner != nil {
+		pod.OwnerReferences = []metav1.OwnerReference{*owner}
+	}
 	if !w.NoSidecar {
 		pod.Annotations = map[string]string{"sidecar.istio.io/status": `{"containers":["istio-proxy"],"initContainers":["istio-init"]}`}
 		pod.Spec.Containers = append(pod.Spec.Containers, corev1.Container{
 			Name: "istio-proxy", Image: ProxyImage, Args: []string{"proxy", "sidecar"},
 			Ports: []corev1.ContainerPort{{Name: "http-envoy-prom", ContainerPort: 15090}},
+			// What Istio's injector gives a sidecar when nothing tunes it.
+			Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{
+				corev1.ResourceCPU: resource.MustParse("100m"), corev1.ResourceMemory: resource.MustParse("128Mi"),
+			}},
 		})
 	} else {
 		delete(pod.Labels, "security.istio.io/tlsMode")
@@ -324,6 +342,32 @@ func (f *Fixture) createDeployment(ctx context.Context, ns string, w Workload) e
 		return fmt.Errorf("deployment %s/%s: %w", ns, d.Name, err)
 	}
 	return nil
+}
+
+// createStatefulSet writes the StatefulSet the workload's pods belong to; without a
+// controller manager it creates no pods.
+func (f *Fixture) createStatefulSet(ctx context.Context, ns string, w Workload) (*appsv1.StatefulSet, error) {
+	selector := map[string]string{"app": w.App}
+	if w.Version != "" {
+		selector["version"] = w.Version
+	}
+	set := &appsv1.StatefulSet{
+		ObjectMeta: metav1.ObjectMeta{Name: WorkloadName(w), Labels: selector, Annotations: w.Annotations},
+		Spec: appsv1.StatefulSetSpec{
+			Replicas:    ptr(int32(w.Replicas)),
+			ServiceName: w.App,
+			Selector:    &metav1.LabelSelector{MatchLabels: selector},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: PodLabels(w)},
+				Spec:       corev1.PodSpec{ServiceAccountName: w.ServiceAccount, Containers: []corev1.Container{appContainer(w)}},
+			},
+		},
+	}
+	created, err := f.Kube.AppsV1().StatefulSets(ns).Create(ctx, set, metav1.CreateOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("statefulset %s/%s: %w", ns, set.Name, err)
+	}
+	return created, nil
 }
 
 // runPod creates pod on a (fictitious) node and reports it Running, as a scheduler and a

@@ -27,7 +27,7 @@ func TestLockdownFromTelemetry(t *testing.T) {
 			t.Errorf("want the lockdown to stop and say %q:\n%+v", want, r)
 		}
 	}
-	if out, _ := exec.Command("kubectl", "--kubeconfig", sb.Cluster.Kubeconfig, "get", "authorizationpolicies,peerauthentications", "-A", "-o", "name").Output(); len(out) != 0 {
+	if out, _ := exec.Command("kubectl", "--kubeconfig", sb.Cluster.Kubeconfig, "get", "authorizationpolicies,peerauthentications", "-n", "default", "-o", "name").Output(); len(out) != 0 {
 		t.Fatalf("a stopped lockdown wrote %s", out)
 	}
 
@@ -62,6 +62,7 @@ func TestLockdownFromTelemetry(t *testing.T) {
 		rate(`response_code="403"`), rate(`connection_security_policy="none"`))
 	eventually(t, sb, "the database still answers", func(v []float64) bool { return v[0] > 0 },
 		`sum(rate(istio_tcp_sent_bytes_total{reporter="destination",destination_workload="mongodb-v1"}[5s])) or vector(0)`)
+	assertDoctorFindsTheExamples(t, path, sb)
 
 	if r := kubectl(t, path, sb, "mesh", "lockdown", "default", "--undo"); r.code != 0 {
 		t.Fatalf("undo: %+v", r)
