@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the real components the tests run (kube-apiserver, etcd, istioctl, prometheus, krew,
+# Builds the real components the tests run (kube-apiserver, etcd, istioctl, prometheus, jaeger, krew,
 # and promtool for the scale benchmark) into .cache/bin, once. Each is rebuilt only when its
 # tools module (go.mod/go.sum) changes, so a warm machine pays nothing; Go's build cache makes a
 # rebuild after a clean clone quick too.
@@ -25,7 +25,7 @@ build() {
 }
 
 components=("$@")
-[[ ${#components[@]} -gt 0 ]] || components=(etcd kube-apiserver istioctl prometheus)
+[[ ${#components[@]} -gt 0 ]] || components=(etcd kube-apiserver istioctl prometheus jaeger)
 for c in "${components[@]}"; do
 	case $c in
 	etcd) build etcd kube ./cmd/etcd ;;
@@ -33,10 +33,11 @@ for c in "${components[@]}"; do
 	istioctl) build istioctl istioctl istio.io/istio/istioctl/cmd/istioctl ;;
 	prometheus) build prometheus prometheus github.com/prometheus/prometheus/cmd/prometheus ;;
 	promtool) build promtool prometheus github.com/prometheus/prometheus/cmd/promtool ;;
+	jaeger) build jaeger jaeger github.com/jaegertracing/jaeger/cmd/jaeger ;;
 	krew) build krew krew sigs.k8s.io/krew/cmd/krew ;;
 	validate-krew-manifest) build validate-krew-manifest krew sigs.k8s.io/krew/cmd/validate-krew-manifest ;;
 	# Only for machines without kubectl: kept in its own folder so that it never shadows one.
 	kubectl) build kubectl kube k8s.io/kubernetes/cmd/kubectl "$root/.cache/kubectl" ;;
-	*) echo "unknown component $c (want etcd, kube-apiserver, istioctl, prometheus, promtool, krew, validate-krew-manifest or kubectl)" >&2; exit 2 ;;
+	*) echo "unknown component $c (want etcd, kube-apiserver, istioctl, prometheus, promtool, jaeger, krew, validate-krew-manifest or kubectl)" >&2; exit 2 ;;
 	esac
 done

@@ -41,13 +41,13 @@ func run(dir, envFile string, scrape time.Duration) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	fmt.Fprintf(os.Stderr, "sandbox: starting etcd, kube-apiserver, Prometheus and the simulated data plane in %s\n", dir)
+	fmt.Fprintf(os.Stderr, "sandbox: starting etcd, kube-apiserver, Prometheus, Jaeger and the simulated data plane in %s\n", dir)
 	sb, err := sandbox.Start(ctx, sandbox.Options{RepoRoot: root, Dir: dir, Scrape: scrape})
 	if err != nil {
 		return err
 	}
 	defer sb.Stop()
-	exports := fmt.Sprintf("export KUBECONFIG=%s\nexport MESH_PROMETHEUS_URL=%s\n", sb.Cluster.Kubeconfig, sb.PrometheusURL)
+	exports := fmt.Sprintf("export KUBECONFIG=%s\nexport MESH_PROMETHEUS_URL=%s\nexport MESH_JAEGER_URL=%s\n", sb.Cluster.Kubeconfig, sb.PrometheusURL, sb.JaegerURL)
 	fmt.Print(exports)
 	if envFile != "" {
 		if err := os.WriteFile(filepath.Clean(envFile), []byte(exports), 0o644); err != nil {

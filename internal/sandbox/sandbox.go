@@ -29,13 +29,20 @@ type Options struct {
 	Scrape   time.Duration // Prometheus scrape interval (default 5s)
 	Refresh  time.Duration // how often the simulator re-reads the cluster (default 1s)
 	Entries  []sim.Entry   // traffic (default sim.Bookinfo())
+	// TraceSampling is the share of requests the proxies trace (default 0.25).
+	TraceSampling float64
 }
+
+// DropsTraceContext is the sandbox's app that does not forward trace headers: its calls to
+// ratings start new traces, for `kubectl mesh traces --check` to find.
+const DropsTraceContext = "reviews"
 
 // Sandbox is a running mesh.
 type Sandbox struct {
 	Cluster       *testcluster.Cluster
 	Fixture       *testcluster.Fixture
 	PrometheusURL string
+	JaegerURL     string // Jaeger's query API and UI, under /jaeger
 	Simulator     *sim.Simulator
 
 	stop       []func()
@@ -53,6 +60,9 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 	if opts.Entries == nil {
 		opts.Entries = sim.Bookinfo()
 	}
+	if opts.TraceSampling == 0 {
+		opts.TraceSampling = 0.25
+	}
 	s := &Sandbox{}
 	ok := false
 	defer func() {
@@ -67,11 +77,18 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 	if err != nil {
 		return nil, err
 	}
+	jaeger, err := StartJaeger(ctx, opts.BinDir, opts.Dir)
+	if err != nil {
+		return nil, err
+	}
+	s.stop = append(s.stop, jaeger.Stop)
+	s.JaegerURL = jaeger.QueryURL
 	targets := filepath.Join(opts.Dir, "targets.json")
 	runCtx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	s.stop = append(s.stop, func() { cancel(); <-done })
-	s.Simulator = &sim.Simulator{Kube: s.Fixture.Kube, Istio: s.Fixture.Istio, Dynamic: s.Fixture.Dynamic, Metrics: sim.NewMetrics(), Entries: opts.Entries, Refresh: opts.Refresh}
+	s.Simulator = &sim.Simulator{Kube: s.Fixture.Kube, Istio: s.Fixture.Istio, Dynamic: s.Fixture.Dynamic, Metrics: sim.NewMetrics(), Entries: opts.Entries, Refresh: opts.Refresh,
+		Tracer: &sim.Tracer{Endpoint: jaeger.OTLPURL, SampleRate: opts.TraceSampling, DropsContext: map[string]bool{DropsTraceContext: true}}}
 	simErr := make(chan error, 1)
 	go func() {
 		defer close(done)

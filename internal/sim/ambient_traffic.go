@@ -34,7 +34,7 @@ func (s *Simulator) deliverToAmbient(m *Mesh, src *Workload, srcPod *corev1.Pod,
 	if !AuthorizeL4(m.AuthorizationPolicies, dst, call) {
 		return refuse("DENY")
 	}
-	code, duration := s.serve(m, dst, t.Pod, depth)
+	code, duration := s.serve(m, dst, t.Pod, depth, nil, req.At)
 	s.report(zt, conn)
 	if src.Ambient {
 		s.report(zt, outbound)
@@ -74,7 +74,7 @@ func (s *Simulator) deliverViaWaypoint(m *Mesh, src *Workload, t Target, req Req
 		s.report(zt, hop)
 		return answer(503, "UF", 0.5)
 	}
-	code, duration := s.serve(m, dst, target.Pod, depth)
+	code, duration := s.serve(m, dst, target.Pod, depth, nil, req.At)
 	s.report(zt, hop)
 	return answer(code, "-", duration+0.5)
 }

@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"regexp"
 	"strings"
+	"time"
 
 	networkingapi "istio.io/api/networking/v1alpha3"
 	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
@@ -25,6 +26,10 @@ type Request struct {
 	Method  string
 	Path    string
 	Headers map[string]string
+	// At is when the call leaves the caller; Trace the context it carries (nil: none, as
+	// from an app that does not forward trace headers).
+	At    time.Time
+	Trace *TraceContext
 }
 
 // Target is where routing sent a request: a pod of a workload, or a failure flag as Envoy

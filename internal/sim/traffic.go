@@ -50,6 +50,8 @@ type Simulator struct {
 	Entries []Entry
 	// Refresh is how often the cluster is re-read; changes take effect within it.
 	Refresh time.Duration
+	// Tracer, when set, records every sampled hop's spans and sends them once a second.
+	Tracer *Tracer
 
 	mu   sync.RWMutex
 	mesh *Mesh
@@ -92,10 +94,17 @@ func (s *Simulator) Run(ctx context.Context) error {
 	traffic := time.NewTicker(tick)
 	defer traffic.Stop()
 	owed := make([]float64, len(s.Entries))
+	flush := time.NewTicker(time.Second)
+	defer flush.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-flush.C:
+			if s.Tracer != nil {
+				// Spans a Jaeger not up yet refuses are lost, as a proxy's would be.
+				_ = s.Tracer.Flush(ctx)
+			}
 		case <-refresh.C:
 			// A failed read keeps the last snapshot: traffic goes on as configured before.
 			_ = s.refresh(ctx)
@@ -134,7 +143,7 @@ func (s *Simulator) send(m *Mesh, e Entry) {
 		if len(hosts) == 0 {
 			return
 		}
-		req := Request{Host: hosts[s.rng.IntN(len(hosts))], Method: "GET", Path: "/productpage", Headers: map[string]string{}}
+		req := Request{Host: hosts[s.rng.IntN(len(hosts))], Method: "GET", Path: "/productpage", Headers: map[string]string{}, At: time.Now()}
 		if t, ok := m.RouteGateway(s.rng, req); ok {
 			s.deliver(m, src, pod, t, req, 0)
 		}
@@ -142,7 +151,7 @@ func (s *Simulator) send(m *Mesh, e Entry) {
 	}
 	name, ns, _ := strings.Cut(e.Service, ".")
 	if svc := m.Service(name, ns); svc != nil {
-		req := Request{Host: name, Method: "GET", Path: "/productpage", Headers: map[string]string{}}
+		req := Request{Host: name, Method: "GET", Path: "/productpage", Headers: map[string]string{}, At: time.Now()}
 		s.deliver(m, src, pod, m.route(s.rng, src, svc, req), req, 0)
 	}
 }
@@ -173,6 +182,10 @@ func (s *Simulator) deliver(m *Mesh, src *Workload, srcPod *corev1.Pod, t Target
 		return s.deliverToAmbient(m, src, srcPod, t, req, depth, source)
 	}
 	port := servicePort(t.Service)
+	h := s.Tracer.begin(req.Trace, req.At)
+	traced := func(code int, flags string, took float64) {
+		s.Tracer.finish(h, src, dst, t.Service, port, code, flags, ms(took))
+	}
 	mode := Permissive
 	if dst.Sidecar {
 		mode = EffectiveMTLS(m.PeerAuthentications, dst, port)
@@ -182,6 +195,7 @@ func (s *Simulator) deliver(m *Mesh, src *Workload, srcPod *corev1.Pod, t Target
 		// STRICT: the plaintext handshake is refused before any request is read.
 		source.Code, source.Flags, source.DurationMs = 0, "UF", 0.5
 		report(srcPod, source)
+		traced(0, "UF", 0.2)
 		return 0, 0.5
 	}
 	dest := Report{Reporter: "destination", Source: src, Destination: dst, Service: t.Service, Protocol: "http", Security: "none", PeerKnown: mtls}
@@ -203,11 +217,13 @@ func (s *Simulator) deliver(m *Mesh, src *Workload, srcPod *corev1.Pod, t Target
 			source.Code, source.DurationMs = 403, 0.5
 			report(t.Pod, dest)
 			report(srcPod, source)
+			traced(403, "-", 0.2)
 			return 403, 0.5
 		}
 	}
 
-	code, duration := s.serve(m, dst, t.Pod, depth)
+	code, duration := s.serve(m, dst, t.Pod, depth, h.serverContext(), serverStart(req.At))
+	traced(code, "-", duration)
 	duration += t.Delay
 	dest.Code, dest.DurationMs = code, duration
 	source.Code, source.DurationMs = code, duration+0.3
@@ -224,16 +240,23 @@ func (s *Simulator) report(pod *corev1.Pod, r Report) {
 }
 
 // serve is dst answering a request: its latency, its error rate, and the calls it makes.
-func (s *Simulator) serve(m *Mesh, dst *Workload, pod *corev1.Pod, depth int) (int, float64) {
+// trace is the context its calls may carry (its server span; nil when untraced), and at when
+// the request reached it: its calls leave once it has done half its own work.
+func (s *Simulator) serve(m *Mesh, dst *Workload, pod *corev1.Pod, depth int, trace *TraceContext, at time.Time) (int, float64) {
 	duration := s.latency(dst)
 	if s.rng.Float64() < dst.ErrorRate {
 		return 503, duration
 	}
 	if depth < 5 {
-		duration += s.callDownstream(m, dst, pod, depth)
+		if at.IsZero() {
+			at = time.Now()
+		}
+		duration += s.callDownstream(m, dst, pod, depth, trace, at.Add(ms(duration/2)))
 	}
 	return 200, duration
 }
+
+func ms(v float64) time.Duration { return time.Duration(v * float64(time.Millisecond)) }
 
 // servicePort is the port a Service's requests arrive on at the pod.
 func servicePort(svc *corev1.Service) uint32 {
@@ -246,8 +269,12 @@ func servicePort(svc *corev1.Service) uint32 {
 	return uint32(svc.Spec.Ports[0].Port)
 }
 
-// callDownstream makes the calls an app makes for each request it serves, one after another.
-func (s *Simulator) callDownstream(m *Mesh, w *Workload, pod *corev1.Pod, depth int) float64 {
+// callDownstream makes the calls an app makes for each request it serves, one after another,
+// from at; each carries trace unless the app drops the context.
+func (s *Simulator) callDownstream(m *Mesh, w *Workload, pod *corev1.Pod, depth int, trace *TraceContext, at time.Time) float64 {
+	if s.Tracer != nil && s.Tracer.DropsContext[w.App] {
+		trace = nil
+	}
 	var total float64
 	for _, d := range Downstream[w.App] {
 		if len(d.Versions) > 0 && !containsString(d.Versions, w.Version) {
@@ -261,7 +288,7 @@ func (s *Simulator) callDownstream(m *Mesh, w *Workload, pod *corev1.Pod, depth 
 			total += s.connect(m, w, pod, svc)
 			continue
 		}
-		req := Request{Host: d.Service, Method: "GET", Path: d.Path, Headers: map[string]string{}}
+		req := Request{Host: d.Service, Method: "GET", Path: d.Path, Headers: map[string]string{}, At: at.Add(ms(total)), Trace: trace}
 		_, took := s.deliver(m, w, pod, m.route(s.rng, w, svc, req), req, depth+1)
 		total += took
 	}

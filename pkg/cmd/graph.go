@@ -37,9 +37,12 @@ type GraphOptions struct {
 	Interval      time.Duration
 	PrometheusURL string
 	At            string
+	Traces        bool
+	JaegerURL     string
 
-	at    time.Time
-	style graph.Style
+	at     time.Time
+	style  graph.Style
+	jaeger *telemetry.Jaeger
 }
 
 const graphLong = `Show the service graph from Istio's standard metrics in Prometheus: every edge (source
@@ -49,6 +52,8 @@ second, error rate (5xx and no response; 4xx apart, 403 = denied by policy), p50
 second. Each request is counted once: from the destination's report, plus what only the source
 saw (requests that never reached a destination). Callers without a sidecar appear as unknown.
 An edge whose telemetry contradicts the destination's PeerAuthentication is flagged with "!".
+With --traces, each edge also gets the ID of the slowest trace seen on it, from Jaeger (as
+kubectl mesh traces finds it).
 
 Prometheus is --prometheus-url, else $MESH_PROMETHEUS_URL, else found in the cluster (service
 prometheus in istio-system, or a service labelled app.kubernetes.io/name=prometheus or
@@ -97,6 +102,8 @@ func NewCmdGraph(getter mesh.ClientGetter, streams genericiooptions.IOStreams) *
 	f.DurationVar(&o.Interval, "interval", 5*time.Second, "How often --watch redraws.")
 	f.StringVar(&o.PrometheusURL, "prometheus-url", "", "Prometheus to query (default: $MESH_PROMETHEUS_URL, else found in the cluster).")
 	f.StringVar(&o.At, "time", "", "Evaluate at this instant (RFC 3339 or Unix seconds) instead of now.")
+	f.BoolVar(&o.Traces, "traces", false, "Add per edge the slowest trace seen on it in the window, from Jaeger (-o wide, JSON slowestTrace).")
+	f.StringVar(&o.JaegerURL, "jaeger-url", "", "Jaeger for --traces (default: $MESH_JAEGER_URL, else found in the cluster).")
 	c.ValidArgsFunction = cobra.NoFileCompletions
 	completeFlag(c, "output", fixedValues(graph.Formats...))
 	completeFlag(c, "sort", fixedValues(graph.SortKeys...))
@@ -308,6 +315,11 @@ func (o *GraphOptions) draw(ctx context.Context, w io.Writer, prom *telemetry.Pr
 		}
 	}
 	graph.CheckMTLS(g, policy.peerAuthentications, policy.rootNamespace)
+	if o.Traces {
+		if err := o.attachTraces(ctx, g, at); err != nil {
+			return err
+		}
+	}
 	g.Sort(o.Sort)
 	return graph.Render(w, g, o.Output, o.style)
 }

@@ -27,7 +27,7 @@ const displayName = "kubectl mesh"
 
 var negativeNumber = regexp.MustCompile(`^unknown shorthand flag: '[0-9]' in -([0-9]+)$`)
 
-// NewCmdMesh is the umbrella command: `kubectl mesh canary|lockdown|graph|doctor|version|completion`.
+// NewCmdMesh is the umbrella command: `kubectl mesh canary|lockdown|graph|traces|doctor|version|completion`.
 func NewCmdMesh(streams genericiooptions.IOStreams) *cobra.Command {
 	flags := mesh.NewConfigFlags()
 	return newCmdMesh(streams, flags, flags)
@@ -44,6 +44,7 @@ func newCmdMesh(streams genericiooptions.IOStreams, flags *mesh.ConfigFlags, get
   canary    shift a share of a service's traffic to a canary subset, promote or roll back
   lockdown  STRICT mTLS and default-deny authorization for a namespace, reversible
   graph     the service graph: rps, errors, p50/p99 latency and mTLS per edge
+  traces    the slowest traces and their critical path; which hop loses trace context
   doctor    the tutorial's antipatterns and install problems, found in the cluster
 
 Every command that writes can show what it would do first (--dry-run, -o yaml).`,
@@ -63,6 +64,7 @@ Every command that writes can show what it would do first (--dry-run, -o yaml).`
 		NewCmdCanary(getter, streams),
 		NewCmdLockdown(getter, streams),
 		NewCmdGraph(getter, streams),
+		NewCmdTraces(getter, streams),
 		NewCmdDoctor(getter, streams),
 		NewCmdVersion(streams),
 	)

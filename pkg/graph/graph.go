@@ -67,6 +67,8 @@ type Edge struct {
 	Waypoint string `json:"waypoint,omitempty"`
 	// Warning names a contradiction between the telemetry and the destination's mTLS policy.
 	Warning string `json:"warning,omitempty"`
+	// SlowestTrace is the ID of the trace in which the hop took longest (graph --traces).
+	SlowestTrace string `json:"slowestTrace,omitempty"`
 }
 
 // Graph is every edge with traffic in Window.

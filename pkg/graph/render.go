@@ -1,9 +1,11 @@
 package graph
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -106,8 +108,12 @@ func table(w io.Writer, g *Graph, wide bool, style Style) error {
 	}
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
 	header := "SOURCE\tDESTINATION\tPROTO\tRPS\tERR\t4XX\tP50\tP99\tMTLS"
+	traced := slices.ContainsFunc(g.Edges, func(e Edge) bool { return e.SlowestTrace != "" })
 	if wide {
 		header = "SOURCE\tDESTINATION\tSERVICE\tPROTO\tRPS\tERR\t4XX\t403\tP50\tP95\tP99\tBYTES/S\tCONN/S\tMTLS\tREPORTER\tWAYPOINT"
+		if traced { // graph --traces
+			header += "\tSLOWEST TRACE"
+		}
 	}
 	fmt.Fprintln(tw, header)
 	var warnings []string
@@ -127,9 +133,13 @@ func table(w io.Writer, g *Graph, wide bool, style Style) error {
 			if waypoint == "" {
 				waypoint = "-"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
+			row := fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s",
 				e.Source.Name(), e.Destination.Name(), e.Destination.Service, e.Protocol, rate(e), errs, client, denied,
 				p50, ms(e.P95Ms), p99, bytesRate(e.BytesPerSecond), connections(e), mark, e.Reporter, waypoint)
+			if traced {
+				row += "\t" + cmp.Or(e.SlowestTrace, "-")
+			}
+			fmt.Fprintln(tw, row)
 		} else {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
 				e.Source.Name(), e.Destination.Name(), e.Protocol, rate(e), errs, client, p50, p99, mark)

@@ -104,14 +104,23 @@ func (l Locator) throughAPIServer(svc *corev1.Service) (*Prometheus, error) {
 	if len(svc.Spec.Ports) > 0 {
 		port = fmt.Sprint(svc.Spec.Ports[0].Port)
 	}
-	// Without the check that answers are Kubernetes JSON: these are Prometheus's, read below.
-	config := rest.CopyConfig(l.RESTConfig)
-	config.WrapTransport = nil
-	transport, err := rest.TransportFor(config)
+	url, client, err := serviceProxy(l.RESTConfig, svc, port)
 	if err != nil {
 		return nil, err
 	}
-	host := strings.TrimSuffix(l.RESTConfig.Host, "/")
-	url := fmt.Sprintf("%s/api/v1/namespaces/%s/services/%s:%s/proxy", host, svc.Namespace, svc.Name, port)
-	return &Prometheus{url: url, client: &http.Client{Transport: transport}, Where: fmt.Sprintf("service %s/%s (through the API server's proxy)", svc.Namespace, svc.Name)}, nil
+	return &Prometheus{url: url, client: client, Where: fmt.Sprintf("service %s/%s (through the API server's proxy)", svc.Namespace, svc.Name)}, nil
+}
+
+// serviceProxy is the URL of svc's port behind the API server's service proxy, and a client
+// with the user's credentials for it. Without the check that answers are Kubernetes JSON:
+// they are the service's own.
+func serviceProxy(restConfig *rest.Config, svc *corev1.Service, port string) (string, *http.Client, error) {
+	config := rest.CopyConfig(restConfig)
+	config.WrapTransport = nil
+	transport, err := rest.TransportFor(config)
+	if err != nil {
+		return "", nil, err
+	}
+	host := strings.TrimSuffix(restConfig.Host, "/")
+	return fmt.Sprintf("%s/api/v1/namespaces/%s/services/%s:%s/proxy", host, svc.Namespace, svc.Name, port), &http.Client{Transport: transport}, nil
 }

@@ -1,0 +1,217 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/prometheus/common/model"
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/mesh"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/output"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/telemetry"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/traces"
+)
+
+// TracesOptions show the slowest traces, or check where trace context is lost.
+type TracesOptions struct {
+	clusterOptions
+
+	Service       string
+	Window        string
+	Slowest       int
+	Limit         int
+	Output        string
+	Check         bool
+	JaegerURL     string
+	PrometheusURL string
+
+	window           time.Duration
+	serviceNamespace string // from SERVICE.NAMESPACE
+}
+
+const tracesLong = `Show the slowest traces through SERVICE (or entering the namespace) in the window, from the
+spans Istio's proxies send to Jaeger: each trace as a tree of its spans (service, kind,
+operation, duration, status code, share of the trace's time), the critical path (the spans the
+request waited on) marked with *, and the trace ID, to open in Jaeger.
+
+--check judges each edge with traffic in the window (Prometheus's, as graph shows them; the
+traces' own when Prometheus cannot be found): a callee's span hanging under its caller's
+trace shows the caller forwards the trace headers; a caller that receives traced requests
+while its calls start new traces drops them, and is named with what to forward. An edge with
+fewer than 5 traces is unknown: sampling caught too little of it to judge.
+
+Jaeger is --jaeger-url (its query service, with its base path), else $MESH_JAEGER_URL, else
+Istio's addon in the cluster (service tracing in istio-system, port 80, under /jaeger) reached
+through the API server's service proxy.`
+
+const tracesExample = `  # The 5 slowest requests through reviews in the last 15 minutes
+  kubectl mesh traces reviews -n default
+
+  # The 10 slowest entering namespace shop in the last hour, for scripts
+  kubectl mesh traces -n shop --window 1h --slowest 10 -o json
+
+  # Which service drops the trace headers
+  kubectl mesh traces -n default --check`
+
+// tracesFormats are traces' -o values.
+var tracesFormats = []string{"table", output.JSON}
+
+// NewCmdTraces returns kubectl mesh traces.
+func NewCmdTraces(getter mesh.ClientGetter, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &TracesOptions{clusterOptions: clusterOptions{getter: getter, streams: streams}}
+	c := &cobra.Command{
+		Use:     "traces [SERVICE]",
+		Short:   "Show the slowest traces and their critical path, or check which hop loses trace context",
+		Long:    tracesLong,
+		Example: tracesExample,
+		Args:    cobra.MaximumNArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				o.Service = args[0]
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(c.Context())
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&o.Window, "window", "15m", "How far back to look (30s, 15m, 1h).")
+	f.IntVar(&o.Slowest, "slowest", 5, "How many traces to show, slowest first.")
+	f.IntVar(&o.Limit, "limit", 500, "Traces to read from Jaeger per service (Jaeger returns the most recent).")
+	f.StringVarP(&o.Output, "output", "o", "table", "One of: table, json.")
+	f.BoolVar(&o.Check, "check", false, "Judge each edge: does the caller forward the trace context?")
+	f.StringVar(&o.JaegerURL, "jaeger-url", "", "Jaeger's query service, base path included (default: $MESH_JAEGER_URL, else found in the cluster).")
+	f.StringVar(&o.PrometheusURL, "prometheus-url", "", "Prometheus, for --check's edges (default: $MESH_PROMETHEUS_URL, else found in the cluster).")
+	c.ValidArgsFunction = cobra.NoFileCompletions
+	completeFlag(c, "output", fixedValues(tracesFormats...))
+	return c
+}
+
+// Validate checks the flags without the cluster, Jaeger or Prometheus.
+func (o *TracesOptions) Validate() error {
+	window, err := model.ParseDuration(o.Window)
+	if err != nil || window <= 0 {
+		return fmt.Errorf("--window %q is not a duration: use one such as 30s, 15m or 1h", o.Window)
+	}
+	o.window = time.Duration(window)
+	switch {
+	case o.Slowest < 1:
+		return fmt.Errorf("--slowest %d: show at least 1 trace", o.Slowest)
+	case o.Limit < 1:
+		return fmt.Errorf("--limit %d: read at least 1 trace per service", o.Limit)
+	case !contains(tracesFormats, o.Output):
+		return fmt.Errorf("unknown output format %q for -o: use one of %s", o.Output, strings.Join(tracesFormats, ", "))
+	}
+	if svc, ns, ok := strings.Cut(o.Service, "."); ok { // SERVICE.NAMESPACE, as Jaeger names it
+		o.Service, o.serviceNamespace = svc, ns
+	}
+	return nil
+}
+
+// Run finds Jaeger, reads the window's traces and prints the slowest, or the --check.
+func (o *TracesOptions) Run(ctx context.Context) error {
+	jaeger, err := o.connect(ctx)
+	if err != nil {
+		return err
+	}
+	to := time.Now()
+	from := to.Add(-o.window)
+	known, err := jaeger.Services(ctx)
+	if err != nil {
+		return err
+	}
+	if len(known) == 0 {
+		return fmt.Errorf("Jaeger at %s holds no traces at all: is tracing on in the mesh (meshConfig.enableTracing, a Telemetry resource) and sending to this Jaeger?", jaeger.Where)
+	}
+	if o.Check {
+		return o.check(ctx, jaeger, known, from, to)
+	}
+	return o.slowest(ctx, jaeger, known, from, to)
+}
+
+// connect resolves the namespace and finds Jaeger. Without a cluster, a Jaeger given by flag
+// or environment still answers, across namespaces unless -n says one.
+func (o *TracesOptions) connect(ctx context.Context) (*telemetry.Jaeger, error) {
+	locator := telemetry.JaegerLocator{FlagURL: o.JaegerURL, Locator: telemetry.Locator{Timeout: o.prometheusTimeout()}}
+	given := o.JaegerURL != "" || os.Getenv(telemetry.EnvJaegerURL) != ""
+	if err := o.completeCluster(); err != nil {
+		if !given {
+			return nil, err
+		}
+		if !o.namespaceExplicit {
+			o.namespace = ""
+		}
+	} else {
+		locator.Services, locator.RESTConfig = o.clients.Core, o.clients.Config
+	}
+	if o.serviceNamespace != "" {
+		o.namespace, o.namespaceExplicit = o.serviceNamespace, true
+	}
+	return locator.Locate(ctx)
+}
+
+// slowest prints the --slowest traces through the service, or with a span in the namespace.
+func (o *TracesOptions) slowest(ctx context.Context, jaeger *telemetry.Jaeger, known []string, from, to time.Time) error {
+	services := traces.ServicesToQuery(known, o.Service, o.namespace)
+	what := o.subject()
+	if len(services) == 0 {
+		return fmt.Errorf("Jaeger at %s has no traces of %s (it has: %s)", jaeger.Where, what, list(known, 12))
+	}
+	all, err := jaeger.TracesOf(ctx, services, from, to, o.Limit)
+	if err != nil {
+		return err
+	}
+	who := traces.Workload{Service: o.Service, Namespace: o.namespace}
+	picked := traces.Slowest(all, o.Slowest, func(t traces.Trace) bool {
+		if o.Service == "" {
+			return slicesContainsNamespace(t, o.namespace)
+		}
+		return t.Has(who, traces.Other)
+	})
+	if len(picked) == 0 {
+		return fmt.Errorf("no traces of %s in the last %s in Jaeger at %s: no traffic, or none sampled (Istio samples 1%% of requests by default)", what, o.Window, jaeger.Where)
+	}
+	report := traces.Report{Window: o.Window, Service: o.Service, Namespace: o.namespace}
+	for _, t := range picked {
+		report.Traces = append(report.Traces, traces.NewTraceReport(t, jaeger.TraceURL(t.ID)))
+	}
+	if o.Output == output.JSON {
+		return output.PrintValue(o.streams.Out, output.JSON, report)
+	}
+	return traces.WriteTraces(o.streams.Out, report)
+}
+
+func slicesContainsNamespace(t traces.Trace, namespace string) bool {
+	for _, s := range t.Spans {
+		if namespace == "" || s.Workload.Namespace == namespace {
+			return true
+		}
+	}
+	return false
+}
+
+// subject names what the traces are of, for messages.
+func (o *TracesOptions) subject() string {
+	switch {
+	case o.Service != "" && o.namespace != "":
+		return "service " + o.Service + "." + o.namespace
+	case o.Service != "":
+		return "service " + o.Service
+	case o.namespace != "":
+		return "namespace " + o.namespace
+	}
+	return "any service"
+}
+
+func list(names []string, max int) string {
+	if len(names) <= max {
+		return strings.Join(names, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(names[:max], ", "), len(names)-max)
+}
