@@ -1,18 +1,17 @@
 package sim
 
 import (
-	"bytes"
 	"context"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"net/http"
 	"strconv"
 	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/kubectl-mesh/kubectl-mesh/internal/otlp"
 )
 
 // Tracer records the spans the sidecars would send, as Envoy does with Istio's defaults: a
@@ -30,7 +29,7 @@ type Tracer struct {
 	DropsContext map[string]bool
 
 	mu      sync.Mutex
-	pending []otlpSpanOf
+	pending []otlp.Span
 	rng     *rand.Rand
 }
 
@@ -102,59 +101,39 @@ func (t *Tracer) finish(h *hop, src, dst *Workload, svc *corev1.Service, port ui
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if src.Sidecar {
-		t.pending = append(t.pending, otlpSpanOf{workload: src, span: otlpSpan{
-			TraceID: h.trace, SpanID: h.clientID, ParentSpanID: h.parent, Name: operation, Kind: 3,
+		t.pending = append(t.pending, otlp.Span{
+			Service: src.App + "." + src.Namespace, TraceID: h.trace, SpanID: h.clientID, ParentSpanID: h.parent, Name: operation, Kind: otlp.KindClient,
 			Start: h.start, End: h.start.Add(took + 300*time.Microsecond),
 			Attributes: spanAttributes(src, "outbound|"+strconv.Itoa(int(port))+"||"+host, code, flags),
-		}})
+		})
 		serverParent = h.clientID
 	}
 	if dst != nil && dst.Sidecar && code != 0 {
 		start := serverStart(h.start)
-		t.pending = append(t.pending, otlpSpanOf{workload: dst, span: otlpSpan{
-			TraceID: h.trace, SpanID: h.serverID, ParentSpanID: serverParent, Name: operation, Kind: 2,
+		t.pending = append(t.pending, otlp.Span{
+			Service: dst.App + "." + dst.Namespace, TraceID: h.trace, SpanID: h.serverID, ParentSpanID: serverParent, Name: operation, Kind: otlp.KindServer,
 			Start: start, End: start.Add(took),
 			Attributes: spanAttributes(dst, "inbound|"+strconv.Itoa(int(port))+"||", code, flags),
-		}})
+		})
 	}
 }
 
-func spanAttributes(w *Workload, cluster string, code int, flags string) []otlpAttribute {
+func spanAttributes(w *Workload, cluster string, code int, flags string) map[string]string {
 	if flags == "" {
 		flags = "-"
 	}
-	return []otlpAttribute{
-		str("istio.canonical_service", w.App), str("istio.namespace", w.Namespace), str("istio.canonical_revision", w.Version),
-		str("upstream_cluster", cluster), str("http.status_code", strconv.Itoa(code)), str("response_flags", flags),
-		str("component", "proxy"), str("node_id", "sidecar~"+w.Name+"."+w.Namespace),
+	return map[string]string{
+		"istio.canonical_service": w.App, "istio.namespace": w.Namespace, "istio.canonical_revision": w.Version,
+		"upstream_cluster": cluster, "http.status_code": strconv.Itoa(code), "response_flags": flags,
+		"component": "proxy", "node_id": "sidecar~" + w.Name + "." + w.Namespace,
 	}
 }
 
-// Flush sends the spans recorded since the last flush, grouped by the proxy that made them.
+// Flush sends the spans recorded since the last flush.
 func (t *Tracer) Flush(ctx context.Context) error {
 	t.mu.Lock()
 	pending := t.pending
 	t.pending = nil
 	t.mu.Unlock()
-	if len(pending) == 0 {
-		return nil
-	}
-	body, err := json.Marshal(otlpRequest(pending))
-	if err != nil {
-		return err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.Endpoint+"/v1/traces", bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("OTLP endpoint %s answered %s", t.Endpoint, resp.Status)
-	}
-	return nil
+	return otlp.Send(ctx, t.Endpoint, pending)
 }

@@ -11,12 +11,12 @@ import (
 	"github.com/kubectl-mesh/kubectl-mesh/internal/testcluster"
 )
 
-var operations = []string{"canary", "lockdown", "graph", "doctor"}
+var operations = []string{"canary", "lockdown", "graph", "traces", "doctor"}
 
-// kubectl discovers all five binaries as plugins.
+// kubectl discovers all six binaries as plugins.
 func TestKubectlListsThePlugins(t *testing.T) {
 	r := run(t, command{name: "kubectl", args: []string{"plugin", "list", "--name-only"}})
-	for _, name := range []string{"kubectl-mesh", "kubectl-mesh_canary", "kubectl-mesh_lockdown", "kubectl-mesh_graph", "kubectl-mesh_doctor"} {
+	for _, name := range []string{"kubectl-mesh", "kubectl-mesh_canary", "kubectl-mesh_lockdown", "kubectl-mesh_graph", "kubectl-mesh_traces", "kubectl-mesh_doctor"} {
 		if !containsLine(r.stdout, name) {
 			t.Errorf("kubectl plugin list does not show %s:\n%s", name, r)
 		}
@@ -72,7 +72,8 @@ func TestCompletionScript(t *testing.T) {
 }
 
 // On a cluster without Istio's CRDs every operation, by either spelling, stops with one clear
-// error and no stack trace; doctor reports it as its finding.
+// error and no stack trace; doctor reports it as its finding, and traces, which reads Jaeger
+// alone, says where it looked for Jaeger.
 func TestClusterWithoutIstio(t *testing.T) {
 	c := bareCluster(t)
 	args := map[string][]string{"canary": {"reviews", "10"}, "lockdown": {"default"}, "graph": nil}
@@ -84,6 +85,12 @@ func TestClusterWithoutIstio(t *testing.T) {
 					t.Fatalf("want exit 1, got:\n%s", r)
 				}
 				assertNoStackTrace(t, r)
+				if op == "traces" {
+					if !strings.HasPrefix(r.stderr, "error: no Jaeger found") {
+						t.Errorf("traces on a cluster without Jaeger:\n%s", r)
+					}
+					return
+				}
 				if op == "doctor" {
 					if !strings.Contains(r.stdout, "Istio's CRDs are not served") || !strings.Contains(r.stderr, "error: findings at or above --fail-on error") {
 						t.Errorf("doctor does not report the missing install:\n%s", r)
