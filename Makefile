@@ -7,7 +7,7 @@ PKG     := github.com/kubectl-mesh/kubectl-mesh
 VERSION ?= $(shell git describe --tags --match 'v*' 2>/dev/null || echo "v0.1.0-dev.g$$(git rev-parse --short HEAD 2>/dev/null || echo unknown)")
 COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -s -w -X $(PKG)/pkg/version.version=$(VERSION) -X $(PKG)/pkg/version.commit=$(COMMIT)
-PLUGINS := kubectl-mesh kubectl-mesh_canary kubectl-mesh_lockdown kubectl-mesh_graph kubectl-mesh_doctor
+PLUGINS := kubectl-mesh kubectl-mesh_canary kubectl-mesh_lockdown kubectl-mesh_graph kubectl-mesh_traces kubectl-mesh_doctor
 
 # The end-to-end tests use the kubectl on PATH; a machine without one gets it built from the
 # same Kubernetes release as the test API server.
@@ -31,8 +31,8 @@ unit:
 e2e: test-components
 	PATH="$(KUBECTL_PATH)$$PATH" $(GO) test -tags e2e -count=1 ./test/...
 
-# The mesh sandbox: bookinfo on a real API server, Prometheus, simulated sidecars. Prints the
-# KUBECONFIG and MESH_PROMETHEUS_URL to export, runs until Ctrl-C.
+# The mesh sandbox: bookinfo on a real API server, Prometheus, Jaeger, simulated sidecars. Prints the
+# KUBECONFIG, MESH_PROMETHEUS_URL and MESH_JAEGER_URL to export, runs until Ctrl-C.
 # Built, then run as make's own child (no shell, no go run in between), so that Ctrl-C or a
 # SIGTERM to make reaches it and it stops everything it started.
 sandbox: test-components

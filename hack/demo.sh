@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make demo`: starts the sandbox, walks the Istio tutorial with kubectl mesh as a user would
-# (observe, canary, lockdown, doctor, undo, rollback), printing each command and what it shows, then
+# (observe, canary, traces, lockdown, doctor, undo, rollback), printing each command and what it shows, then
 # stops the sandbox.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -42,6 +42,10 @@ step kubectl mesh canary reviews 10
 step kubectl mesh canary reviews
 wait_for_window
 graph
+# Tracing, the tutorial's fourth view: the slowest requests through reviews, span by span, and
+# the hop that loses the trace (the sandbox's reviews does not forward the headers).
+step kubectl mesh traces reviews -n default --slowest 2
+step kubectl mesh traces -n default --check
 step kubectl mesh lockdown default --window 2m
 step kubectl mesh lockdown default --window 2m --force --dry-run
 step kubectl mesh lockdown default --window 2m --force

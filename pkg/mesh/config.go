@@ -49,6 +49,9 @@ func (f *ConfigFlags) ToRawKubeConfigLoader() clientcmd.ClientConfig {
 func (f *ConfigFlags) Namespace() (ns string, explicit bool, err error) {
 	ns, explicit, err = f.ToRawKubeConfigLoader().Namespace()
 	if err != nil {
+		if ns := f.overrides.Context.Namespace; ns != "" {
+			return ns, true, nil // -n needs no kubeconfig: Jaeger or Prometheus may still answer
+		}
 		return "", false, explainConfigError(err)
 	}
 	return ns, explicit, nil

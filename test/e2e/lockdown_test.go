@@ -432,7 +432,17 @@ kind: ClusterRoleBinding
 metadata: {name: auditor-mesh-doctor}
 roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: kubectl-mesh-doctor}
 subjects: [{kind: User, name: auditor, apiGroup: rbac.authorization.k8s.io}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: auditor-mesh-traces}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: kubectl-mesh-traces}
+subjects: [{kind: User, name: auditor, apiGroup: rbac.authorization.k8s.io}]
 `)
+	// traces' role may look for Jaeger: it is not there, and that is what it is told.
+	if r := plugin(t, cluster, "mesh", "traces", "-n", ns, "--context", "auditor"); !strings.Contains(r.stderr, "no Jaeger found") || strings.Contains(r.stderr, "forbidden") {
+		t.Errorf("traces as auditor, bound to kubectl-mesh-traces:\n%s", r)
+	}
 	// Doctor's role alone reads everything doctor checks: no check is skipped.
 	for _, args := range [][]string{{"mesh", "doctor", "-A"}, {"mesh", "doctor", "-n", ns}} {
 		r := plugin(t, cluster, append(args, "--context", "auditor", "--fail-on", "info")...)

@@ -55,18 +55,19 @@ func kubectl(t *testing.T, path string, sb *sandbox.Sandbox, args ...string) run
 type graphJSON struct {
 	Window string `json:"window"`
 	Edges  []struct {
-		Source      struct{ Namespace, Workload string }
-		Destination struct{ Namespace, Workload, Service string }
-		Protocol    string
-		RPS         float64  `json:"rps"`
-		ErrorRate   float64  `json:"errorRate"`
-		P50Ms       *float64 `json:"p50Ms"`
-		P95Ms       *float64 `json:"p95Ms"`
-		P99Ms       *float64 `json:"p99Ms"`
-		Bytes       float64  `json:"bytesPerSecond"`
-		MTLS        *float64 `json:"mtls"`
-		Reporter    string   `json:"reporter"`
-		Waypoint    string   `json:"waypoint"`
+		Source       struct{ Namespace, Workload string }
+		Destination  struct{ Namespace, Workload, Service string }
+		Protocol     string
+		RPS          float64  `json:"rps"`
+		ErrorRate    float64  `json:"errorRate"`
+		P50Ms        *float64 `json:"p50Ms"`
+		P95Ms        *float64 `json:"p95Ms"`
+		P99Ms        *float64 `json:"p99Ms"`
+		Bytes        float64  `json:"bytesPerSecond"`
+		MTLS         *float64 `json:"mtls"`
+		Reporter     string   `json:"reporter"`
+		Waypoint     string   `json:"waypoint"`
+		SlowestTrace string   `json:"slowestTrace"`
 	} `json:"edges"`
 }
 

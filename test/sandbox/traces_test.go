@@ -1,0 +1,93 @@
+//go:build e2e
+
+package sandbox_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kubectl-mesh/kubectl-mesh/internal/sandbox"
+)
+
+// The sandbox's sidecars send their spans to its Jaeger: traces shows the slowest through
+// reviews, --check names reviews (which does not forward the headers) and no other hop, and
+// graph --traces gives each HTTP edge its slowest trace.
+func TestTracesInTheSandbox(t *testing.T) {
+	sb := startSandbox(t)
+	path := plugins(t)
+	jaeger := []string{"--jaeger-url", sb.JaegerURL, "--prometheus-url", sb.PrometheusURL}
+
+	// Wait until every edge has the handful of traces a verdict needs.
+	var check run
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		check = kubectl(t, path, sb, append([]string{"mesh", "traces", "-n", "default", "--check", "--window", "5m"}, jaeger...)...)
+		if check.code == 0 && !strings.Contains(check.stdout, "unknown") || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(time.Second) // polling Jaeger through the plugin, not waiting on a guess
+	}
+	for _, want := range []string{
+		"default/productpage                default/details      ",
+		"default/reviews                    default/ratings      ",
+		"default/" + sandbox.DropsTraceContext + " drops the trace context: make default/reviews copy traceparent",
+	} {
+		if !strings.Contains(check.stdout, want) {
+			t.Errorf("--check lacks %q:\n%+v", want, check)
+		}
+	}
+	for _, line := range strings.Split(check.stdout, "\n") {
+		fields := strings.Fields(line)
+		if len(fields) < 4 || fields[0] == "CALLER" {
+			continue
+		}
+		drops := strings.Contains(line, "drops context")
+		if want := fields[0] == "default/reviews" && fields[1] == "default/ratings"; drops != want {
+			t.Errorf("--check: %q (only reviews -> ratings drops context)", line)
+		}
+	}
+
+	for _, spelling := range [][]string{{"mesh", "traces"}, {"mesh-traces"}} {
+		r := kubectl(t, path, sb, append(append(spelling, "reviews", "-n", "default", "--slowest", "3", "-o", "json"), jaeger...)...)
+		var report struct {
+			Traces []struct {
+				DurationMs float64
+				Spans      []struct {
+					Service  string
+					Critical bool
+				}
+			}
+		}
+		if err := json.Unmarshal([]byte(r.stdout), &report); err != nil || len(report.Traces) != 3 {
+			t.Fatalf("%v reviews: %v\n%+v", spelling, err, r)
+		}
+		for i, tr := range report.Traces {
+			if i > 0 && tr.DurationMs > report.Traces[i-1].DurationMs {
+				t.Errorf("%v: traces not slowest first: %v", spelling, report.Traces)
+			}
+			through := false
+			for _, s := range tr.Spans {
+				through = through || s.Service == "reviews"
+			}
+			if !through || !tr.Spans[0].Critical {
+				t.Errorf("%v: trace %d does not go through reviews or its root is off the critical path: %+v", spelling, i, tr.Spans)
+			}
+		}
+	}
+
+	g := graphOf(t, path, sb, "-n", "default", "--window", "5m", "--traces", "--jaeger-url", sb.JaegerURL)
+	traced := 0
+	for _, e := range g.Edges {
+		if e.Protocol == "http" && e.Source.Workload != "unknown" && e.SlowestTrace == "" {
+			t.Errorf("graph --traces: %s/%s -> %s/%s has no slowest trace", e.Source.Namespace, e.Source.Workload, e.Destination.Namespace, e.Destination.Workload)
+		}
+		if e.SlowestTrace != "" {
+			traced++
+		}
+	}
+	if traced == 0 {
+		t.Errorf("graph --traces set no slowestTrace: %+v", g)
+	}
+}
