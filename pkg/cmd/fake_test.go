@@ -31,6 +31,7 @@ import (
 func TestMain(m *testing.M) {
 	os.Setenv("KUBECONFIG", os.DevNull+"/no-kubeconfig")
 	os.Unsetenv("MESH_PROMETHEUS_URL")
+	os.Unsetenv("MESH_JAEGER_URL")
 	os.Exit(m.Run())
 }
 

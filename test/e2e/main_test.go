@@ -60,6 +60,8 @@ func setUpAndRun(m *testing.M) int {
 	// kubectl finds plugins on PATH; ours come first. Tests never read a user's kubeconfig.
 	os.Setenv("PATH", pluginDir+string(os.PathListSeparator)+os.Getenv("PATH"))
 	os.Setenv("KUBECONFIG", filepath.Join(workDir, "no-such-kubeconfig"))
+	os.Unsetenv("MESH_PROMETHEUS_URL") // nor a user's Prometheus or Jaeger
+	os.Unsetenv("MESH_JAEGER_URL")
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()

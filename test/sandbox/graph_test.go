@@ -39,7 +39,7 @@ type run struct {
 func kubectl(t *testing.T, path string, sb *sandbox.Sandbox, args ...string) run {
 	t.Helper()
 	cmd := exec.Command("kubectl", args...)
-	cmd.Env = append(os.Environ(), "PATH="+path, "KUBECONFIG="+sb.Cluster.Kubeconfig, "MESH_PROMETHEUS_URL=")
+	cmd.Env = append(os.Environ(), "PATH="+path, "KUBECONFIG="+sb.Cluster.Kubeconfig, "MESH_PROMETHEUS_URL=", "MESH_JAEGER_URL=")
 	var stdout, stderr strings.Builder
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
