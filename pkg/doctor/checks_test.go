@@ -134,6 +134,7 @@ func TestRevision(t *testing.T) {
 		{"the default revision is none", []string{strings.ReplaceAll(healthyControlPlane, "istio.io/rev: 1-24", "istio.io/rev: default")},
 			[]string{"info Deployment/istio-system/istiod-1-24"}},
 		{"a namespace on a revision", []string{unrevisioned, namespace("shop", "istio.io/rev: canary")}, nil},
+		{"a revision tag", []string{unrevisioned, "apiVersion: admissionregistration.k8s.io/v1\nkind: MutatingWebhookConfiguration\nmetadata: {name: istio-revision-tag-prod}"}, nil},
 	}, nil)
 }
 

@@ -2,6 +2,7 @@ package doctor
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -241,7 +242,7 @@ func opsPlanning(in Input) []Finding {
 }
 
 // revisionInUse tells whether istiod or a namespace names a revision other than "default",
-// the one every install without --revision gets.
+// the one every install without --revision gets, or a revision tag is set.
 func revisionInUse(in Input) bool {
 	named := func(labels map[string]string) bool {
 		rev := labels["istio.io/rev"]
@@ -257,7 +258,10 @@ func revisionInUse(in Input) bool {
 			return true
 		}
 	}
-	return false
+	// A revision tag (istioctl tag set) points namespaces at a revision through its webhook.
+	return slices.ContainsFunc(in.Webhooks, func(w *unstructured.Unstructured) bool {
+		return strings.HasPrefix(w.GetName(), "istio-revision-tag-")
+	})
 }
 
 // coveredByBudget tells whether a PodDisruptionBudget of d's namespace selects d's pods.
