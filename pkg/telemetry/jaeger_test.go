@@ -2,6 +2,7 @@ package telemetry
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -113,4 +114,32 @@ func TestCalledService(t *testing.T) {
 			t.Errorf("calledService(%q, %q) = %q, want %q", tt.cluster, tt.operation, got, tt.want)
 		}
 	}
+}
+
+// Jaeger's answers of any shape (spans referring to missing parents or to themselves, cycles,
+// odd tags) make traces, trees, critical paths and verdicts, never a panic or a hang.
+func FuzzJaegerTraces(f *testing.F) {
+	recorded, err := os.ReadFile("testdata/jaeger-traces.json")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(recorded)
+	f.Add([]byte(`{"data":[{"traceID":"t","spans":[{"spanID":"a","references":[{"refType":"CHILD_OF","spanID":"a"}],"duration":5},{"spanID":"b","references":[{"spanID":"a"}],"startTime":-9,"duration":-3,"tags":[{"key":"span.kind","value":"client"},{"key":"upstream_cluster","value":"outbound|1||x.y.svc.z"}]}]}]}`))
+	f.Add([]byte(`{"data":[{"traceID":"t","spans":[{"spanID":"a","references":[{"spanID":"b"}]},{"spanID":"b","references":[{"spanID":"a"}]}],"processes":{"p":{"serviceName":7}}}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var answer struct {
+			Data []jaegerTrace `json:"data"`
+		}
+		if json.Unmarshal(data, &answer) != nil {
+			return
+		}
+		var all []traces.Trace
+		for _, jt := range answer.Data {
+			tr := jt.trace()
+			_ = traces.NewTraceReport(tr, "")
+			all = append(all, tr)
+		}
+		_ = traces.Check(traces.EdgesOf(all), all)
+		_ = traces.SlowestPerEdge(all)
+	})
 }

@@ -21,8 +21,13 @@ func Tree(t Trace) []Node {
 	critical := CriticalPath(t)
 	total := t.Duration()
 	var nodes []Node
+	seen := map[string]bool{} // a span ID twice in a trace (or a cycle) is walked once
 	var walk func(s Span, depth int)
 	walk = func(s Span, depth int) {
+		if seen[s.ID] {
+			return
+		}
+		seen[s.ID] = true
 		share := 0.0
 		if total > 0 {
 			share = float64(s.Duration) / float64(total)
@@ -62,6 +67,9 @@ func CriticalPath(t Trace) map[string]bool {
 	path := map[string]bool{}
 	var walk func(s Span, until time.Time)
 	walk = func(s Span, until time.Time) {
+		if path[s.ID] {
+			return // a span ID twice in a trace
+		}
 		path[s.ID] = true
 		at := minTime(s.End(), until)
 		for {

@@ -82,3 +82,14 @@ func TestSlowest(t *testing.T) {
 		t.Errorf("slowest through a filter: %v", got)
 	}
 }
+
+func TestTreeSurvivesRepeatedSpanIDs(t *testing.T) {
+	// Jaeger returns what the proxies sent: a span ID twice, one the other's parent.
+	tr := traceOf(t, "dup", `
+a - default/reviews server 0 10 200 -
+a a default/reviews client 1 5  200 default/ratings
+`)
+	if nodes := Tree(tr); len(nodes) != 1 || !CriticalPath(tr)["a"] {
+		t.Errorf("nodes %+v", nodes)
+	}
+}
