@@ -170,7 +170,7 @@ func (o *TracesOptions) slowest(ctx context.Context, jaeger *telemetry.Jaeger, k
 	who := traces.Workload{Service: o.Service, Namespace: o.namespace}
 	picked := traces.Slowest(all, o.Slowest, func(t traces.Trace) bool {
 		if o.Service == "" {
-			return slicesContainsNamespace(t, o.namespace)
+			return touchesNamespace(t, o.namespace)
 		}
 		return t.Has(who, traces.Other)
 	})
@@ -187,7 +187,8 @@ func (o *TracesOptions) slowest(ctx context.Context, jaeger *telemetry.Jaeger, k
 	return traces.WriteTraces(o.streams.Out, report)
 }
 
-func slicesContainsNamespace(t traces.Trace, namespace string) bool {
+// touchesNamespace tells whether a span of t was reported in namespace ("": any).
+func touchesNamespace(t traces.Trace, namespace string) bool {
 	for _, s := range t.Spans {
 		if namespace == "" || s.Workload.Namespace == namespace {
 			return true

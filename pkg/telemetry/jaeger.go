@@ -1,12 +1,10 @@
 package telemetry
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -30,10 +28,7 @@ const EnvJaegerURL = "MESH_JAEGER_URL"
 // Jaeger is a Jaeger query service's HTTP JSON API (the one its UI reads), and how it was
 // found, for messages.
 type Jaeger struct {
-	url     string // the API's base (with Jaeger's base path), without a trailing slash
-	client  *http.Client
-	timeout time.Duration
-	Where   string
+	endpoint // its url includes Jaeger's base path
 	// UI is the base of links to open a trace in Jaeger's UI; empty when the user cannot
 	// reach it directly (through the API server's proxy).
 	UI string
@@ -61,7 +56,7 @@ func (l JaegerLocator) locate(ctx context.Context) (*Jaeger, error) {
 			return nil, fmt.Errorf("%s: not an http:// or https:// URL", where)
 		}
 		base := strings.TrimSuffix(raw, "/")
-		return &Jaeger{url: base, client: http.DefaultClient, Where: where, UI: base}, nil
+		return &Jaeger{endpoint: jaegerAPI(base, http.DefaultClient, where), UI: base}, nil
 	}
 	if l.FlagURL != "" {
 		return direct(l.FlagURL, "--jaeger-url "+l.FlagURL)
@@ -84,8 +79,15 @@ func (l JaegerLocator) locate(ctx context.Context) (*Jaeger, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Jaeger{url: url + "/jaeger", client: client, Where: fmt.Sprintf("service %s/tracing (through the API server's proxy)", svc.Namespace)}, nil
+	return &Jaeger{endpoint: jaegerAPI(url+"/jaeger", client, fmt.Sprintf("service %s/tracing (through the API server's proxy)", svc.Namespace))}, nil
 }
+
+func jaegerAPI(url string, client *http.Client, where string) endpoint {
+	return endpoint{name: "Jaeger", flag: "--jaeger-url", url: url, client: client, Where: where}
+}
+
+// jaegerHint is what to check when an answer is not Jaeger's API.
+const jaegerHint = "is it Jaeger's query service? Istio's addon serves it under /jaeger: check the URL's base path"
 
 // jaegerPort is the addon's http-query port (80), else the Service's first.
 func jaegerPort(svc *corev1.Service) string {
@@ -114,7 +116,7 @@ func (j *Jaeger) Services(ctx context.Context) ([]string, error) {
 	var answer struct {
 		Data []string `json:"data"`
 	}
-	err := j.get(ctx, "/api/services", nil, &answer)
+	err := j.getJSON(ctx, "/api/services", nil, &answer)
 	return answer.Data, err
 }
 
@@ -130,7 +132,7 @@ func (j *Jaeger) Traces(ctx context.Context, service string, from, to time.Time,
 	var answer struct {
 		Data []jaegerTrace `json:"data"`
 	}
-	if err := j.get(ctx, "/api/traces", params, &answer); err != nil {
+	if err := j.getJSON(ctx, "/api/traces", params, &answer); err != nil {
 		return nil, err
 	}
 	out := make([]traces.Trace, 0, len(answer.Data))
@@ -140,46 +142,20 @@ func (j *Jaeger) Traces(ctx context.Context, service string, from, to time.Time,
 	return out, nil
 }
 
-var errJaegerTimedOut = errors.New("Jaeger query timed out")
-
-// get sends one GET to Jaeger's API and decodes its JSON answer into v.
-func (j *Jaeger) get(ctx context.Context, path string, params url.Values, v any) error {
-	if j.timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeoutCause(ctx, j.timeout, errJaegerTimedOut)
-		defer cancel()
-	}
-	target := j.url + path
+// getJSON sends one GET to Jaeger's API and decodes its JSON answer into v.
+func (j *Jaeger) getJSON(ctx context.Context, path string, params url.Values, v any) error {
 	if len(params) > 0 {
-		target += "?" + params.Encode()
+		path += "?" + params.Encode()
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
-	if err != nil {
-		return fmt.Errorf("Jaeger at %s: %v", j.Where, err)
-	}
-	resp, err := j.client.Do(req)
-	if err != nil {
-		return j.failed(ctx, fmt.Errorf("cannot reach Jaeger at %s: %v\n(check that it is up, or pass --jaeger-url)", j.Where, err))
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || !strings.Contains(resp.Header.Get("Content-Type"), "json") {
-		start, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
-		return fmt.Errorf("Jaeger at %s answered HTTP %s to %s, not its API's JSON: %q\n(is it Jaeger's query service? Istio's addon serves it under /jaeger: check the URL's base path)", j.Where, resp.Status, path, bytes.TrimSpace(start))
-	}
-	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
-		return j.failed(ctx, fmt.Errorf("Jaeger at %s: reading its answer to %s: %v", j.Where, path, err))
-	}
-	return nil
-}
-
-func (j *Jaeger) failed(ctx context.Context, err error) error {
-	switch {
-	case errors.Is(context.Cause(ctx), errJaegerTimedOut):
-		return fmt.Errorf("Jaeger at %s did not answer within %s (--request-timeout)", j.Where, j.timeout)
-	case errors.Is(ctx.Err(), context.Canceled):
-		return fmt.Errorf("interrupted while waiting for Jaeger at %s", j.Where)
-	}
-	return err
+	return j.get(ctx, path, jaegerHint, func(resp *http.Response) error {
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("Jaeger at %s answered HTTP %s to %s\n(%s)", j.Where, resp.Status, resp.Request.URL.Path, jaegerHint)
+		}
+		if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+			return j.failed(resp.Request.Context(), fmt.Errorf("Jaeger at %s: reading its answer to %s: %v", j.Where, resp.Request.URL.Path, err))
+		}
+		return nil
+	})
 }
 
 // TracesOf queries the traces of each service between from and to, several at once, and

@@ -89,7 +89,7 @@ func TestJaegerErrors(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "not its API's JSON") || !strings.Contains(err.Error(), "base path") {
 		t.Errorf("wrong base path: %v", err)
 	}
-	gone := &Jaeger{url: "http://127.0.0.1:1/jaeger", client: http.DefaultClient, Where: "--jaeger-url http://127.0.0.1:1/jaeger"}
+	gone := &Jaeger{endpoint: jaegerAPI("http://127.0.0.1:1/jaeger", http.DefaultClient, "--jaeger-url http://127.0.0.1:1/jaeger")}
 	if _, err := gone.Services(context.Background()); err == nil || !strings.HasPrefix(err.Error(), "cannot reach Jaeger at --jaeger-url http://127.0.0.1:1/jaeger") {
 		t.Errorf("unreachable: %v", err)
 	}

@@ -24,11 +24,13 @@ import (
 const EnvPrometheusURL = "MESH_PROMETHEUS_URL"
 
 // Prometheus is a Prometheus server's HTTP API and how it was found, for messages.
-type Prometheus struct {
-	url     string // the API's root, without a trailing slash
-	client  *http.Client
-	timeout time.Duration // per query; 0: none
-	Where   string        // "--prometheus-url http://...", "service istio-system/prometheus (through the API server)"
+type Prometheus struct{ endpoint }
+
+// prometheusHint is what to check when an answer is not Prometheus's.
+const prometheusHint = "is it Prometheus? check the URL, or pass --prometheus-url"
+
+func newPrometheus(url string, client *http.Client, where string) *Prometheus {
+	return &Prometheus{endpoint{name: "Prometheus", flag: "--prometheus-url", url: url, client: client, Where: where}}
 }
 
 // Locator finds Prometheus: the flag, else the environment, else the cluster.
@@ -72,7 +74,7 @@ func direct(url, where string) (*Prometheus, error) {
 	if !strings.HasPrefix(url, "http://") && !strings.HasPrefix(url, "https://") {
 		return nil, fmt.Errorf("%s: not an http:// or https:// URL", where)
 	}
-	return &Prometheus{url: strings.TrimSuffix(url, "/"), client: http.DefaultClient, Where: where}, nil
+	return newPrometheus(strings.TrimSuffix(url, "/"), http.DefaultClient, where), nil
 }
 
 // discover: service prometheus in istio-system (where istioctl's addon puts it), else one
@@ -108,7 +110,7 @@ func (l Locator) throughAPIServer(svc *corev1.Service) (*Prometheus, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Prometheus{url: url, client: client, Where: fmt.Sprintf("service %s/%s (through the API server's proxy)", svc.Namespace, svc.Name)}, nil
+	return newPrometheus(url, client, fmt.Sprintf("service %s/%s (through the API server's proxy)", svc.Namespace, svc.Name)), nil
 }
 
 // serviceProxy is the URL of svc's port behind the API server's service proxy, and a client

@@ -1,17 +1,14 @@
 package telemetry
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/prometheus/common/model"
@@ -33,7 +30,7 @@ func (p *Prometheus) stream(ctx context.Context, query string, at time.Time, eac
 	params := url.Values{"query": {query}, "time": {strconv.FormatFloat(float64(at.UnixMilli())/1000, 'f', 3, 64)}}
 	// GET, which the API server's service proxy allows with the "get services/proxy" our RBAC
 	// grants; the queries are short enough for a URL.
-	return p.get(ctx, "/api/v1/query?"+params.Encode(), func(resp *http.Response) error {
+	return p.get(ctx, "/api/v1/query?"+params.Encode(), prometheusHint, func(resp *http.Response) error {
 		err := decodeVector(resp.Body, each)
 		var promErr *apiError
 		switch {
@@ -50,43 +47,6 @@ func (p *Prometheus) stream(ctx context.Context, query string, at time.Time, eac
 	})
 }
 
-var errQueryTimedOut = errors.New("query timed out")
-
-// get sends one GET to Prometheus's API, bounded by the timeout, and hands a JSON answer to
-// read; an answer that is not JSON is an error that quotes it.
-func (p *Prometheus) get(ctx context.Context, path string, read func(*http.Response) error) error {
-	if p.timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeoutCause(ctx, p.timeout, errQueryTimedOut)
-		defer cancel()
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.url+path, nil)
-	if err != nil {
-		return fmt.Errorf("Prometheus at %s: %v", p.Where, err)
-	}
-	resp, err := p.client.Do(req)
-	if err != nil {
-		return p.failed(ctx, fmt.Errorf("cannot reach Prometheus at %s: %v\n(check that it is up, or pass --prometheus-url)", p.Where, err))
-	}
-	defer resp.Body.Close()
-	if !strings.Contains(resp.Header.Get("Content-Type"), "json") {
-		start, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
-		return p.failed(ctx, fmt.Errorf("Prometheus at %s answered HTTP %s, not its API's JSON: %q\n(is it Prometheus? check the URL, or pass --prometheus-url)", p.Where, resp.Status, bytes.TrimSpace(start)))
-	}
-	return read(resp)
-}
-
-// failed says why a request failed when the reason is the clock or the user, not Prometheus.
-func (p *Prometheus) failed(ctx context.Context, err error) error {
-	switch {
-	case errors.Is(context.Cause(ctx), errQueryTimedOut):
-		return fmt.Errorf("Prometheus at %s did not answer within %s (--request-timeout)", p.Where, p.timeout)
-	case errors.Is(ctx.Err(), context.Canceled):
-		return fmt.Errorf("interrupted while waiting for Prometheus at %s", p.Where)
-	}
-	return err
-}
-
 // HasIstioMetrics tells whether Prometheus holds any of Istio's standard metrics between
 // from and to, asking for one series (limit=1, which Prometheus 3 honours): a quiet namespace
 // in a large mesh costs an index lookup, not a read of every series.
@@ -98,7 +58,7 @@ func (p *Prometheus) HasIstioMetrics(ctx context.Context, from, to time.Time) (b
 		"limit":   {"1"},
 	}
 	var found bool
-	err := p.get(ctx, "/api/v1/series?"+params.Encode(), func(resp *http.Response) error {
+	err := p.get(ctx, "/api/v1/series?"+params.Encode(), prometheusHint, func(resp *http.Response) error {
 		var body struct {
 			Status string            `json:"status"`
 			Error  string            `json:"error"`
