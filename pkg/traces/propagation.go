@@ -29,8 +29,8 @@ const (
 	Unknown State = "unknown"
 )
 
-// MinTraces is how many traces an edge needs before its verdict can be "drops context": with
-// fewer, sampling has not caught enough of its calls to tell.
+// MinTraces is how many traces an edge needs for a verdict: with fewer, sampling has not
+// caught enough of its calls to tell.
 const MinTraces = 5
 
 // Forwarded names the headers an application must copy from its inbound request to its
@@ -47,10 +47,10 @@ type Verdict struct {
 	Fix    string `json:"fix,omitempty"`
 }
 
-// Check judges each edge against the traces of the window. An edge with fewer than MinTraces
-// traces is unknown, whatever they show: too little to call it fine. A callee's server span is joined
-// when its parent is a span of the caller that is itself inside a trace (a server span, or
-// a client span with a parent). A call that is not joined starts a new trace: the caller's
+// Check judges each edge against the traces of the window. An edge with fewer than
+// MinTraces traces is unknown, whatever they show: too little to call it fine. A callee's
+// server span is joined when its parent is a span of the caller that is itself inside a trace
+// (a server span, or a client span with a parent). A call that is not joined starts a new trace: the caller's
 // client span is a root, or the callee's span has no parent from the caller at all. When a
 // caller receives traced requests (it has server spans) and none of its calls on an edge is
 // joined over at least MinTraces traces, the caller drops the context.
@@ -58,15 +58,15 @@ func Check(edges []Edge, all []Trace) []Verdict {
 	index := newSpanIndex(all)
 	var verdicts []Verdict
 	for _, e := range edges {
-		verdicts = append(verdicts, index.judge(e, calleesOf(edges, e.To)))
+		verdicts = append(verdicts, index.judge(e, callersOf(edges, e.To)))
 	}
 	sort.SliceStable(verdicts, func(i, j int) bool { return verdicts[i].Edge.String() < verdicts[j].Edge.String() })
 	return verdicts
 }
 
-// calleesOf counts the callers of to among the edges: a callee's orphan spans can only be
+// callersOf counts the callers of to among the edges: a callee's orphan spans can only be
 // put down to a caller when it has one.
-func calleesOf(edges []Edge, to Workload) int {
+func callersOf(edges []Edge, to Workload) int {
 	n := 0
 	for _, e := range edges {
 		if e.To.Is(to) {
