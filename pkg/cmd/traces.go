@@ -88,7 +88,14 @@ func NewCmdTraces(getter mesh.ClientGetter, streams genericiooptions.IOStreams) 
 	f.BoolVar(&o.Check, "check", false, "Judge each edge: does the caller forward the trace context?")
 	f.StringVar(&o.JaegerURL, "jaeger-url", "", "Jaeger's query service, base path included (default: $MESH_JAEGER_URL, else found in the cluster).")
 	f.StringVar(&o.PrometheusURL, "prometheus-url", "", "Prometheus, for --check's edges (default: $MESH_PROMETHEUS_URL, else found in the cluster).")
-	c.ValidArgsFunction = cobra.NoFileCompletions
+	// SERVICE completes from the namespace's Services, whose names Istio's canonical
+	// services usually are.
+	c.ValidArgsFunction = func(cmd *cobra.Command, args []string, prefix string) ([]string, cobra.ShellCompDirective) {
+		if len(args) > 0 {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		return completer{getter}.services(cmd, args, prefix)
+	}
 	completeFlag(c, "output", fixedValues(tracesFormats...))
 	return c
 }
