@@ -31,6 +31,8 @@ type Options struct {
 	Entries  []sim.Entry   // traffic (default sim.Bookinfo())
 	// TraceSampling is the share of requests the proxies trace (default 0.25).
 	TraceSampling float64
+	// NoTracing leaves Jaeger out, and the spans unsent: less work for tests of the rest.
+	NoTracing bool
 }
 
 // DropsTraceContext is the sandbox's app that does not forward trace headers: its calls to
@@ -77,18 +79,21 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 	if err != nil {
 		return nil, err
 	}
-	jaeger, err := StartJaeger(ctx, opts.BinDir, opts.Dir)
-	if err != nil {
-		return nil, err
+	var tracer *sim.Tracer
+	if !opts.NoTracing {
+		jaeger, err := StartJaeger(ctx, opts.BinDir, opts.Dir)
+		if err != nil {
+			return nil, err
+		}
+		s.stop = append(s.stop, jaeger.Stop)
+		s.JaegerURL = jaeger.QueryURL
+		tracer = &sim.Tracer{Endpoint: jaeger.OTLPURL, SampleRate: opts.TraceSampling, DropsContext: map[string]bool{DropsTraceContext: true}}
 	}
-	s.stop = append(s.stop, jaeger.Stop)
-	s.JaegerURL = jaeger.QueryURL
 	targets := filepath.Join(opts.Dir, "targets.json")
 	runCtx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	s.stop = append(s.stop, func() { cancel(); <-done })
-	s.Simulator = &sim.Simulator{Kube: s.Fixture.Kube, Istio: s.Fixture.Istio, Dynamic: s.Fixture.Dynamic, Metrics: sim.NewMetrics(), Entries: opts.Entries, Refresh: opts.Refresh,
-		Tracer: &sim.Tracer{Endpoint: jaeger.OTLPURL, SampleRate: opts.TraceSampling, DropsContext: map[string]bool{DropsTraceContext: true}}}
+	s.Simulator = &sim.Simulator{Kube: s.Fixture.Kube, Istio: s.Fixture.Istio, Dynamic: s.Fixture.Dynamic, Metrics: sim.NewMetrics(), Entries: opts.Entries, Refresh: opts.Refresh, Tracer: tracer}
 	simErr := make(chan error, 1)
 	go func() {
 		defer close(done)

@@ -89,6 +89,13 @@ func Judge(canary, stable Figures, haveStable bool, l Limits) (Verdict, string) 
 	return Pass, "within the limits and beside stable"
 }
 
+// NeedsStable tells whether a step must see stable's figures to be judged: a relative gate is
+// set and stable still takes traffic at this weight. With fewer than --min-requests of
+// stable's, such a step holds rather than passing on the absolute limits alone.
+func NeedsStable(l Limits, weight int) bool {
+	return (l.MaxErrorIncrease != nil || l.MaxP99Ratio > 0) && weight < 100
+}
+
 // Share is the part of the requests the canary received, 0 to 100; -1 when neither received
 // any.
 func Share(canary, stable Figures) float64 {

@@ -42,6 +42,24 @@ func TestJudge(t *testing.T) {
 	}
 }
 
+func TestNeedsStable(t *testing.T) {
+	two := 2.0
+	for _, tt := range []struct {
+		limits Limits
+		weight int
+		want   bool
+	}{
+		{Limits{MaxP99Ratio: 1.5}, 50, true},
+		{Limits{MaxErrorIncrease: &two}, 10, true},
+		{Limits{MaxP99Ratio: 1.5}, 100, false}, // stable takes nothing at 100%
+		{Limits{MaxP99: time.Second}, 50, false},
+	} {
+		if got := NeedsStable(tt.limits, tt.weight); got != tt.want {
+			t.Errorf("NeedsStable(%+v, %d) = %v", tt.limits, tt.weight, got)
+		}
+	}
+}
+
 func TestShareOff(t *testing.T) {
 	tests := []struct {
 		share  float64

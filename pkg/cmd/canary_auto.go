@@ -166,6 +166,9 @@ func (o *CanaryOptions) judgeStep(ctx context.Context, prom *telemetry.Prometheu
 			j.lastStable, j.haveStable = s, true
 		}
 		verdict, reason := canary.Judge(c, j.lastStable, j.haveStable, j.limits)
+		if verdict == canary.Pass && !j.haveStable && canary.NeedsStable(j.limits, weight) {
+			verdict, reason = canary.Hold, fmt.Sprintf("not enough data: stable %s received %.0f requests in the interval, fewer than --min-requests %d: nothing to compare the canary with", j.stable, s.Requests, j.limits.MinRequests)
+		}
 		o.reportJudgement(j, c, s, weight, verdict, reason)
 		switch {
 		case verdict == canary.Pass:

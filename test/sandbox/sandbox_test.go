@@ -20,7 +20,12 @@ import (
 	"github.com/kubectl-mesh/kubectl-mesh/internal/sim"
 )
 
-func startSandbox(t *testing.T) *sandbox.Sandbox {
+// startSandbox starts a sandbox without Jaeger; startTracedSandbox with it.
+func startSandbox(t *testing.T) *sandbox.Sandbox { return start(t, false) }
+
+func startTracedSandbox(t *testing.T) *sandbox.Sandbox { return start(t, true) }
+
+func start(t *testing.T, tracing bool) *sandbox.Sandbox {
 	t.Helper()
 	root, err := filepath.Abs("../..")
 	if err != nil {
@@ -30,7 +35,7 @@ func startSandbox(t *testing.T) *sandbox.Sandbox {
 	defer cancel()
 	// Faster than the demo's defaults, so that each change shows within seconds.
 	sb, err := sandbox.Start(ctx, sandbox.Options{
-		RepoRoot: root, Dir: t.TempDir(), Scrape: time.Second, Refresh: 500 * time.Millisecond,
+		RepoRoot: root, Dir: t.TempDir(), Scrape: time.Second, Refresh: 500 * time.Millisecond, NoTracing: !tracing,
 		Entries: []sim.Entry{
 			{Namespace: "istio-system", App: "istio-ingressgateway", RPS: 60},
 			{Namespace: "legacy", App: "curl-client", Service: "productpage.default", RPS: 10},

@@ -15,7 +15,7 @@ import (
 // reviews, --check names reviews (which does not forward the headers) and no other hop, and
 // graph --traces gives each HTTP edge its slowest trace.
 func TestTracesInTheSandbox(t *testing.T) {
-	sb := startSandbox(t)
+	sb := startTracedSandbox(t)
 	path := plugins(t)
 	jaeger := []string{"--jaeger-url", sb.JaegerURL, "--prometheus-url", sb.PrometheusURL}
 
