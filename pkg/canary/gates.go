@@ -50,11 +50,13 @@ const (
 	Hold
 )
 
-// Judge decides one step from the canary's and stable's figures over the same interval. Too
-// few canary requests (none at all included) is not a pass: the step is held. Relative gates
-// need stable figures with traffic (haveStable); without them they are not judged, and the
-// reason says so.
-func Judge(canary, stable Figures, haveStable bool, l Limits) (Verdict, string) {
+// Judge decides one step, at weight, from the canary's and stable's figures over the same
+// interval. Too few canary requests (none at all included) is not a pass: the step is held.
+// Relative gates need stable figures with enough traffic (haveStable): while stable still
+// takes traffic at this weight, too few of its requests hold the step too; at 100%, where it
+// takes none, the relative gates are not judged, and the reason says so. Without
+// haveStable, stable is this interval's figures, for the reason.
+func Judge(canary, stable Figures, haveStable bool, weight int, l Limits) (Verdict, string) {
 	if canary.RPS <= 0 || canary.Requests < float64(l.MinRequests) {
 		return Hold, fmt.Sprintf("not enough data: %.0f canary requests in the interval, fewer than --min-requests %d", canary.Requests, l.MinRequests)
 	}
@@ -70,7 +72,10 @@ func Judge(canary, stable Figures, haveStable bool, l Limits) (Verdict, string) 
 	if !relative {
 		return Pass, "within the limits"
 	}
-	if !haveStable {
+	switch {
+	case !haveStable && NeedsStable(l, weight):
+		return Hold, fmt.Sprintf("not enough data: stable received %.0f requests in the interval, fewer than --min-requests %d: nothing to compare the canary with", stable.Requests, l.MinRequests)
+	case !haveStable:
 		return Pass, "within the absolute limits (stable had no traffic to compare with)"
 	}
 	if l.MaxErrorIncrease != nil {

@@ -165,10 +165,11 @@ func (o *CanaryOptions) judgeStep(ctx context.Context, prom *telemetry.Prometheu
 		if s.Requests > 0 && s.Requests >= float64(j.limits.MinRequests) {
 			j.lastStable, j.haveStable = s, true
 		}
-		verdict, reason := canary.Judge(c, j.lastStable, j.haveStable, j.limits)
-		if verdict == canary.Pass && !j.haveStable && canary.NeedsStable(j.limits, weight) {
-			verdict, reason = canary.Hold, fmt.Sprintf("not enough data: stable %s received %.0f requests in the interval, fewer than --min-requests %d: nothing to compare the canary with", j.stable, s.Requests, j.limits.MinRequests)
+		stable := j.lastStable
+		if !j.haveStable {
+			stable = s
 		}
+		verdict, reason := canary.Judge(c, stable, j.haveStable, weight, j.limits)
 		o.reportJudgement(j, c, s, weight, verdict, reason)
 		switch {
 		case verdict == canary.Pass:
