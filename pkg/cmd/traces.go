@@ -168,7 +168,7 @@ func (o *TracesOptions) slowest(ctx context.Context, jaeger *telemetry.Jaeger, k
 	services := traces.ServicesToQuery(known, o.Service, o.namespace)
 	what := o.subject()
 	if len(services) == 0 {
-		return fmt.Errorf("Jaeger at %s has no traces of %s (it has: %s)", jaeger.Where, what, list(known, 12))
+		return fmt.Errorf("Jaeger at %s has no traces of %s (it has: %s)", jaeger.Where, what, output.Abbreviate(known, 12))
 	}
 	all, err := jaeger.TracesOf(ctx, services, from, to, o.Limit)
 	if err != nil {
@@ -215,11 +215,4 @@ func (o *TracesOptions) subject() string {
 		return "namespace " + o.namespace
 	}
 	return "any service"
-}
-
-func list(names []string, max int) string {
-	if len(names) <= max {
-		return strings.Join(names, ", ")
-	}
-	return fmt.Sprintf("%s and %d more", strings.Join(names[:max], ", "), len(names)-max)
 }

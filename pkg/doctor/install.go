@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"strings"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
@@ -106,8 +105,11 @@ func proxyVersions(in Input) []Finding {
 	}
 	var findings []Finding
 	for _, pod := range in.Pods {
-		image := proxyImage(&pod)
-		proxy, ok := minorVersion(image)
+		container := proxyContainer(&pod)
+		if container == nil {
+			continue
+		}
+		proxy, ok := minorVersion(container.Image)
 		if !ok || !in.inScope(pod.Namespace) {
 			continue
 		}
@@ -173,19 +175,6 @@ func istiodEnv(d *unstructured.Unstructured, name string) string {
 		if m, _ := e.(map[string]any); m["name"] == name {
 			value, _ := m["value"].(string)
 			return value
-		}
-	}
-	return ""
-}
-
-// proxyImage is the image of a pod's sidecar, as a container or a native sidecar.
-func proxyImage(pod *corev1.Pod) string {
-	if !istio.HasSidecar(pod) {
-		return ""
-	}
-	for _, c := range append(pod.Spec.Containers, pod.Spec.InitContainers...) {
-		if c.Name == istio.ProxyContainer {
-			return c.Image
 		}
 	}
 	return ""
@@ -282,10 +271,6 @@ func coveredByBudget(d *unstructured.Unstructured, budgets []*unstructured.Unstr
 }
 
 func selectorOf(d *unstructured.Unstructured) string {
-	labels, _, _ := unstructured.NestedStringMap(d.Object, "spec", "selector", "matchLabels")
-	var parts []string
-	for _, k := range sortedKeys(labels) {
-		parts = append(parts, k+"="+labels[k])
-	}
-	return strings.Join(parts, ",")
+	matchLabels, _, _ := unstructured.NestedStringMap(d.Object, "spec", "selector", "matchLabels")
+	return labels.SelectorFromSet(matchLabels).String()
 }

@@ -2,12 +2,14 @@ package doctor
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
-	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/istio"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/output"
 )
 
 // mtlsPosture: meshed namespaces still PERMISSIVE while others are STRICT (plaintext is
@@ -26,10 +28,10 @@ func mtlsPosture(in Input) []Finding {
 		}
 	}
 	sort.Strings(strict)
-	for _, ns := range sortedKeys(modes) {
+	for _, ns := range slices.Sorted(maps.Keys(modes)) {
 		if mode := modes[ns]; mode.Mode == istio.ModePermissive && len(strict) > 0 && in.inScope(ns) {
 			findings = append(findings, Finding{Severity: Warning, Check: CheckMTLS, Object: Object{Kind: "Namespace", Name: ns},
-				Why: fmt.Sprintf("still PERMISSIVE (%s) while %s %s STRICT: it accepts plaintext the rest of the mesh refuses", mode.Source(), list(strict, 3), map[bool]string{true: "is", false: "are"}[len(strict) == 1]),
+				Why: fmt.Sprintf("still PERMISSIVE (%s) while %s %s STRICT: it accepts plaintext the rest of the mesh refuses", mode.Source(), output.Abbreviate(strict, 3), map[bool]string{true: "is", false: "are"}[len(strict) == 1]),
 				Fix: fmt.Sprintf("kubectl mesh lockdown %s --dry-run, then without --dry-run", ns)})
 		}
 	}
@@ -131,11 +133,4 @@ func plaintext(policy map[string]any) bool {
 func nested(obj map[string]any, fields ...string) any {
 	v, _, _ := unstructured.NestedFieldNoCopy(obj, fields...)
 	return v
-}
-
-func list(names []string, max int) string {
-	if len(names) <= max {
-		return strings.Join(names, ", ")
-	}
-	return fmt.Sprintf("%s and %d more", strings.Join(names[:max], ", "), len(names)-max)
 }

@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/istio"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/output"
 )
 
 const statefulFix = `annotate its pod template with proxy.istio.io/config: '{"holdApplicationUntilProxyStarts": true}', or run native sidecars (sidecar.istio.io/nativeSidecar: "true")`
@@ -28,7 +29,7 @@ func statefulSidecars(in Input) []Finding {
 		}
 		set := Object{Kind: "StatefulSet", Namespace: pod.Namespace, Name: owner}
 		withPods[set] = true
-		if istio.HasSidecar(pod) && !nativeSidecar(pod) && !holdsApplication(pod, in.Mesh) {
+		if istio.HasSidecar(pod) && !istio.HasNativeSidecar(pod) && !holdsApplication(pod, in.Mesh) {
 			exposed[set] = append(exposed[set], pod.Name)
 		}
 	}
@@ -43,7 +44,7 @@ func statefulSidecars(in Input) []Finding {
 	for set, pods := range exposed {
 		whose := "its pod template gets a sidecar (it has no pods yet)"
 		if len(pods) > 0 {
-			whose = fmt.Sprintf("its pods (%s) run a sidecar", list(pods, 3))
+			whose = fmt.Sprintf("its pods (%s) run a sidecar", output.Abbreviate(pods, 3))
 		}
 		findings = append(findings, Finding{Severity: Warning, Check: CheckStateful, Object: set,
 			Why: whose + " that is not a native sidecar and does not hold the app until it starts: the app can start before its proxy, or lose it on restart",
@@ -72,7 +73,7 @@ func templateExposed(in Input, set *unstructured.Unstructured) bool {
 	pod := &corev1.Pod{ObjectMeta: template.ObjectMeta, Spec: template.Spec}
 	pod.Namespace = set.GetNamespace()
 	if istio.HasSidecar(pod) {
-		return !nativeSidecar(pod) && !holdsApplication(pod, in.Mesh)
+		return !istio.HasNativeSidecar(pod) && !holdsApplication(pod, in.Mesh)
 	}
 	labels := in.namespaceLabels(pod.Namespace)
 	injected := pod.Labels["sidecar.istio.io/inject"] == "true" || injectionEnabled(labels) && !optedOut(pod) && !istio.NamespaceIsAmbient(labels)
@@ -85,15 +86,6 @@ func templateExposed(in Input, set *unstructured.Unstructured) bool {
 func nativeByDefault(in Input) bool {
 	for _, d := range controlPlane(in, isIstiod) {
 		if istiodEnv(d, "ENABLE_NATIVE_SIDECARS") == "true" {
-			return true
-		}
-	}
-	return false
-}
-
-func nativeSidecar(pod *corev1.Pod) bool {
-	for _, c := range pod.Spec.InitContainers {
-		if c.Name == istio.ProxyContainer && c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways {
 			return true
 		}
 	}

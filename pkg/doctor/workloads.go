@@ -2,7 +2,8 @@ package doctor
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -42,7 +43,7 @@ func sidecarResources(in Input) []Finding {
 		t.memory.Add(proxy.Resources.Requests[corev1.ResourceMemory])
 	}
 	var findings []Finding
-	for _, ns := range sortedKeys(untuned) {
+	for _, ns := range slices.Sorted(maps.Keys(untuned)) {
 		t := untuned[ns]
 		findings = append(findings, Finding{Severity: Warning, Check: CheckResources, Object: Object{Kind: "Namespace", Name: ns},
 			Why: fmt.Sprintf("%s run on Istio's default requests (100m CPU, 128Mi) with no limits: %s CPU and %s memory reserved, whatever the traffic", sidecars(t.count), t.cpu.String(), t.memory.String()),
@@ -96,7 +97,7 @@ func sidecarScope(in Input) []Finding {
 		}
 	}
 	var findings []Finding
-	for _, ns := range sortedKeys(unscoped) {
+	for _, ns := range slices.Sorted(maps.Keys(unscoped)) {
 		findings = append(findings, Finding{Severity: Info, Check: CheckSidecar, Object: Object{Kind: "Namespace", Name: ns},
 			Why: fmt.Sprintf("no Sidecar resource limits the egress of %s here: each proxy holds the whole mesh's configuration, which grows with the mesh", sidecars(unscoped[ns])),
 			Fix: fmt.Sprintf("apply a Sidecar in %s whose egress hosts are what it calls, e.g. [\"./*\", \"%s/*\"]", ns, istio.InstallNamespace)})
@@ -167,15 +168,6 @@ func podAsksForInjection(pod *corev1.Pod, namespaceLabels map[string]string) boo
 
 func optedOut(pod *corev1.Pod) bool {
 	return pod.Labels["sidecar.istio.io/inject"] == "false" || pod.Annotations["sidecar.istio.io/inject"] == "false"
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func sidecars(n int) string { return count(n, "sidecar") }

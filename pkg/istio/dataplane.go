@@ -13,6 +13,12 @@ func HasSidecar(pod *corev1.Pod) bool {
 			return true
 		}
 	}
+	return HasNativeSidecar(pod)
+}
+
+// HasNativeSidecar reports whether pod's Envoy is a native sidecar: an istio-proxy init
+// container that keeps running, started before the app's and stopped after them.
+func HasNativeSidecar(pod *corev1.Pod) bool {
 	for _, c := range pod.Spec.InitContainers {
 		if c.Name == ProxyContainer && c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways {
 			return true
