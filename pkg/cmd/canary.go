@@ -246,7 +246,7 @@ func (o *CanaryOptions) apply(ctx context.Context, req canary.Request) (plan *ca
 }
 
 func (o *CanaryOptions) prometheus(ctx context.Context) (*telemetry.Prometheus, error) {
-	return telemetry.Locator{FlagURL: o.PrometheusURL, Services: o.clients.Core, RESTConfig: o.clients.Config, Timeout: o.prometheusTimeout()}.Locate(ctx)
+	return o.locator(o.PrometheusURL).Locate(ctx)
 }
 
 // liveFigures are the versions' figures over the last minute, by version name; nil (with a

@@ -9,6 +9,7 @@ import (
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/mesh"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/output"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/telemetry"
 )
 
 // clusterOptions is what every cluster-facing command shares: where to find the cluster,
@@ -41,6 +42,16 @@ func (o *clusterOptions) prometheusTimeout() time.Duration {
 		return t
 	}
 	return 30 * time.Second
+}
+
+// locator finds Prometheus (or, inside a JaegerLocator, Jaeger): flagURL, else the
+// environment, else the cluster when there is one to ask, each query bounded.
+func (o *clusterOptions) locator(flagURL string) telemetry.Locator {
+	l := telemetry.Locator{FlagURL: flagURL, Timeout: o.prometheusTimeout()}
+	if o.clients != nil {
+		l.Services, l.RESTConfig = o.clients.Core, o.clients.Config
+	}
+	return l
 }
 
 // warn prints warnings to stderr, where they do not mix with results.

@@ -207,15 +207,15 @@ type meshPolicy struct {
 // they are read while Prometheus answers. Without a cluster, a Prometheus given by flag or
 // environment still draws the graph, without the policy check. Warnings go to stderr.
 func (o *GraphOptions) connect(ctx context.Context) (*telemetry.Prometheus, func() (meshPolicy, error), error) {
-	locator := telemetry.Locator{FlagURL: o.PrometheusURL, Timeout: o.prometheusTimeout()}
 	promGiven := o.PrometheusURL != "" || os.Getenv(telemetry.EnvPrometheusURL) != ""
 	if err := o.completeCluster(); err != nil {
 		if !promGiven {
 			return nil, nil, err
 		}
+		o.clients = nil // no cluster to search either
 		o.warn(fmt.Sprintf("no cluster to read PeerAuthentications from (%v): mTLS policy checks skipped", mesh.Explain(err)))
 		o.AllNamespaces = o.AllNamespaces || !o.namespaceExplicit
-		prom, err := locator.Locate(ctx)
+		prom, err := o.locator(o.PrometheusURL).Locate(ctx)
 		return prom, func() (meshPolicy, error) { return meshPolicy{}, nil }, err
 	}
 	read := make(chan func() (meshPolicy, error), 1)
@@ -227,8 +227,7 @@ func (o *GraphOptions) connect(ctx context.Context) (*telemetry.Prometheus, func
 		}
 	}()
 	policy := sync.OnceValues(func() (meshPolicy, error) { return (<-read)() })
-	locator.Services, locator.RESTConfig = o.clients.Core, o.clients.Config
-	prom, err := locator.Locate(ctx)
+	prom, err := o.locator(o.PrometheusURL).Locate(ctx)
 	if err != nil {
 		// That Istio is missing explains more than where Prometheus is not.
 		if _, istioErr := policy(); istioErr != nil {

@@ -20,11 +20,7 @@ const tracesPerService = 200
 // to its edge by canonical service.
 func (o *GraphOptions) attachTraces(ctx context.Context, g *graph.Graph, at time.Time) error {
 	if o.jaeger == nil {
-		locator := telemetry.JaegerLocator{FlagURL: o.JaegerURL, Locator: telemetry.Locator{Timeout: o.prometheusTimeout()}}
-		if o.clients != nil {
-			locator.Services, locator.RESTConfig = o.clients.Core, o.clients.Config
-		}
-		jaeger, err := locator.Locate(ctx)
+		jaeger, err := telemetry.JaegerLocator{FlagURL: o.JaegerURL, Locator: o.locator("")}.Locate(ctx)
 		if err != nil {
 			return err
 		}

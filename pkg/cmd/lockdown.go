@@ -21,7 +21,6 @@ import (
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/lockdown"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/mesh"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/output"
-	"github.com/kubectl-mesh/kubectl-mesh/pkg/telemetry"
 )
 
 // LockdownOptions turn on STRICT mTLS and default-deny authorization in a namespace.
@@ -249,7 +248,7 @@ type observation struct {
 // sidecar that may be its plaintext callers. Without a reachable Prometheus it says so and
 // the lockdown goes on with what the flags and the mesh config give.
 func (o *LockdownOptions) observe(ctx context.Context, namespace string) observation {
-	locator := telemetry.Locator{FlagURL: o.PrometheusURL, Services: o.clients.Core, RESTConfig: o.clients.Config, Timeout: o.prometheusTimeout()}
+	locator := o.locator(o.PrometheusURL)
 	prom, err := locator.Locate(ctx)
 	var seen observation
 	if err == nil {

@@ -145,22 +145,20 @@ func (o *TracesOptions) Run(ctx context.Context) error {
 // connect resolves the namespace and finds Jaeger. Without a cluster, a Jaeger given by flag
 // or environment still answers, across namespaces unless -n says one.
 func (o *TracesOptions) connect(ctx context.Context) (*telemetry.Jaeger, error) {
-	locator := telemetry.JaegerLocator{FlagURL: o.JaegerURL, Locator: telemetry.Locator{Timeout: o.prometheusTimeout()}}
 	given := o.JaegerURL != "" || os.Getenv(telemetry.EnvJaegerURL) != ""
 	if err := o.completeCluster(); err != nil {
 		if !given {
 			return nil, err
 		}
+		o.clients = nil // no cluster to search either
 		if !o.namespaceExplicit {
 			o.namespace = ""
 		}
-	} else {
-		locator.Services, locator.RESTConfig = o.clients.Core, o.clients.Config
 	}
 	if o.serviceNamespace != "" {
 		o.namespace, o.namespaceExplicit = o.serviceNamespace, true
 	}
-	return locator.Locate(ctx)
+	return telemetry.JaegerLocator{FlagURL: o.JaegerURL, Locator: o.locator("")}.Locate(ctx)
 }
 
 // slowest prints the --slowest traces through the service, or with a span in the namespace.

@@ -48,11 +48,7 @@ func (o *TracesOptions) check(ctx context.Context, jaeger *telemetry.Jaeger, kno
 // services (the app label, else the workload). Without a Prometheus to ask, the edges come
 // from the traces themselves ("traces"), which cannot show a hop whose caller left no span.
 func (o *TracesOptions) promEdges(ctx context.Context, at time.Time) ([]traces.Edge, string, error) {
-	locator := telemetry.Locator{FlagURL: o.PrometheusURL, Timeout: o.prometheusTimeout()}
-	if o.clients != nil {
-		locator.Services, locator.RESTConfig = o.clients.Core, o.clients.Config
-	}
-	prom, err := locator.Locate(ctx)
+	prom, err := o.locator(o.PrometheusURL).Locate(ctx)
 	if err != nil {
 		if o.PrometheusURL != "" || os.Getenv(telemetry.EnvPrometheusURL) != "" {
 			return nil, "", err

@@ -10,7 +10,6 @@ import (
 	"os"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -52,10 +51,10 @@ func (l JaegerLocator) Locate(ctx context.Context) (*Jaeger, error) {
 
 func (l JaegerLocator) locate(ctx context.Context) (*Jaeger, error) {
 	direct := func(raw, where string) (*Jaeger, error) {
-		if !strings.HasPrefix(raw, "http://") && !strings.HasPrefix(raw, "https://") {
-			return nil, fmt.Errorf("%s: not an http:// or https:// URL", where)
+		base, err := baseURL(raw, where)
+		if err != nil {
+			return nil, err
 		}
-		base := strings.TrimSuffix(raw, "/")
 		return &Jaeger{endpoint: jaegerAPI(base, http.DefaultClient, where), UI: base}, nil
 	}
 	if l.FlagURL != "" {

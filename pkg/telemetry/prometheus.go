@@ -71,10 +71,20 @@ func (l Locator) locate(ctx context.Context) (*Prometheus, error) {
 }
 
 func direct(url, where string) (*Prometheus, error) {
-	if !strings.HasPrefix(url, "http://") && !strings.HasPrefix(url, "https://") {
-		return nil, fmt.Errorf("%s: not an http:// or https:// URL", where)
+	base, err := baseURL(url, where)
+	if err != nil {
+		return nil, err
 	}
-	return newPrometheus(strings.TrimSuffix(url, "/"), http.DefaultClient, where), nil
+	return newPrometheus(base, http.DefaultClient, where), nil
+}
+
+// baseURL is a URL the user gave (said where) as the base of an API: http or https, without
+// a trailing slash.
+func baseURL(url, where string) (string, error) {
+	if !strings.HasPrefix(url, "http://") && !strings.HasPrefix(url, "https://") {
+		return "", fmt.Errorf("%s: not an http:// or https:// URL", where)
+	}
+	return strings.TrimSuffix(url, "/"), nil
 }
 
 // discover: service prometheus in istio-system (where istioctl's addon puts it), else one
