@@ -60,11 +60,14 @@ func (t *Tracer) begin(carried *TraceContext, at time.Time) *hop {
 	if t.rng == nil {
 		t.rng = rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 11))
 	}
-	h := &hop{clientID: t.id(8), serverID: t.id(8), start: at}
+	h := &hop{start: at}
 	if carried != nil {
 		h.trace, h.parent, h.sampled = carried.TraceID, carried.SpanID, carried.Sampled
-	} else {
-		h.trace, h.sampled = t.id(16), t.rng.Float64() < t.SampleRate
+	} else if h.sampled = t.rng.Float64() < t.SampleRate; h.sampled {
+		h.trace = t.id(16)
+	}
+	if h.sampled { // an unsampled hop sends nothing: it needs no IDs
+		h.clientID, h.serverID = t.id(8), t.id(8)
 	}
 	return h
 }

@@ -120,8 +120,12 @@ func Slowest(all []Trace, n int, keep func(Trace) bool) []Trace {
 			kept = append(kept, t)
 		}
 	}
+	took := make(map[string]time.Duration, len(kept)) // each trace's, once, not per comparison
+	for _, t := range kept {
+		took[t.ID] = t.Duration()
+	}
 	slices.SortFunc(kept, func(a, b Trace) int {
-		return cmp.Or(cmp.Compare(b.Duration(), a.Duration()), strings.Compare(a.ID, b.ID))
+		return cmp.Or(cmp.Compare(took[b.ID], took[a.ID]), strings.Compare(a.ID, b.ID))
 	})
 	return kept[:min(n, len(kept))]
 }
