@@ -122,13 +122,7 @@ func (r *doctorReads) servedOptional(what string, read func() error) func() erro
 }
 
 // listSelected lists r's objects in every namespace that match a label selector.
-func (c *Clients) listSelected(ctx context.Context, r IstioResource, selector string, into *[]*unstructured.Unstructured) error {
-	list, err := c.Dynamic.Resource(r.GVR()).Namespace(metav1.NamespaceAll).List(ctx, metav1.ListOptions{LabelSelector: selector})
-	if err != nil {
-		return err
-	}
-	for i := range list.Items {
-		*into = append(*into, &list.Items[i])
-	}
-	return nil
+func (c *Clients) listSelected(ctx context.Context, r IstioResource, selector string, into *[]*unstructured.Unstructured) (err error) {
+	*into, err = c.list(ctx, r, metav1.NamespaceAll, metav1.ListOptions{LabelSelector: selector})
+	return err
 }

@@ -114,9 +114,18 @@ func ResourceFor(gvk schema.GroupVersionKind) (IstioResource, bool) {
 
 // ListIstio lists one resource as unstructured objects (metav1.NamespaceAll: every namespace).
 func (c *Clients) ListIstio(ctx context.Context, r IstioResource, namespace string) ([]*unstructured.Unstructured, error) {
-	list, err := c.Dynamic.Resource(r.GVR()).Namespace(namespace).List(ctx, metav1.ListOptions{})
+	out, err := c.list(ctx, r, namespace, metav1.ListOptions{})
 	if err != nil {
 		return nil, notServed(r, err)
+	}
+	return out, nil
+}
+
+// list lists r's objects in namespace ("" for all) that opts select.
+func (c *Clients) list(ctx context.Context, r IstioResource, namespace string, opts metav1.ListOptions) ([]*unstructured.Unstructured, error) {
+	list, err := c.Dynamic.Resource(r.GVR()).Namespace(namespace).List(ctx, opts)
+	if err != nil {
+		return nil, err
 	}
 	out := make([]*unstructured.Unstructured, len(list.Items))
 	for i := range list.Items {
