@@ -121,10 +121,8 @@ spec:
 	}, rate(`destination_workload="reviews-v1"`), rate(`destination_workload="reviews-v2"`), rate(`destination_workload="reviews-v3"`))
 
 	// STRICT in default: the plaintext client no longer reaches productpage; meshed callers do.
-	before, err := sb.Query(t.Context(), rate(`destination_workload="productpage-v1",connection_security_policy="none"`))
-	if err != nil || before == 0 {
-		t.Fatalf("no plaintext traffic to productpage before STRICT (%v, %v)", before, err)
-	}
+	eventually(t, sb, "plaintext traffic to productpage before STRICT", func(v []float64) bool { return v[0] > 0 },
+		rate(`destination_workload="productpage-v1",connection_security_policy="none"`))
 	kubectlApply(t, sb, `apiVersion: security.istio.io/v1
 kind: PeerAuthentication
 metadata: {name: default, namespace: default}
