@@ -3,12 +3,18 @@ package telemetry
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/mesh"
 )
 
 // endpoint is an HTTP JSON API we read (Prometheus's, Jaeger's): where it is, how it was
@@ -18,9 +24,13 @@ type endpoint struct {
 	flag    string // the flag that names it, for hints
 	url     string // the API's root, without a trailing slash
 	client  *http.Client
-	timeout time.Duration // per request; 0: none
-	Where   string        // "--prometheus-url http://...", "service istio-system/prometheus (through the API server)"
+	timeout time.Duration   // per request; 0: none
+	Where   string          // "--prometheus-url http://...", "service istio-system/prometheus (through the API server)"; never credentials
+	proxied *proxiedService // nil unless reached through the API server's service proxy
 }
+
+// proxiedService is the Service an endpoint is reached through, as RBAC names it.
+type proxiedService struct{ namespace, name string }
 
 var errTimedOut = errors.New("request timed out")
 
@@ -34,18 +44,50 @@ func (e *endpoint) get(ctx context.Context, path, hint string, read func(*http.R
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, e.url+path, nil)
 	if err != nil {
-		return fmt.Errorf("%s at %s: %v", e.name, e.Where, err)
+		return fmt.Errorf("%s at %s: %v", e.name, e.Where, withoutURL(err))
 	}
 	resp, err := e.client.Do(req)
 	if err != nil {
-		return e.failed(ctx, fmt.Errorf("cannot reach %s at %s: %v\n(check that it is up, or pass %s)", e.name, e.Where, err, e.flag))
+		if redirect, ok := mesh.AsRedirectError(err); ok {
+			return fmt.Errorf("%s at %s %v", e.name, e.Where, redirect)
+		}
+		return e.failed(ctx, fmt.Errorf("cannot reach %s at %s: %v\n(check that it is up, or pass %s)", e.name, e.Where, withoutURL(err), e.flag))
 	}
 	defer resp.Body.Close()
+	if err := e.refusedByRBAC(resp); err != nil {
+		return err
+	}
 	if !strings.Contains(resp.Header.Get("Content-Type"), "json") {
 		start, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
 		return e.failed(ctx, fmt.Errorf("%s at %s answered HTTP %s, not its API's JSON: %q\n(%s)", e.name, e.Where, resp.Status, bytes.TrimSpace(start), hint))
 	}
 	return read(resp)
+}
+
+// withoutURL is err without the URL that *url.Error quotes: the URL may carry credentials,
+// and the message already says where the request went.
+func withoutURL(err error) error {
+	var urlErr *url.Error
+	if errors.As(err, &urlErr) {
+		return urlErr.Err
+	}
+	return err
+}
+
+// refusedByRBAC is the API server's refusal to proxy (403 with a Kubernetes Status), said
+// with the permission to ask for. Any other answer is left to read, body intact.
+func (e *endpoint) refusedByRBAC(resp *http.Response) error {
+	if e.proxied == nil || resp.StatusCode != http.StatusForbidden {
+		return nil
+	}
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	var status metav1.Status
+	if json.Unmarshal(body, &status) != nil || status.Kind != "Status" {
+		return nil
+	}
+	return fmt.Errorf("%s at %s: the API server refused: %s\n(your role needs get on services/proxy with resourceNames [%q] in namespace %s, as in deploy/rbac.yaml; or pass %s)",
+		e.name, e.Where, status.Message, e.proxied.name, e.proxied.namespace, e.flag)
 }
 
 // failed says why a request failed when the reason is the clock or the user, not the server.

@@ -1,6 +1,7 @@
 package telemetry
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -18,6 +19,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/istio"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/output"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/traces"
 )
 
@@ -34,10 +36,14 @@ type Jaeger struct {
 }
 
 // JaegerLocator finds Jaeger: the flag, else the environment, else Istio's addon in the
-// cluster (service tracing in istio-system, port 80, served under /jaeger).
+// cluster (service tracing, port 80, served under /jaeger) in istio-system or the namespace
+// the user names.
 type JaegerLocator struct {
 	FlagURL string
-	Locator // the cluster access and timeout Prometheus is found with
+	// Namespace is the one namespace searched for Jaeger (--jaeger-namespace); "" means
+	// Istio's, istio-system.
+	Namespace string
+	Locator   // the cluster access and timeout Prometheus is found with
 }
 
 // Locate returns a client for the Jaeger to use, or an error saying where it looked.
@@ -50,39 +56,41 @@ func (l JaegerLocator) Locate(ctx context.Context) (*Jaeger, error) {
 }
 
 func (l JaegerLocator) locate(ctx context.Context) (*Jaeger, error) {
-	direct := func(raw, where string) (*Jaeger, error) {
-		base, err := baseURL(raw, where)
-		if err != nil {
-			return nil, err
-		}
-		return &Jaeger{endpoint: jaegerAPI(base, http.DefaultClient, where), UI: base}, nil
-	}
 	if l.FlagURL != "" {
-		return direct(l.FlagURL, "--jaeger-url "+l.FlagURL)
+		return directJaeger(l.FlagURL, "--jaeger-url ")
 	}
 	if env := os.Getenv(EnvJaegerURL); env != "" {
-		return direct(env, EnvJaegerURL+"="+env)
+		return directJaeger(env, EnvJaegerURL+"=")
 	}
 	looked := "--jaeger-url (not given), $" + EnvJaegerURL + " (not set)"
 	if l.Services == nil || l.RESTConfig == nil {
 		return nil, fmt.Errorf("no Jaeger to ask: looked at %s, and there is no cluster to search; pass --jaeger-url", looked)
 	}
-	svc, err := l.Services.Services(istio.InstallNamespace).Get(ctx, "tracing", metav1.GetOptions{})
+	ns := cmp.Or(l.Namespace, istio.InstallNamespace)
+	svc, err := l.Services.Services(ns).Get(ctx, "tracing", metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err):
-		return nil, fmt.Errorf("no Jaeger found: looked at %s and service tracing in %s (Istio's addon: kubectl apply -f samples/addons/jaeger.yaml); pass --jaeger-url", looked, istio.InstallNamespace)
+		return nil, fmt.Errorf("no Jaeger found: looked at %s and service tracing in %s (Istio's addon: kubectl apply -f samples/addons/jaeger.yaml); pass --jaeger-url, or --jaeger-namespace for a Jaeger in another namespace", looked, ns)
 	case err != nil:
-		return nil, fmt.Errorf("looking for Jaeger (service %s/tracing): %w; pass --jaeger-url", istio.InstallNamespace, err)
+		return nil, fmt.Errorf("looking for Jaeger (service %s/tracing): %w; pass --jaeger-url", ns, err)
 	}
-	url, client, err := serviceProxy(l.RESTConfig, svc, jaegerPort(svc))
+	e, err := l.throughAPIServer(svc, jaegerPort(svc), "/jaeger")
 	if err != nil {
 		return nil, err
 	}
-	return &Jaeger{endpoint: jaegerAPI(url+"/jaeger", client, fmt.Sprintf("service %s/tracing (through the API server's proxy)", svc.Namespace))}, nil
+	e.name, e.flag = "Jaeger", "--jaeger-url"
+	return &Jaeger{endpoint: e}, nil
 }
 
-func jaegerAPI(url string, client *http.Client, where string) endpoint {
-	return endpoint{name: "Jaeger", flag: "--jaeger-url", url: url, client: client, Where: where}
+// directJaeger is Jaeger at a URL the user gave; its UI is there too, and links to it carry
+// no credentials.
+func directJaeger(raw, given string) (*Jaeger, error) {
+	e, err := direct(raw, given)
+	if err != nil {
+		return nil, err
+	}
+	e.name, e.flag = "Jaeger", "--jaeger-url"
+	return &Jaeger{endpoint: e, UI: output.LinkURL(e.url)}, nil
 }
 
 // jaegerHint is what to check when an answer is not Jaeger's API.
@@ -107,7 +115,7 @@ func (j *Jaeger) TraceURL(id string) string {
 	if j.UI == "" {
 		return ""
 	}
-	return j.UI + "/trace/" + id
+	return output.LinkURL(j.UI + "/trace/" + id)
 }
 
 // Services lists the service names Jaeger holds spans of.

@@ -89,7 +89,10 @@ func TestJaegerErrors(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "not its API's JSON") || !strings.Contains(err.Error(), "base path") {
 		t.Errorf("wrong base path: %v", err)
 	}
-	gone := &Jaeger{endpoint: jaegerAPI("http://127.0.0.1:1/jaeger", http.DefaultClient, "--jaeger-url http://127.0.0.1:1/jaeger")}
+	gone, err := JaegerLocator{FlagURL: "http://127.0.0.1:1/jaeger"}.Locate(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := gone.Services(context.Background()); err == nil || !strings.HasPrefix(err.Error(), "cannot reach Jaeger at --jaeger-url http://127.0.0.1:1/jaeger") {
 		t.Errorf("unreachable: %v", err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	kubefake "k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/rest"
 )
@@ -31,30 +32,43 @@ func fakeAPIServer(t *testing.T, proxyPath string, queries *atomic.Int32) *httpt
 	return srv
 }
 
+func promService(ns, name string, port int32, labels map[string]string) *corev1.Service {
+	return &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: labels}, Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Port: port}}}}
+}
+
+var prometheusLabel = map[string]string{"app.kubernetes.io/name": "prometheus"}
+
 func TestLocateFindsPrometheusInTheCluster(t *testing.T) {
 	t.Setenv(EnvPrometheusURL, "")
+	// A tenant's Service, named and labelled as Prometheus, is in every cluster below.
+	tenant := promService("tenant", "prometheus", 9090, prometheusLabel)
 	tests := []struct {
-		name    string
-		service *corev1.Service
-		path    string
-		where   string
+		name      string
+		namespace string // --prometheus-namespace
+		services  []*corev1.Service
+		path      string
+		found     string
 	}{
-		{"istio-system/prometheus", &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "prometheus", Namespace: "istio-system"}, Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Port: 9090}}}},
-			"/api/v1/namespaces/istio-system/services/prometheus:9090/proxy", "service istio-system/prometheus (through the API server's proxy)"},
-		{"labelled elsewhere", &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "prom-server", Namespace: "monitoring", Labels: map[string]string{"app.kubernetes.io/name": "prometheus"}}, Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Port: 80}}}},
-			"/api/v1/namespaces/monitoring/services/prom-server:80/proxy", "service monitoring/prom-server (through the API server's proxy)"},
+		{"istio-system/prometheus", "", []*corev1.Service{promService("istio-system", "prometheus", 9090, nil), tenant},
+			"/api/v1/namespaces/istio-system/services/prometheus:9090/proxy", "istio-system/prometheus port 9090, through the API server's proxy"},
+		{"labelled in istio-system", "", []*corev1.Service{promService("istio-system", "prom-b", 80, prometheusLabel), promService("istio-system", "prom-a", 80, prometheusLabel), tenant},
+			"/api/v1/namespaces/istio-system/services/prom-a:80/proxy", "istio-system/prom-a port 80, through the API server's proxy"},
+		{"the namespace named", "monitoring", []*corev1.Service{promService("monitoring", "prom-server", 80, map[string]string{"app": "prometheus"}), promService("istio-system", "prometheus", 9090, nil), tenant},
+			"/api/v1/namespaces/monitoring/services/prom-server:80/proxy", "monitoring/prom-server port 80, through the API server's proxy"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var queries atomic.Int32
 			srv := fakeAPIServer(t, tt.path, &queries)
-			l := Locator{Services: kubefake.NewClientset(tt.service).CoreV1(), RESTConfig: &rest.Config{Host: srv.URL}}
+			var found []string
+			l := Locator{Namespace: tt.namespace, Services: kubefake.NewClientset(objects(tt.services)...).CoreV1(), RESTConfig: &rest.Config{Host: srv.URL},
+				Found: func(s string) { found = append(found, s) }}
 			prom, err := l.Locate(context.Background())
 			if err != nil {
 				t.Fatal(err)
 			}
-			if prom.Where != tt.where {
-				t.Errorf("where = %q", prom.Where)
+			if len(found) != 1 || found[0] != tt.found {
+				t.Errorf("found = %q, want %q", found, tt.found)
 			}
 			samples, err := prom.Fetch(context.Background(), "5m", Scope{}, time.Now())
 			if err != nil {
@@ -67,14 +81,35 @@ func TestLocateFindsPrometheusInTheCluster(t *testing.T) {
 	}
 }
 
-func TestLocateSaysWhereItLooked(t *testing.T) {
+func objects(services []*corev1.Service) []runtime.Object {
+	out := make([]runtime.Object, len(services))
+	for i, s := range services {
+		out[i] = s
+	}
+	return out
+}
+
+// Only istio-system (or the namespace named) is searched: a tenant's Service named and
+// labelled as Prometheus is never used, whatever it is called.
+func TestLocateIgnoresOtherNamespaces(t *testing.T) {
 	t.Setenv(EnvPrometheusURL, "")
-	l := Locator{Services: kubefake.NewClientset().CoreV1(), RESTConfig: &rest.Config{Host: "https://127.0.0.1:6443"}}
+	clientset := kubefake.NewClientset(promService("tenant", "prometheus", 9090, prometheusLabel), promService("shop", "metrics", 9090, map[string]string{"app": "prometheus"}))
+	l := Locator{Services: clientset.CoreV1(), RESTConfig: &rest.Config{Host: "https://127.0.0.1:6443"}, Found: func(s string) { t.Errorf("found %s", s) }}
 	_, err := l.Locate(context.Background())
-	for _, want := range []string{"no Prometheus found", "--prometheus-url (not given)", "$MESH_PROMETHEUS_URL (not set)", "service prometheus in istio-system", "app.kubernetes.io/name=prometheus", "pass --prometheus-url"} {
+	for _, want := range []string{"no Prometheus found", "--prometheus-url (not given)", "$MESH_PROMETHEUS_URL (not set)", "in namespace istio-system for service prometheus", "app.kubernetes.io/name=prometheus", "pass --prometheus-url, or --prometheus-namespace"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error %v lacks %q", err, want)
 		}
+	}
+	for _, action := range clientset.Actions() {
+		if action.GetNamespace() != "istio-system" {
+			t.Errorf("asked about namespace %q: %s", action.GetNamespace(), action)
+		}
+	}
+	l.Namespace = "tenant" // unless the user names it
+	l.Found = nil
+	if prom, err := l.Locate(context.Background()); err != nil || prom.Where != "service tenant/prometheus (through the API server's proxy)" {
+		t.Errorf("--prometheus-namespace tenant: %v %v", prom, err)
 	}
 }
 
