@@ -108,6 +108,7 @@ func NewCmdCanary(getter mesh.ClientGetter, streams genericiooptions.IOStreams) 
 	addObjectOutputFlag(c, &o.Output, "Print the route: one of yaml, json, name.")
 	o.addAutoFlags(f)
 	f.StringVar(&o.PrometheusURL, "prometheus-url", "", "Prometheus for live figures and --auto (default: $MESH_PROMETHEUS_URL, else found in the cluster).")
+	o.addTelemetryNamespaceFlags(c, false)
 	return c
 }
 

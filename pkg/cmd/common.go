@@ -1,6 +1,8 @@
 package cmd
 
 import (
+	"fmt"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -21,6 +23,12 @@ type clusterOptions struct {
 	namespace         string
 	namespaceExplicit bool // -n was given
 	clients           *mesh.Clients
+
+	// The one namespace searched for Prometheus and Jaeger ("": istio-system), and the
+	// Services found there, said once each.
+	prometheusNamespace, jaegerNamespace string
+	announced                            map[string]bool
+	announcing                           sync.Mutex // Locate may run beside other reads
 }
 
 // completeCluster resolves the namespace and builds clients. It sends no request.
@@ -47,11 +55,45 @@ func (o *clusterOptions) prometheusTimeout() time.Duration {
 // locator finds Prometheus (or, inside a JaegerLocator, Jaeger): flagURL, else the
 // environment, else the cluster when there is one to ask, each query bounded.
 func (o *clusterOptions) locator(flagURL string) telemetry.Locator {
-	l := telemetry.Locator{FlagURL: flagURL, Timeout: o.prometheusTimeout()}
+	l := telemetry.Locator{FlagURL: flagURL, Namespace: o.prometheusNamespace, Timeout: o.prometheusTimeout(),
+		Found: func(where string) { o.announce("Prometheus " + where) }}
 	if o.clients != nil {
 		l.Services, l.RESTConfig = o.clients.Core, o.clients.Config
 	}
 	return l
+}
+
+// jaegerLocator finds Jaeger: flagURL, else the environment, else the cluster.
+func (o *clusterOptions) jaegerLocator(flagURL string) telemetry.JaegerLocator {
+	l := telemetry.JaegerLocator{FlagURL: flagURL, Namespace: o.jaegerNamespace, Locator: o.locator("")}
+	l.Found = func(where string) { o.announce("Jaeger " + where) }
+	return l
+}
+
+// announce says on stderr, once, which Service in the cluster telemetry comes from: the
+// user sees whose figures lockdown, canary and graph go by.
+func (o *clusterOptions) announce(what string) {
+	o.announcing.Lock()
+	defer o.announcing.Unlock()
+	if o.announced[what] {
+		return
+	}
+	if o.announced == nil {
+		o.announced = map[string]bool{}
+	}
+	o.announced[what] = true
+	fmt.Fprintf(o.streams.ErrOut, "telemetry: %s\n", what)
+}
+
+// addTelemetryNamespaceFlags registers --prometheus-namespace and, with jaeger,
+// --jaeger-namespace: the one namespace each is searched for when no URL names it.
+func (o *clusterOptions) addTelemetryNamespaceFlags(c *cobra.Command, jaeger bool) {
+	c.Flags().StringVar(&o.prometheusNamespace, "prometheus-namespace", "", "Namespace to find Prometheus in when no URL names it: service prometheus, else one labelled app.kubernetes.io/name=prometheus (default: istio-system).")
+	completeFlag(c, "prometheus-namespace", completer{o.getter}.namespaces)
+	if jaeger {
+		c.Flags().StringVar(&o.jaegerNamespace, "jaeger-namespace", "", "Namespace to find Jaeger (service tracing) in when no URL names it (default: istio-system).")
+		completeFlag(c, "jaeger-namespace", completer{o.getter}.namespaces)
+	}
 }
 
 // warn prints warnings to stderr, where they do not mix with results.

@@ -55,9 +55,10 @@ An edge whose telemetry contradicts the destination's PeerAuthentication is flag
 With --traces, each edge also gets the ID of the slowest trace seen on it, from Jaeger (as
 kubectl mesh traces finds it).
 
-Prometheus is --prometheus-url, else $MESH_PROMETHEUS_URL, else found in the cluster (service
-prometheus in istio-system, or a service labelled app.kubernetes.io/name=prometheus or
-app=prometheus) and reached through the API server's service proxy: no port-forward needed.
+Prometheus is --prometheus-url, else $MESH_PROMETHEUS_URL, else found in istio-system (or the
+namespace --prometheus-namespace names, and no other: service prometheus, or a service labelled
+app.kubernetes.io/name=prometheus or app=prometheus) and reached through the API server's service
+proxy: no port-forward needed. Which Service that is goes to stderr.
 Five PromQL queries, run in parallel: with -n, over the series with the namespace on either
 side, so that one namespace of a large mesh costs what the namespace costs (and, only when its
 calls go through a waypoint in another namespace, a second round for that waypoint's hops);
@@ -104,6 +105,7 @@ func NewCmdGraph(getter mesh.ClientGetter, streams genericiooptions.IOStreams) *
 	f.StringVar(&o.At, "time", "", "Evaluate at this instant (RFC 3339 or Unix seconds) instead of now.")
 	f.BoolVar(&o.Traces, "traces", false, "Add per edge the slowest trace seen on it in the window, from Jaeger (-o wide, JSON slowestTrace).")
 	f.StringVar(&o.JaegerURL, "jaeger-url", "", "Jaeger for --traces (default: $MESH_JAEGER_URL, else found in the cluster).")
+	o.addTelemetryNamespaceFlags(c, true)
 	c.ValidArgsFunction = cobra.NoFileCompletions
 	completeFlag(c, "output", fixedValues(graph.Formats...))
 	completeFlag(c, "sort", fixedValues(graph.SortKeys...))

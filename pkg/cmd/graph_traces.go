@@ -8,7 +8,6 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/graph"
-	"github.com/kubectl-mesh/kubectl-mesh/pkg/telemetry"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/traces"
 )
 
@@ -20,7 +19,7 @@ const tracesPerService = 200
 // to its edge by canonical service.
 func (o *GraphOptions) attachTraces(ctx context.Context, g *graph.Graph, at time.Time) error {
 	if o.jaeger == nil {
-		jaeger, err := telemetry.JaegerLocator{FlagURL: o.JaegerURL, Locator: o.locator("")}.Locate(ctx)
+		jaeger, err := o.jaegerLocator(o.JaegerURL).Locate(ctx)
 		if err != nil {
 			return err
 		}

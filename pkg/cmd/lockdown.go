@@ -100,6 +100,7 @@ func NewCmdLockdown(getter mesh.ClientGetter, streams genericiooptions.IOStreams
 	addObjectOutputFlag(c, &o.Output, "Print the objects written: one of yaml, json, name (with --status: yaml or json).")
 	f.StringVar(&o.Window, "window", "24h", "How far back telemetry counts as traffic to keep allowed (a Prometheus duration).")
 	f.StringVar(&o.PrometheusURL, "prometheus-url", "", "Prometheus to read observed callers from (default: $MESH_PROMETHEUS_URL, else found in the cluster).")
+	o.addTelemetryNamespaceFlags(c, false)
 	return c
 }
 

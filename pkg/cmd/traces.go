@@ -46,8 +46,8 @@ while its calls start new traces drops them, and is named with what to forward. 
 fewer than 5 traces is unknown: sampling caught too little of it to judge.
 
 Jaeger is --jaeger-url (its query service, with its base path), else $MESH_JAEGER_URL, else
-Istio's addon in the cluster (service tracing in istio-system, port 80, under /jaeger) reached
-through the API server's service proxy.`
+Istio's addon in the cluster (service tracing in istio-system or --jaeger-namespace, port 80,
+under /jaeger) reached through the API server's service proxy.`
 
 const tracesExample = `  # The 5 slowest requests through reviews in the last 15 minutes
   kubectl mesh traces reviews -n default
@@ -88,6 +88,7 @@ func NewCmdTraces(getter mesh.ClientGetter, streams genericiooptions.IOStreams) 
 	f.BoolVar(&o.Check, "check", false, "Judge each edge: does the caller forward the trace context?")
 	f.StringVar(&o.JaegerURL, "jaeger-url", "", "Jaeger's query service, base path included (default: $MESH_JAEGER_URL, else found in the cluster).")
 	f.StringVar(&o.PrometheusURL, "prometheus-url", "", "Prometheus, for --check's edges (default: $MESH_PROMETHEUS_URL, else found in the cluster).")
+	o.addTelemetryNamespaceFlags(c, true)
 	// SERVICE completes from the namespace's Services, whose names Istio's canonical
 	// services usually are.
 	c.ValidArgsFunction = func(cmd *cobra.Command, args []string, prefix string) ([]string, cobra.ShellCompDirective) {
@@ -158,7 +159,7 @@ func (o *TracesOptions) connect(ctx context.Context) (*telemetry.Jaeger, error) 
 	if o.serviceNamespace != "" {
 		o.namespace, o.namespaceExplicit = o.serviceNamespace, true
 	}
-	return telemetry.JaegerLocator{FlagURL: o.JaegerURL, Locator: o.locator("")}.Locate(ctx)
+	return o.jaegerLocator(o.JaegerURL).Locate(ctx)
 }
 
 // slowest prints the --slowest traces through the service, or with a span in the namespace.
