@@ -42,9 +42,9 @@ func (c Change) Verb() string {
 	return "configured"
 }
 
-// Restore returns current with the labels, annotations and spec of previous: how an object
-// we changed is put back, whether previous was read before the change (a revert) or recorded
-// on the object (an undo). Everything else (status, server fields) stays current's.
+// Restore returns current with the labels, annotations and spec of previous, whole: how a
+// write made moments ago is reverted when a later one fails. Everything else (status, server
+// fields) stays current's. Revert puts back only what one change did.
 func Restore(current, previous *unstructured.Unstructured) *unstructured.Unstructured {
 	restored := current.DeepCopy()
 	restored.SetLabels(previous.GetLabels())

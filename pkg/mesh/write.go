@@ -11,6 +11,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/util/retry"
+
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/change"
 )
 
 // DryRun is kubectl's --dry-run: none writes, client prints what would be written without a
@@ -61,7 +63,7 @@ type Writer struct {
 
 // NewWriter returns a Writer for clients.
 func NewWriter(clients *Clients, dryRun DryRun) *Writer {
-	return &Writer{Dynamic: clients.Dynamic, DryRun: dryRun, FieldManager: "kubectl-mesh"}
+	return &Writer{Dynamic: clients.Dynamic, DryRun: dryRun, FieldManager: change.FieldManager}
 }
 
 // resource is the dynamic client for obj's kind.
