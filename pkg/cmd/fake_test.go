@@ -146,7 +146,7 @@ func newLockdownCluster(apps, pods int) *fakeCluster {
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "istio-system"}},
 		&corev1.Pod{
 			ObjectMeta: metav1.ObjectMeta{Name: "ingress-0", Namespace: "istio-system", Labels: map[string]string{"istio": "ingressgateway"}},
-			Spec:       corev1.PodSpec{ServiceAccountName: "ingress", Containers: []corev1.Container{{Name: "istio-proxy"}}},
+			Spec:       corev1.PodSpec{ServiceAccountName: "ingress", Containers: []corev1.Container{{Name: "istio-proxy", Args: []string{"proxy", "router"}}}},
 		},
 	}
 	for a := range apps {
@@ -183,19 +183,21 @@ func newLockdownCluster(apps, pods int) *fakeCluster {
 		return schema.GroupVersionResource{Group: group, Version: "v1", Resource: resource}
 	}
 	dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), map[schema.GroupVersionResource]string{
-		gvr("networking.istio.io", "virtualservices"):     "VirtualServiceList",
-		gvr("networking.istio.io", "gateways"):            "GatewayList",
-		gvr("security.istio.io", "peerauthentications"):   "PeerAuthenticationList",
-		gvr("security.istio.io", "authorizationpolicies"): "AuthorizationPolicyList",
-		gvr("gateway.networking.k8s.io", "gateways"):      "GatewayList",
-		gvr("gateway.networking.k8s.io", "httproutes"):    "HTTPRouteList",
-		gvr("gateway.networking.k8s.io", "grpcroutes"):    "GRPCRouteList",
-		gvr("gateway.networking.k8s.io", "tlsroutes"):     "TLSRouteList",
-		gvr("gateway.networking.k8s.io", "tcproutes"):     "TCPRouteList",
+		gvr("networking.istio.io", "virtualservices"):                                         "VirtualServiceList",
+		gvr("networking.istio.io", "gateways"):                                                "GatewayList",
+		gvr("security.istio.io", "peerauthentications"):                                       "PeerAuthenticationList",
+		gvr("security.istio.io", "authorizationpolicies"):                                     "AuthorizationPolicyList",
+		gvr("gateway.networking.k8s.io", "gateways"):                                          "GatewayList",
+		gvr("gateway.networking.k8s.io", "httproutes"):                                        "HTTPRouteList",
+		gvr("gateway.networking.k8s.io", "grpcroutes"):                                        "GRPCRouteList",
+		gvr("gateway.networking.k8s.io", "tlsroutes"):                                         "TLSRouteList",
+		gvr("gateway.networking.k8s.io", "tcproutes"):                                         "TCPRouteList",
+		{Group: "gateway.networking.k8s.io", Version: "v1beta1", Resource: "referencegrants"}: "ReferenceGrantList",
 	}, vs)
 	// Added by resource: the fake would guess "gatewaies" from the kind.
 	if err := dyn.Tracker().Create(gvr("networking.istio.io", "gateways"), gateway, "shop"); err != nil {
 		panic(err)
 	}
+	recordManagers(dyn)
 	return &fakeCluster{kube: kube, istio: istiofake.NewSimpleClientset(), dynamic: dyn}
 }

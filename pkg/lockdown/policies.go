@@ -24,12 +24,6 @@ func managedPolicies(policies []*unstructured.Unstructured) map[string]*unstruct
 	return ours
 }
 
-// isOurs: created by lockdown, as its label and record say. Both are required, so that a
-// policy someone else labelled managed-by kubectl-mesh is still never deleted.
-func isOurs(obj *unstructured.Unstructured) bool {
-	return istio.IsManagedByUs(obj) && obj.GetAnnotations()[RecordAnnotation] == created
-}
-
 // converge returns the change that makes the cluster hold desired, or nil when it does.
 func converge(ours map[string]*unstructured.Unstructured, all []*unstructured.Unstructured, desired *unstructured.Unstructured, detail string) (*change.Change, error) {
 	existing, isOurs := ours[desired.GetName()]

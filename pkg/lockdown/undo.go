@@ -1,15 +1,12 @@
 package lockdown
 
 import (
-	"fmt"
-
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/change"
-	"github.com/kubectl-mesh/kubectl-mesh/pkg/istio"
 )
 
-// Undo plans the removal of what lockdown created and the restoration of the
-// PeerAuthentication it changed. Policies it did not create are never touched; undoing an
-// undone namespace plans nothing.
+// Undo plans the removal of what lockdown created and, on the PeerAuthentication it changed,
+// the restoration of what it changed there. Objects it did not create or change, copies of
+// its own included, are never touched; undoing an undone namespace plans nothing.
 func Undo(in Input) (*Plan, error) {
 	p := &Plan{Namespace: in.Namespace}
 	var deny, allows []change.Change
@@ -26,18 +23,19 @@ func Undo(in Input) (*Plan, error) {
 	}
 	var pas []change.Change
 	for _, pa := range in.PeerAuthentications {
-		record, ok := pa.GetAnnotations()[RecordAnnotation]
+		record, ok := ourRecord(pa)
 		switch {
-		case !ok || !istio.IsManagedByUs(pa):
+		case !ok:
 			continue
 		case record == created:
 			pas = append(pas, change.Change{Before: pa, Detail: "created by lockdown"})
 		default:
-			restored, err := recordedPeerAuthentication(pa, record)
+			c, warnings, err := undoPeerAuthentication(pa, record)
 			if err != nil {
 				return nil, err
 			}
-			pas = append(pas, change.Change{Before: pa, After: restored, Detail: fmt.Sprintf("mtls %s restored (was %s)", istio.MTLSMode(restored), istio.MTLSMode(pa))})
+			pas = append(pas, *c)
+			p.Warnings = append(p.Warnings, warnings...)
 		}
 	}
 	// Lift default deny first, so no caller is cut off while the rest goes.
