@@ -15,11 +15,13 @@ import (
 )
 
 // Workload is a set of pods that one AuthorizationPolicy selector covers and that every
-// policy decision treats alike: pods sharing an app label value and, where present, a version
-// label value; split further when some of them carry labels that a Service, a Gateway or a
-// policy selects and the others do not (a track: green beside a track: blue).
+// policy decision treats alike: pods sharing an app label (key and value) and, where present,
+// a version label; split further when some of them carry labels that a Service, a Gateway or
+// a policy selects and the others do not (a track: green beside a track: blue).
 type Workload struct {
-	Name     string            // app-version, or app; the distinguishing values appended when split
+	// Name is app-version, or app; the distinguishing values appended when split. It is unique
+	// among the namespace's workloads, also once made an object name (see uniqueNames).
+	Name     string
 	Selector map[string]string // the labels an AuthorizationPolicy selects it by
 	Pods     []string
 	// ServiceAccounts the pods run as, for principals.
@@ -33,7 +35,6 @@ type Workload struct {
 	// anything (those given to workloadsOf) alike.
 	labels    map[string]string
 	podLabels []map[string]string // every pod's
-	app       string              // app-version: the siblings of a split share it
 }
 
 // appLabels and versionLabels name a workload, in order of preference: Istio's own
@@ -56,7 +57,9 @@ func workloadsOf(pods []corev1.Pod, selectors []map[string]string, namespaceLabe
 		pods      []*corev1.Pod
 	}
 	var order []string
-	groups := map[string][]*group{} // by app-version, then by how the selectors answer
+	// By app (and version) selector, never by name: app=api,version=v1 and app=api-v1 are
+	// both named api-v1 and are different pods. Then by how the selectors answer.
+	groups := map[string][]*group{}
 	signatures := map[*group]string{}
 	for i := range pods {
 		pod := &pods[i]
@@ -68,21 +71,22 @@ func workloadsOf(pods []corev1.Pod, selectors []map[string]string, namespaceLabe
 			unnamed = append(unnamed, pod.Name)
 			continue
 		}
+		key := formatSelector(base)
 		dataplane := istio.Dataplane(pod, namespaceLabels)
 		sig := dataplane + signature(pod.Labels, selectors)
 		var g *group
-		for _, candidate := range groups[name] {
+		for _, candidate := range groups[key] {
 			if signatures[candidate] == sig {
 				g = candidate
 			}
 		}
 		if g == nil {
-			if len(groups[name]) == 0 {
-				order = append(order, name)
+			if len(groups[key]) == 0 {
+				order = append(order, key)
 			}
 			g = &group{base: base, name: name, dataplane: dataplane}
 			signatures[g] = sig
-			groups[name] = append(groups[name], g)
+			groups[key] = append(groups[key], g)
 		}
 		g.pods = append(g.pods, pod)
 	}
@@ -93,18 +97,19 @@ func workloadsOf(pods []corev1.Pod, selectors []map[string]string, namespaceLabe
 			selectorKeys[k] = true
 		}
 	}
-	for _, name := range order {
-		siblings := make([][]*corev1.Pod, len(groups[name]))
-		for i, g := range groups[name] {
+	for _, key := range order {
+		siblings := make([][]*corev1.Pod, len(groups[key]))
+		for i, g := range groups[key] {
 			siblings[i] = g.pods
 		}
 		keys := distinguishingKeys(siblings, selectorKeys)
-		for i, g := range groups[name] {
+		for i, g := range groups[key] {
 			w := newWorkload(g.name, g.base, siblings[i], keys)
 			w.Dataplane = g.dataplane
 			workloads = append(workloads, w)
 		}
 	}
+	uniqueNames(workloads)
 	markOverlaps(workloads)
 	sort.Slice(workloads, func(i, j int) bool { return workloads[i].Name < workloads[j].Name })
 	return workloads, unnamed
@@ -149,7 +154,7 @@ func signature(labels map[string]string, selectors []map[string]string) string {
 // app and version, plus, when the app and version were split, the distinguishing keys with
 // the value all its pods share.
 func newWorkload(name string, base map[string]string, pods []*corev1.Pod, distinguishing []string) *Workload {
-	w := &Workload{Name: name, Selector: maps.Clone(base), labels: pods[0].Labels, app: name}
+	w := &Workload{Name: name, Selector: maps.Clone(base), labels: pods[0].Labels}
 	common := commonLabels(pods)
 	var values []string
 	for _, key := range distinguishing {
@@ -212,11 +217,12 @@ func distinguishingKeys(groups [][]*corev1.Pod, candidates map[string]bool) []st
 	return out
 }
 
-// markOverlaps notes, per workload, the other workloads with pods its selector also picks.
+// markOverlaps notes, per workload, the other workloads with pods its selector also picks:
+// siblings of a split, and an app without a version beside the same app with one.
 func markOverlaps(workloads []*Workload) {
 	for _, w := range workloads {
 		for _, other := range workloads {
-			if other != w && other.app == w.app && slices.ContainsFunc(other.podLabels, func(l map[string]string) bool {
+			if other != w && slices.ContainsFunc(other.podLabels, func(l map[string]string) bool {
 				return istio.SelectorMatches(w.Selector, l)
 			}) {
 				w.Overlaps = append(w.Overlaps, other.Name)

@@ -2,6 +2,7 @@ package lockdown
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -71,4 +72,86 @@ func TestWorkloadsAreDecidedPerPod(t *testing.T) {
 func mustWorkloads(pods []corev1.Pod, selectors []map[string]string) []*Workload {
 	ws, _ := workloadsOf(pods, selectors, nil)
 	return ws
+}
+
+// Pods app=api,version=v1 and pods app=api-v1 are two workloads, whatever their names say:
+// each policy selects exactly its own pods, and no two policies share a name.
+func TestWorkloadKeysNeverCollide(t *testing.T) {
+	describe := func(ws []*Workload) string {
+		var parts []string
+		for _, w := range ws {
+			parts = append(parts, fmt.Sprintf("%s=%s%v%v", w.Name, formatSelector(w.Selector), w.Pods, w.Overlaps))
+		}
+		return strings.Join(parts, " ")
+	}
+	for _, tt := range []struct {
+		name string
+		pods []corev1.Pod
+		want string
+	}{
+		{"app and version beside app", []corev1.Pod{
+			labelledPod("api-0", map[string]string{"app": "api", "version": "v1"}),
+			labelledPod("legacy-0", map[string]string{"app": "api-v1"}),
+		}, "api-v1=app=api-v1[legacy-0][] api-version-v1=app=api,version=v1[api-0][]"},
+		{"names that one object name holds", []corev1.Pod{
+			labelledPod("a-0", map[string]string{"app": "api.v1"}),
+			labelledPod("b-0", map[string]string{"app": "API-v1"}),
+			labelledPod("c-0", map[string]string{"app": "api-v1"}),
+		}, "API-v1-43686d=app=API-v1[b-0][] api-v1-d18f60=app=api-v1[c-0][] api.v1-8f8820=app=api.v1[a-0][]"},
+		{"one name from two app labels", []corev1.Pod{
+			labelledPod("a-0", map[string]string{"app": "worker"}),
+			labelledPod("b-0", map[string]string{"app.kubernetes.io/name": "worker"}),
+		}, "name-worker=app.kubernetes.io/name=worker[b-0][] worker=app=worker[a-0][]"},
+		{"an app without a version beside the app with one", []corev1.Pod{
+			labelledPod("api-0", map[string]string{"app": "api"}),
+			labelledPod("api-v2-0", map[string]string{"app": "api", "version": "v2"}),
+		}, "api=app=api[api-0][api-v2] api-v2=app=api,version=v2[api-v2-0][]"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ws := mustWorkloads(tt.pods, nil)
+			if got := describe(ws); got != tt.want {
+				t.Errorf("\n got %s\nwant %s", got, tt.want)
+			}
+			policies := map[string]bool{}
+			for _, w := range ws {
+				name := objectName(allowPrefix + w.Name)
+				if policies[name] {
+					t.Errorf("two workloads' policies are named %s", name)
+				}
+				policies[name] = true
+			}
+			// The same pods in another order: the same names.
+			reversed := slices.Clone(tt.pods)
+			slices.Reverse(reversed)
+			if got := describe(mustWorkloads(reversed, nil)); got != tt.want {
+				t.Errorf("pods in another order:\n got %s\nwant %s", got, tt.want)
+			}
+		})
+	}
+}
+
+// Whatever the labels, no two workloads share a policy name, even where names are cut short
+// to fit an object name, or a labelled name is another's plain one.
+func TestUniqueNamesHoldsEverywhere(t *testing.T) {
+	long := strings.Repeat("x", 63)
+	pods := []corev1.Pod{
+		labelledPod("a-0", map[string]string{"app": long, "version": long + "a"}),
+		labelledPod("b-0", map[string]string{"app": long, "version": long + "b"}),
+		labelledPod("c-0", map[string]string{"app": long + "-" + long, "version": "a"}),
+		labelledPod("d-0", map[string]string{"app": "api", "version": "v1"}),
+		labelledPod("e-0", map[string]string{"app": "api-v1"}),
+		labelledPod("f-0", map[string]string{"app": "api-version-v1"}),
+	}
+	ws := mustWorkloads(pods, nil)
+	seen := map[string]string{}
+	for _, w := range ws {
+		name := objectName(allowPrefix + w.Name)
+		if other, ok := seen[name]; ok {
+			t.Errorf("%s and %s share policy name %s", other, formatSelector(w.Selector), name)
+		}
+		seen[name] = formatSelector(w.Selector)
+	}
+	if len(ws) != len(pods) {
+		t.Errorf("%d workloads of %d distinct selectors", len(ws), len(pods))
+	}
 }
