@@ -7,8 +7,9 @@ import (
 
 // A lockdown costs the same reads however many workloads and pods the namespace has, in three
 // rounds: the namespace and the mesh config; in parallel the namespace's pods, services and
-// two kinds of policy, the root namespace's two, and everywhere VirtualServices, Istio
-// Gateways, Gateway API Gateways and four route kinds; one list of the gateway's pods. Then
+// two kinds of policy and its ReferenceGrants, the root namespace's two policy kinds, and
+// everywhere VirtualServices, Istio Gateways, Gateway API Gateways and four route kinds; one
+// list of the gateway's pods. Then
 // one write per object, in order. No discovery request: a cluster without Istio says so by
 // answering the first list of its policies 404.
 func TestLockdownRequestCountIsConstant(t *testing.T) {
@@ -18,10 +19,10 @@ func TestLockdownRequestCountIsConstant(t *testing.T) {
 		if code != 0 {
 			t.Fatal(stderr)
 		}
-		if !strings.Contains(stdout, "app0-v1 <- istio-system/ingress (ingress gateway shop/shop-gateway)") {
+		if !strings.Contains(stdout, "app0-v1 <- istio-system/ingress (ingress gateway shop/shop-gateway, routed by VirtualService shop/") {
 			t.Errorf("stdout:\n%s\nstderr:\n%s", stdout, stderr)
 		}
-		const reads, writes = 16, 3 // ALLOW app0-v1, PeerAuthentication, default deny
+		const reads, writes = 17, 3 // ALLOW app0-v1, PeerAuthentication, default deny
 		if got := f.requests(); got != reads+writes {
 			t.Errorf("%d apps x %d pods: %d requests, want %d", size.apps, size.pods, got, reads+writes)
 		}

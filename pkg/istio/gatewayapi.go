@@ -21,7 +21,8 @@ const (
 type Ref struct {
 	Group, Kind     string // group "" is the core group (also written "core")
 	Namespace, Name string
-	Port            int64 // 0: any
+	Port            int64  // 0: any
+	SectionName     string // a parentRef's listener; "": any
 }
 
 // GatewayClass is a Gateway's spec.gatewayClassName.
@@ -93,6 +94,7 @@ func readRefs(list []any, namespace, group, kind string) []Ref {
 			ref.Namespace = ns
 		}
 		ref.Name, _ = m["name"].(string)
+		ref.SectionName, _ = m["sectionName"].(string)
 		switch port := m["port"].(type) {
 		case int64:
 			ref.Port = port

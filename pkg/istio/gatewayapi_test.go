@@ -38,7 +38,7 @@ spec:
 `)
 	gateways := []Ref{
 		{Group: GatewayAPIGroup, Kind: "Gateway", Namespace: "shop", Name: "ingress"},
-		{Group: GatewayAPIGroup, Kind: "Gateway", Namespace: "infra", Name: "edge"},
+		{Group: GatewayAPIGroup, Kind: "Gateway", Namespace: "infra", Name: "edge", SectionName: "https"},
 	}
 	services := []Ref{
 		{Kind: "Service", Namespace: "shop", Name: "reviews", Port: 9080},

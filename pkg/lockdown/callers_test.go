@@ -42,7 +42,7 @@ func TestLockdownKeepsGatewaysInTheNamespaceOpen(t *testing.T) {
 	in := loadInput(t, "bookinfo", "default")
 	gw := corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: "edge-0", Namespace: "default", Labels: map[string]string{"app": "edge", "istio": "ingressgateway"}},
-		Spec:       corev1.PodSpec{ServiceAccountName: "edge", Containers: []corev1.Container{{Name: "istio-proxy"}}},
+		Spec:       corev1.PodSpec{ServiceAccountName: "edge", Containers: []corev1.Container{{Name: "istio-proxy", Args: []string{"proxy", "router"}}}},
 	}
 	in.Pods = append(in.Pods, gw)
 	in.GatewayPods = append(in.GatewayPods, gw)

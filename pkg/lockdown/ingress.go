@@ -2,6 +2,7 @@ package lockdown
 
 import (
 	"fmt"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -46,16 +47,17 @@ func (ing *ingress) addVirtualService(in Input, workloads []*Workload, vs *unstr
 		return
 	}
 	var callers []Caller
+	via := fmt.Sprintf("VirtualService %s/%s", vs.GetNamespace(), vs.GetName())
 	for _, ref := range gateways {
 		gw := findObject(in.Gateways, ref)
 		if gw == nil {
-			ing.warnings = append(ing.warnings, fmt.Sprintf("VirtualService %s/%s is bound to gateway %s, which does not exist: no gateway identity to allow", vs.GetNamespace(), vs.GetName(), ref))
+			ing.warnings = append(ing.warnings, fmt.Sprintf("%s is bound to gateway %s, which does not exist: no gateway identity to allow", via, ref))
 			continue
 		}
 		selector, _, _ := unstructured.NestedStringMap(gw.Object, "spec", "selector")
-		found := podCallers(selector, "", in.GatewayPods, "ingress gateway "+ref)
+		found := ing.gatewayCallers(selector, "", in.GatewayPods, fmt.Sprintf("ingress gateway %s, routed by %s", ref, via), "gateway "+ref)
 		if len(found) == 0 {
-			ing.warnings = append(ing.warnings, fmt.Sprintf("gateway %s selects no pods: no gateway identity to allow", ref))
+			ing.warnings = append(ing.warnings, fmt.Sprintf("gateway %s selects no gateway pods: no gateway identity to allow", ref))
 		}
 		callers = append(callers, found...)
 	}
@@ -69,17 +71,8 @@ func (ing *ingress) addRoute(in Input, workloads []*Workload, route *unstructure
 	if len(parents) == 0 {
 		return
 	}
-	var services []corev1.Service
-	for _, ref := range istio.BackendServices(route) {
-		if ref.Namespace != in.Namespace {
-			continue
-		}
-		for _, svc := range in.Services {
-			if svc.Name == ref.Name {
-				services = append(services, svc)
-			}
-		}
-	}
+	via := fmt.Sprintf("%s %s/%s", route.GetKind(), route.GetNamespace(), route.GetName())
+	services := ing.routedServices(in, route, via)
 	if len(services) == 0 {
 		return
 	}
@@ -88,20 +81,49 @@ func (ing *ingress) addRoute(in Input, workloads []*Workload, route *unstructure
 		ref := parent.Namespace + "/" + parent.Name
 		gw := findObject(in.K8sGateways, ref)
 		if gw == nil {
-			ing.warnings = append(ing.warnings, fmt.Sprintf("%s %s/%s is attached to Gateway %s, which does not exist: no gateway identity to allow", route.GetKind(), route.GetNamespace(), route.GetName(), ref))
+			ing.warnings = append(ing.warnings, fmt.Sprintf("%s is attached to Gateway %s, which does not exist: no gateway identity to allow", via, ref))
 			continue
 		}
 		if istio.GatewayClass(gw) == istio.GatewayClassWaypoint {
 			continue // a waypoint carries mesh traffic, not ingress
 		}
+		var routeNamespaceLabels map[string]string
+		if route.GetNamespace() == in.Namespace {
+			routeNamespaceLabels = in.NamespaceLabels
+		}
+		if !istio.RouteAllowedByGateway(gw, parent.SectionName, route.GetNamespace(), routeNamespaceLabels) {
+			ing.warnings = append(ing.warnings, fmt.Sprintf("%s is attached to Gateway %s, whose listeners do not admit routes from namespace %s (allowedRoutes): Istio does not program it, and its gateway is not allowed for it", via, ref, route.GetNamespace()))
+			continue
+		}
 		selector := map[string]string{istio.GatewayNameLabel: parent.Name}
-		found := podCallers(selector, parent.Namespace, in.GatewayPods, "gateway "+ref)
+		found := ing.gatewayCallers(selector, parent.Namespace, in.GatewayPods, fmt.Sprintf("gateway %s, routed by %s", ref, via), "Gateway "+ref)
 		if len(found) == 0 {
 			ing.warnings = append(ing.warnings, fmt.Sprintf("Gateway %s has no pods (Istio deploys them as %s): no gateway identity to allow", ref, istio.GatewayDeploymentName(gw)))
 		}
 		callers = append(callers, found...)
 	}
 	ing.allow(workloads, services, callers)
+}
+
+// routedServices are the Services of the namespace that route sends to and that Istio would
+// route it to: a route of another namespace needs a ReferenceGrant here.
+func (ing *ingress) routedServices(in Input, route *unstructured.Unstructured, via string) []corev1.Service {
+	var services []corev1.Service
+	for _, ref := range istio.BackendServices(route) {
+		if ref.Namespace != in.Namespace {
+			continue
+		}
+		if route.GetNamespace() != in.Namespace && !istio.ReferenceGranted(in.ReferenceGrants, route.GetKind(), route.GetNamespace(), ref.Name) {
+			ing.warnings = append(ing.warnings, fmt.Sprintf("%s sends to Service %s/%s with no ReferenceGrant in %s allowing it: Istio does not route it, and its gateway is not allowed for it", via, in.Namespace, ref.Name, in.Namespace))
+			continue
+		}
+		for _, svc := range in.Services {
+			if svc.Name == ref.Name {
+				services = append(services, svc)
+			}
+		}
+	}
+	return services
 }
 
 // allow adds callers to every workload one of services selects.
@@ -139,20 +161,35 @@ func findObject(objects []*unstructured.Unstructured, ref string) *unstructured.
 	return nil
 }
 
-// podCallers are the identities of the running pods selector picks, in namespace (any, for
-// ""), as Istio's Gateway selectors pick pods in any namespace by default.
-func podCallers(selector map[string]string, namespace string, pods []corev1.Pod, reason string) []Caller {
-	if len(selector) == 0 {
-		return nil
+// gatewayCallers are the identities of the running gateway pods selector picks, in
+// namespace (any, for ""), as Istio's Gateway selectors pick pods in any namespace by
+// default. Pods it picks that do not run as gateways (an app beside a sidecar) are said and
+// never allowed: another namespace's Gateway must not decide who calls this one.
+func (ing *ingress) gatewayCallers(selector map[string]string, namespace string, pods []corev1.Pod, reason, gateway string) []Caller {
+	callers, ignored := podCallers(selector, namespace, pods, reason)
+	if len(ignored) > 0 {
+		ing.warnings = append(ing.warnings, fmt.Sprintf("%s selects pods that do not run as gateways (%s): their identities are not allowed", gateway, strings.Join(ignored, ", ")))
 	}
-	var callers []Caller
+	return callers
+}
+
+// podCallers are the identities of the running gateway pods selector picks, in namespace
+// (any, for ""), and the pods it picks that are not gateways.
+func podCallers(selector map[string]string, namespace string, pods []corev1.Pod, reason string) (callers []Caller, ignored []string) {
+	if len(selector) == 0 {
+		return nil, nil
+	}
 	for _, pod := range pods {
 		if isFinished(pod) || (namespace != "" && pod.Namespace != namespace) || !istio.SelectorMatches(selector, pod.Labels) {
 			continue
 		}
+		if !istio.IsGatewayPod(&pod) && !istio.IsWaypointPod(&pod) {
+			ignored = append(ignored, pod.Namespace+"/"+pod.Name)
+			continue
+		}
 		callers = appendCallers(callers, Caller{Namespace: pod.Namespace, ServiceAccount: serviceAccountOf(&pod), Reason: reason})
 	}
-	return callers
+	return callers, ignored
 }
 
 func serviceAccountOf(pod *corev1.Pod) string {
@@ -162,24 +199,39 @@ func serviceAccountOf(pod *corev1.Pod) string {
 	return pod.Spec.ServiceAccountName
 }
 
-// gatewayWorkloads are the workloads of the namespace that are themselves gateways: an Istio
-// Gateway selects their pods, or Istio deployed them for a Gateway API Gateway (not a
-// waypoint). Default deny would cut every outside client off them.
-func gatewayWorkloads(workloads []*Workload, in Input) map[string]bool {
+// gatewayWorkloads are the workloads of the namespace that are themselves gateways: their
+// pods run as gateway proxies, for an Istio Gateway that selects them or a Gateway API
+// Gateway (not a waypoint) that exists. A label or a selector alone makes no gateway.
+// Default deny would cut every outside client off them.
+func gatewayWorkloads(workloads []*Workload, in Input) (map[string]bool, []string) {
 	out := map[string]bool{}
+	var warnings []string
 	for _, w := range workloads {
+		pods := podsNamed(in, w.Pods)
+		router := len(pods) > 0
+		for _, pod := range pods {
+			router = router && istio.IsGatewayPod(pod)
+		}
+		var selectedBy []string
 		for _, gw := range in.Gateways {
 			selector, _, _ := unstructured.NestedStringMap(gw.Object, "spec", "selector")
 			if len(selector) > 0 && istio.SelectorMatches(selector, w.labels) {
-				out[w.Name] = true
+				selectedBy = append(selectedBy, "gateway "+gw.GetNamespace()+"/"+gw.GetName())
 			}
 		}
 		if name := w.labels[istio.GatewayNameLabel]; name != "" {
-			gw := findObject(in.K8sGateways, in.Namespace+"/"+name)
-			out[w.Name] = out[w.Name] || gw == nil || istio.GatewayClass(gw) != istio.GatewayClassWaypoint
+			if gw := findObject(in.K8sGateways, in.Namespace+"/"+name); gw != nil && !istio.IsWaypoint(gw) {
+				selectedBy = append(selectedBy, "Gateway "+in.Namespace+"/"+name)
+			}
+		}
+		switch {
+		case router && len(selectedBy) > 0:
+			out[w.Name] = true
+		case len(selectedBy) > 0:
+			warnings = append(warnings, fmt.Sprintf("%s names workload %s, whose pods do not run as gateways: it is not treated as one (default deny applies to it)", strings.Join(selectedBy, ", "), w.Name))
 		}
 	}
-	return out
+	return out, warnings
 }
 
 // decisionSelectors are the selectors whose answer decides something for a pod: the

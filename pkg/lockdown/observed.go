@@ -6,6 +6,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/istio"
 )
 
 // Observation is traffic that reached a workload of the namespace in the telemetry window,
@@ -30,13 +32,15 @@ type Verdict struct {
 	Why      string
 }
 
-// caller reads the principal cluster.local/ns/NS/sa/SA.
-func (o Observation) caller() (Caller, bool) {
-	parts := strings.Split(o.SourcePrincipal, "/")
-	if !o.MTLS || len(parts) != 5 || parts[1] != "ns" || parts[3] != "sa" {
+// caller reads the mTLS caller's principal, TRUSTDOMAIN/ns/NS/sa/SA, validated as
+// --allow-from is: telemetry is input to check, not to trust.
+func (o Observation) caller(mesh istio.MeshConfig) (Caller, bool) {
+	if !o.MTLS || o.SourcePrincipal == "" {
 		return Caller{}, false
 	}
-	return Caller{Namespace: parts[2], ServiceAccount: parts[4], Reason: "seen in traffic"}, true
+	c, err := ParsePrincipal(o.SourcePrincipal, mesh)
+	c.Reason = "seen in traffic"
+	return c, err == nil
 }
 
 func (o Observation) from() string {
@@ -70,12 +74,16 @@ func workloadsOfObservation(workloads []*Workload, o Observation) []*Workload {
 // returns the plaintext traffic that STRICT would reject, one line per destination.
 func (p *Plan) observedCallers(observed []Observation, outsideMesh []string) (plaintext []string) {
 	rates := map[string]float64{}
+	invalid := map[string]bool{}
 	for _, o := range observed {
 		for _, w := range workloadsOfObservation(p.Workloads, o) {
-			if c, ok := o.caller(); ok {
+			if c, ok := o.caller(p.mesh); ok {
 				p.Allowed[w.Name] = appendCallers(p.Allowed[w.Name], c)
 			} else if !o.MTLS {
 				rates[w.Name] += o.Rate
+			} else if _, err := ParsePrincipal(o.SourcePrincipal, p.mesh); err != nil && !invalid[o.SourcePrincipal] {
+				invalid[o.SourcePrincipal] = true
+				p.Warnings = append(p.Warnings, fmt.Sprintf("telemetry names a caller of %s/%s whose %v: not allowed (pass --allow-from if it is a real caller)", p.Namespace, w.Name, err))
 			}
 		}
 	}
@@ -90,8 +98,8 @@ func (p *Plan) observedCallers(observed []Observation, outsideMesh []string) (pl
 }
 
 // Verdicts says, for every observed edge into the namespace, whether the planned lockdown
-// lets it through.
-func (p *Plan) Verdicts(observed []Observation) []Verdict {
+// lets it through, as the evaluator reads the policies in force afterwards.
+func (p *Plan) Verdicts(in Input, observed []Observation) []Verdict {
 	var out []Verdict
 	for _, o := range observed {
 		targets := workloadsOfObservation(p.Workloads, o)
@@ -99,7 +107,7 @@ func (p *Plan) Verdicts(observed []Observation) []Verdict {
 			out = append(out, Verdict{Observation: o, Workload: o.DestinationApp, Why: "no running workload: not covered"})
 		}
 		for _, w := range targets {
-			out = append(out, p.verdict(o, w))
+			out = append(out, p.verdict(in, o, w))
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool {
@@ -111,23 +119,62 @@ func (p *Plan) Verdicts(observed []Observation) []Verdict {
 	return out
 }
 
-// verdict is what the plan does to one observed edge into workload w.
-func (p *Plan) verdict(o Observation, w *Workload) Verdict {
-	v := Verdict{Observation: o}
+// verdict is what the plan does to one observed edge into workload w: decided where Istio
+// decides it (the workload's sidecar or ztunnel, or the waypoint that carries its Service).
+func (p *Plan) verdict(in Input, o Observation, w *Workload) Verdict {
+	v := Verdict{Observation: o, Workload: w.Name}
+	point, enforced := p.pointOf(in, w)
 	switch {
 	case !o.MTLS:
-		v.Workload, v.Why = w.Name, "rejected: plaintext under STRICT"
-	case p.Gateways[w.Name]:
-		v.Workload, v.Allowed, v.Why = w.Name, true, "allowed: gateway"
+		v.Why = "rejected: plaintext under STRICT"
+		return v
+	case !enforced:
+		v.Allowed, v.Why = true, "allowed: no proxy enforces policy for it"
+		return v
+	}
+	c, identified := o.caller(in.Mesh)
+	request := istio.Request{Principal: istio.Unknown, RequestPrincipal: istio.Unknown, TCP: o.Protocol == "tcp"}
+	if identified {
+		request.Principal = c.Principal(in.Mesh)
+	}
+	if b := p.waypointFor(w); b != nil && !(identified && isIdentityOf(c, b.Identities)) {
+		point = waypointPoint(in, *b)
+	}
+	d := p.after.Decide(point, request)
+	switch d.Allowed {
+	case istio.Yes:
+		v.Allowed, v.Why = true, "allowed: "+p.allowedBecause(w, c, d)
+	case istio.Maybe:
+		v.Why = "allowed only for some requests: " + d.Reason
 	default:
-		v.Workload, v.Why = w.Name, "denied: no ALLOW rule"
-		c, _ := o.caller()
-		for _, allowed := range p.Allowed[w.Name] {
-			if allowed.Namespace == c.Namespace && (allowed.ServiceAccount == "" || allowed.ServiceAccount == c.ServiceAccount) {
-				v.Allowed, v.Why = true, "allowed: "+allowed.Reason
-				break
-			}
+		v.Why = d.Reason
+		if !strings.HasPrefix(v.Why, "denied") {
+			v.Why = "denied: " + v.Why
 		}
 	}
 	return v
+}
+
+// allowedBecause names why an allowed edge is allowed: the reason lockdown keeps the caller,
+// else the rule that admits it.
+func (p *Plan) allowedBecause(w *Workload, c Caller, d istio.Decision) string {
+	if p.Gateways[w.Name] && len(p.Kept[w.Name]) == 0 {
+		return "gateway"
+	}
+	for _, allowed := range p.Allowed[w.Name] {
+		if allowed.Namespace == c.Namespace && (allowed.ServiceAccount == "" || allowed.ServiceAccount == c.ServiceAccount) {
+			return allowed.Reason
+		}
+	}
+	return strings.TrimPrefix(d.Reason, "allowed ")
+}
+
+// waypointFor is the waypoint binding that carries w's traffic, if any.
+func (p *Plan) waypointFor(w *Workload) *WaypointBinding {
+	for i := range p.Waypoints {
+		if slices.Contains(p.Waypoints[i].Workload, w.Name) {
+			return &p.Waypoints[i]
+		}
+	}
+	return nil
 }

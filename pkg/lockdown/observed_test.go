@@ -84,7 +84,7 @@ func TestLockdownStopsOnPlaintextSeenInTraffic(t *testing.T) {
 	for _, v := range plan.Observed {
 		verdicts[v.MTLS] = v.Why
 	}
-	if verdicts[false] != "rejected: plaintext under STRICT" || verdicts[true] != "allowed: ingress gateway default/bookinfo-gateway" {
+	if verdicts[false] != "rejected: plaintext under STRICT" || verdicts[true] != "allowed: ingress gateway default/bookinfo-gateway, routed by VirtualService default/bookinfo" {
 		t.Errorf("verdicts: %v", verdicts)
 	}
 }

@@ -50,6 +50,9 @@ type Input struct {
 	K8sGateways     []*unstructured.Unstructured
 	Routes          []*unstructured.Unstructured
 	GatewayPods     []corev1.Pod
+	// ReferenceGrants of Namespace: a route of another namespace sends to its Services only
+	// when one allows it.
+	ReferenceGrants []*unstructured.Unstructured
 }
 
 // Options are the user's choices, and what telemetry adds to them.
@@ -74,12 +77,25 @@ type Plan struct {
 	Gateways  map[string]bool // workloads that are gateways: allowed every caller
 	// Openings are existing ALLOW policies that keep admitting callers wholesale.
 	Openings []Opening
+	// Kept names, per workload, the existing ALLOW policies that already decide who may call
+	// it: lockdown adds nothing beside them (Istio ORs ALLOW policies), so they stay as they are.
+	Kept map[string][]string
+	// Refused are the callers lockdown did not admit because that would widen access.
+	Refused []Refusal
 	// Waypoints are the Services whose traffic a waypoint carries (ambient mode): their
 	// callers are allowed at the waypoint, the waypoint at the workloads.
 	Waypoints []WaypointBinding
 	Warnings  []string
 	// Observed says what happens to each edge telemetry saw into the namespace.
 	Observed []Verdict
+
+	// considered are the callers each workload would have been given, before
+	// keepExistingAllows: the narrowing check tries them all; seen is the telemetry.
+	considered map[string][]Caller
+	seen       []Observation
+	// after evaluates the policies in force once the plan is written.
+	after istio.Authorizer
+	mesh  istio.MeshConfig
 }
 
 // Lockdown plans STRICT mTLS, default deny, and ALLOW policies for the callers that must keep
@@ -88,7 +104,7 @@ func Lockdown(in Input, opts Options) (*Plan, error) {
 	if in.Namespace == in.Mesh.RootNamespace && !opts.Force {
 		return nil, fmt.Errorf("namespace %s is Istio's root namespace: default deny there applies to the whole mesh and cuts istiod off; pass --force if you mean it", in.Namespace)
 	}
-	p := &Plan{Namespace: in.Namespace, Allowed: map[string][]Caller{}}
+	p := &Plan{Namespace: in.Namespace, Allowed: map[string][]Caller{}, Kept: map[string][]string{}, considered: map[string][]Caller{}, mesh: in.Mesh}
 	if err := p.preflight(in, opts.Force); err != nil {
 		return nil, err
 	}
@@ -97,11 +113,13 @@ func Lockdown(in Input, opts Options) (*Plan, error) {
 		return nil, err
 	}
 	p.bindWaypoints(in)
+	p.keepExistingAllows(in)
 	p.Warnings = append(p.Warnings, permissiveWorkloadPolicies(in.PeerAuthentications)...)
 	p.Warnings = append(p.Warnings, l7Warnings(in, p.Workloads)...)
 	if err := p.planChanges(in); err != nil {
 		return nil, err
 	}
+	p.Observed = p.Verdicts(in, opts.Observed)
 	if err := p.checkOwners(opts.Force); err != nil {
 		return nil, err
 	}
@@ -160,7 +178,9 @@ func (p *Plan) allowFromConfig(in Input, allowFrom []Caller) {
 	p.Openings = findOpenings(in, workloads)
 	ing := findIngress(in, workloads)
 	p.Warnings = append(p.Warnings, ing.warnings...)
-	p.Gateways = gatewayWorkloads(workloads, in)
+	var gatewayWarnings []string
+	p.Gateways, gatewayWarnings = gatewayWorkloads(workloads, in)
+	p.Warnings = append(p.Warnings, gatewayWarnings...)
 	for _, w := range workloads {
 		callers := appendCallers(nil, ing.callers[w.Name]...)
 		callers = appendCallers(callers, allowFrom...)
@@ -180,70 +200,76 @@ func (p *Plan) allowFromTraffic(opts Options) error {
 		}
 		p.Warnings = append(p.Warnings, problem+"\n(cut off: --force)")
 	}
-	p.Observed = p.Verdicts(opts.Observed)
+	p.seen = opts.Observed
 	return nil
 }
 
-// planChanges converges the namespace's policies on the plan, in the order that never denies
-// a caller that must keep working: ALLOW policies first, STRICT next, default deny last; then
-// our ALLOW policies for workloads that are gone.
+// planChanges converges the namespace's policies on the plan, once the evaluator has found
+// it no wider than today, in the order that never denies a caller that must keep working:
+// ALLOW policies first, STRICT next, default deny last; then our ALLOW policies for workloads
+// that are gone.
 func (p *Plan) planChanges(in Input) error {
-	ours := managedPolicies(in.AuthorizationPolicies)
-	var allows []change.Change
-	for _, w := range p.Workloads {
-		desired := p.allowPolicyFor(in, w)
-		if desired == nil {
-			continue
-		}
-		c, err := converge(ours, in.AuthorizationPolicies, desired, allowDetail(p, w))
-		if err != nil {
-			return err
-		}
-		if c != nil {
-			allows = append(allows, *c)
-		}
-		delete(ours, desired.GetName())
+	desired, err := p.verifyNarrowing(in, p.desiredPolicies(in))
+	if err != nil {
+		return err
 	}
-	for _, b := range p.Waypoints {
-		desired := waypointPolicy(in.Namespace, b, in.Mesh)
-		c, err := converge(ours, in.AuthorizationPolicies, desired, waypointDetail(b))
+	ours := managedPolicies(in.AuthorizationPolicies)
+	var allows, deny []change.Change
+	for _, d := range desired {
+		c, err := converge(ours, in.AuthorizationPolicies, d.object, d.detail)
 		if err != nil {
 			return err
 		}
-		if c != nil {
+		delete(ours, d.object.GetName())
+		switch {
+		case c == nil:
+		case d.object.GetName() == DenyPolicyName:
+			deny = append(deny, *c)
+		default:
 			allows = append(allows, *c)
 		}
-		delete(ours, desired.GetName())
 	}
 	pa, paWarnings, err := peerAuthenticationChange(in)
 	if err != nil {
 		return err
 	}
 	p.Warnings = append(p.Warnings, paWarnings...)
-	deny, err := converge(ours, in.AuthorizationPolicies, denyPolicy(in.Namespace), "deny by default: ALLOW nothing unless another policy does")
-	if err != nil {
-		return err
-	}
-	delete(ours, DenyPolicyName)
-
 	p.Changes = append(p.Changes, allows...)
-	for _, c := range []*change.Change{pa, deny} {
-		if c != nil {
-			p.Changes = append(p.Changes, *c)
-		}
+	if pa != nil {
+		p.Changes = append(p.Changes, *pa)
 	}
+	p.Changes = append(p.Changes, deny...)
 	for _, name := range slices.Sorted(maps.Keys(ours)) {
-		p.Changes = append(p.Changes, change.Change{Before: ours[name], Detail: "workload gone"})
+		p.Changes = append(p.Changes, change.Change{Before: ours[name], Detail: "no longer planned: workload gone, or its callers now decided by other policies"})
 	}
 	return nil
+}
+
+// desiredPolicies are lockdown's AuthorizationPolicies as the plan wants them: an ALLOW
+// policy per workload with callers to keep, one per waypoint binding, and default deny.
+func (p *Plan) desiredPolicies(in Input) []desiredPolicy {
+	var out []desiredPolicy
+	for _, w := range p.Workloads {
+		if desired := p.allowPolicyFor(in, w); desired != nil {
+			out = append(out, desiredPolicy{desired, allowDetail(p, w)})
+		}
+	}
+	for _, b := range p.Waypoints {
+		if len(b.Kept) == 0 {
+			out = append(out, desiredPolicy{waypointPolicy(in.Namespace, b, in.Mesh), waypointDetail(b)})
+		}
+	}
+	return append(out, desiredPolicy{denyPolicy(in.Namespace), "deny by default: ALLOW nothing unless another policy does"})
 }
 
 // allowPolicyFor is the ALLOW policy w needs: every caller for a gateway, its allow-list
 // otherwise; nil when nobody is to be allowed.
 func (p *Plan) allowPolicyFor(in Input, w *Workload) *unstructured.Unstructured {
 	switch {
+	case len(p.Kept[w.Name]) > 0:
+		return nil // its own ALLOW policies decide, as before
 	case p.Gateways[w.Name]:
-		return allowPolicy(in.Namespace, w, nil, in.Mesh)
+		return allowAllPolicy(in.Namespace, w)
 	case len(p.Allowed[w.Name]) > 0:
 		return allowPolicy(in.Namespace, w, p.Allowed[w.Name], in.Mesh)
 	}

@@ -64,16 +64,23 @@ func denyPolicy(namespace string) *unstructured.Unstructured {
 	return newObject("AuthorizationPolicy", namespace, DenyPolicyName, map[string]any{})
 }
 
-// allowPolicy admits callers to w; with no callers (a gateway) it admits every request.
+// allowAllPolicy admits every request to w: a gateway that admits everyone today, exempted
+// from default deny.
+func allowAllPolicy(namespace string, w *Workload) *unstructured.Unstructured {
+	ap := allowPolicy(namespace, w, nil, istio.MeshConfig{})
+	ap.Object["spec"].(map[string]any)["rules"] = []any{map[string]any{}} // an empty rule matches every request
+	return ap
+}
+
+// allowPolicy admits callers to w. Without callers it has no rules and admits no one: an
+// empty caller list never becomes an open door.
 func allowPolicy(namespace string, w *Workload, callers []Caller, mesh istio.MeshConfig) *unstructured.Unstructured {
 	selector := map[string]any{}
 	for k, v := range w.Selector {
 		selector[k] = v
 	}
-	var rule map[string]any
-	if callers == nil {
-		rule = map[string]any{} // an empty rule matches every request
-	} else {
+	var rules []any
+	if len(callers) > 0 {
 		var principals, namespaces []any
 		for _, c := range callers {
 			if c.ServiceAccount == "" {
@@ -91,13 +98,13 @@ func allowPolicy(namespace string, w *Workload, callers []Caller, mesh istio.Mes
 		if len(namespaces) > 0 {
 			from = append(from, map[string]any{"source": map[string]any{"namespaces": namespaces}})
 		}
-		rule = map[string]any{"from": from}
+		rules = []any{map[string]any{"from": from}}
 	}
-	return newObject("AuthorizationPolicy", namespace, objectName(allowPrefix+w.Name), map[string]any{
-		"selector": map[string]any{"matchLabels": selector},
-		"action":   "ALLOW",
-		"rules":    []any{rule},
-	})
+	spec := map[string]any{"selector": map[string]any{"matchLabels": selector}, "action": "ALLOW"}
+	if len(rules) > 0 {
+		spec["rules"] = rules
+	}
+	return newObject("AuthorizationPolicy", namespace, objectName(allowPrefix+w.Name), spec)
 }
 
 func allowDetail(p *Plan, w *Workload) string {

@@ -10,11 +10,13 @@ import (
 )
 
 func TestLockdownRefuses(t *testing.T) {
+	// A DENY policy without rules denies nothing: it leaves lockdown's plan as it is, and
+	// only its name is in the way.
 	foreign := func(name string) *unstructured.Unstructured {
 		return &unstructured.Unstructured{Object: map[string]any{
 			"apiVersion": "security.istio.io/v1", "kind": "AuthorizationPolicy",
 			"metadata": map[string]any{"name": name, "namespace": "default", "labels": map[string]any{istio.ManagedByLabel: istio.ManagedByValue}},
-			"spec":     map[string]any{},
+			"spec":     map[string]any{"action": "DENY"},
 		}}
 	}
 	tests := []struct {

@@ -1,6 +1,7 @@
 package lockdown
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -71,8 +72,13 @@ func TestStatusReadsMeshWidePolicies(t *testing.T) {
 	if got := byName["web-blue"].Authorization; got != "DENY rules in istio-system/deny-debug; deny all (no ALLOW rule matches)" {
 		t.Errorf("web-blue: %q", got)
 	}
-	if got := byName["web-green"].Authorization; got != "DENY rules in istio-system/deny-debug; allow from cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account" {
+	// The mesh-wide ALLOW-nothing policy already decides for every workload: lockdown adds
+	// no ALLOW policy beside it (that would widen it), so web-green stays denied, and says why.
+	if got := byName["web-green"].Authorization; got != "DENY rules in istio-system/deny-debug; deny all (no ALLOW rule matches)" {
 		t.Errorf("web-green: %q", got)
+	}
+	if kept := plan.Kept["web-green"]; len(kept) == 0 || !slices.Contains(kept, "istio-system/allow-nothing") {
+		t.Errorf("web-green kept %q, want istio-system/allow-nothing named", kept)
 	}
 	if len(s.MeshPolicies) != 2 || s.MeshPolicies[0] != "DENY rules (authorizationpolicy istio-system/deny-debug)" || !strings.HasPrefix(s.MeshPolicies[1], "ALLOW nothing") {
 		t.Errorf("mesh policies %q: the root namespace's DENY and allow-nothing apply namespace-wide", s.MeshPolicies)

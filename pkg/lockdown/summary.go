@@ -29,6 +29,8 @@ func WriteSummary(out io.Writer, p *Plan, suffix string) error {
 	}
 	for _, w := range p.Workloads {
 		switch {
+		case len(p.Kept[w.Name]) > 0:
+			fmt.Fprintf(out, "  %s <- unchanged: its own ALLOW policies decide, as before (%s)\n", w.Name, strings.Join(p.Kept[w.Name], ", "))
 		case p.Gateways[w.Name]:
 			fmt.Fprintf(out, "  %s <- anyone (gateway)\n", w.Name)
 		case len(p.Allowed[w.Name]) > 0:
@@ -49,11 +51,25 @@ func WriteSummary(out io.Writer, p *Plan, suffix string) error {
 	if len(p.Waypoints) > 0 {
 		fmt.Fprintf(out, "\nThrough waypoints (ztunnel sees the waypoint; the waypoint checks the callers):\n")
 		for _, b := range p.Waypoints {
+			if len(b.Kept) > 0 {
+				fmt.Fprintf(out, "  Service %s, at waypoint %s <- unchanged: its own ALLOW policies decide, as before (%s)\n", b.Service, b.Waypoint, strings.Join(b.Kept, ", "))
+				continue
+			}
+			if len(b.Callers) == 0 {
+				fmt.Fprintf(out, "  Service %s, at waypoint %s <- no one (no caller to keep but the waypoint)\n", b.Service, b.Waypoint)
+				continue
+			}
 			var who []string
 			for _, c := range b.Callers {
 				who = append(who, fmt.Sprintf("%s (%s)", c, c.Reason))
 			}
 			fmt.Fprintf(out, "  Service %s, at waypoint %s <- %s\n", b.Service, b.Waypoint, strings.Join(who, ", "))
+		}
+	}
+	if len(p.Refused) > 0 {
+		fmt.Fprintf(out, "\nNot admitted, because that would allow what is denied today (lockdown never widens access):\n")
+		for _, r := range p.Refused {
+			fmt.Fprintf(out, "  %s\n", r)
 		}
 	}
 	if len(p.Openings) > 0 {

@@ -22,7 +22,11 @@ type WaypointBinding struct {
 	// Identities are the waypoint's principals, allowed at the workloads' ztunnel.
 	Identities []Caller `json:"identities"`
 	// Callers are who the waypoint admits to the Service: the workloads' allowed callers.
+	// None: the waypoint admits no one to it.
 	Callers []Caller `json:"callers"`
+	// Kept names the existing ALLOW policies that already decide at the waypoint for the
+	// Service: lockdown adds nothing beside them.
+	Kept []string `json:"kept,omitempty"`
 }
 
 // bindWaypoints finds the Services of the namespace that use a waypoint and, for the ambient
@@ -66,7 +70,7 @@ func (p *Plan) bindWaypoints(in Input) {
 // the one Istio deploys it with (the Gateway's name).
 func waypointIdentities(gw *unstructured.Unstructured, pods []corev1.Pod) []Caller {
 	reason := fmt.Sprintf("waypoint %s/%s", gw.GetNamespace(), gw.GetName())
-	callers := podCallers(map[string]string{istio.GatewayNameLabel: gw.GetName()}, gw.GetNamespace(), pods, reason)
+	callers, _ := podCallers(map[string]string{istio.GatewayNameLabel: gw.GetName()}, gw.GetNamespace(), pods, reason)
 	if len(callers) == 0 {
 		callers = []Caller{{Namespace: gw.GetNamespace(), ServiceAccount: istio.GatewayDeploymentName(gw), Reason: reason}}
 	}
@@ -96,6 +100,9 @@ func waypointDetail(b WaypointBinding) string {
 	var who []string
 	for _, c := range b.Callers {
 		who = append(who, c.String())
+	}
+	if len(who) == 0 {
+		return fmt.Sprintf("ALLOW nothing at waypoint %s for Service %s: no caller to keep but the waypoint itself", b.Waypoint, b.Service)
 	}
 	return fmt.Sprintf("ALLOW at waypoint %s, for Service %s, from %s", b.Waypoint, b.Service, strings.Join(who, ", "))
 }

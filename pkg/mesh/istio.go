@@ -28,6 +28,9 @@ var (
 	GRPCRoutes  = IstioResource{gatewayAPI, "grpcroutes", "GRPCRoute"}
 	TLSRoutes   = IstioResource{gatewayAPI, "tlsroutes", "TLSRoute"}
 	TCPRoutes   = IstioResource{gatewayAPI, "tcproutes", "TCPRoute"}
+	// ReferenceGrants let routes of other namespaces send to a namespace's Services (v1beta1:
+	// served by every Gateway API release that has them).
+	ReferenceGrants = IstioResource{schema.GroupVersion{Group: "gateway.networking.k8s.io", Version: "v1beta1"}, "referencegrants", "ReferenceGrant"}
 )
 
 // ArgoRollouts are Argo Rollouts' Rollouts, read (where served) to find one that drives a

@@ -143,6 +143,19 @@ func (c *Clients) readPolicyObjects(ctx context.Context, in *lockdown.Input, w *
 	for i, r := range RouteResources {
 		g.Go(c.listEverywhere(gctx, r, namespace, w, &routes[i]))
 	}
+	// A route of another namespace reaches this one's Services only through a ReferenceGrant
+	// here: without the right to read them, none is assumed (fewer ingress callers, never more).
+	g.Go(func() error {
+		err := c.listInto(gctx, ReferenceGrants, namespace, &in.ReferenceGrants)()
+		switch {
+		case apierrors.IsNotFound(err):
+			return nil
+		case apierrors.IsForbidden(err):
+			w.forbidden(&w.unreadable, ReferenceGrants.QualifiedName())
+			return nil
+		}
+		return err
+	})
 	err := g.Wait()
 	in.Routes = slices.Concat(routes...)
 	return err

@@ -1,0 +1,306 @@
+package istio
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+// Tri is a three-valued answer: for a request whose attributes are partly unknown (any
+// method, any path, an unknown caller), a rule may match for some values and not others.
+type Tri int8
+
+// No < Maybe < Yes: the order in which "allowed" grows.
+const (
+	No Tri = iota
+	Maybe
+	Yes
+)
+
+func (t Tri) String() string {
+	return [...]string{"no", "for some requests", "yes"}[t]
+}
+
+func and(a, b Tri) Tri { return min(a, b) }
+func or(a, b Tri) Tri  { return max(a, b) }
+func not(a Tri) Tri    { return Yes - a }
+
+// Unknown stands for an attribute whose value is not known: it may be any value. For
+// Request.Principal it is an mTLS identity not known; for RequestPrincipal a token not known.
+const Unknown = "\x00unknown"
+
+// Request is what an enforcement point knows of one request. HTTP attributes ("" = any
+// value) exist only for HTTP traffic: a TCP connection has none, and a rule that needs them
+// never matches it as ALLOW (a DENY rule is enforced without them).
+type Request struct {
+	// Principal is the mTLS peer's identity (TRUSTDOMAIN/ns/NS/sa/SA, without spiffe://); ""
+	// for plaintext, which has none; Unknown for some identity.
+	Principal string
+	// RequestPrincipal is the validated JWT's ISS/SUB; "" for none; Unknown for any.
+	RequestPrincipal string
+	SourceIP         string // "" or Unknown: any
+	Port             int    // destination port; 0: any
+	TCP              bool   // no HTTP attributes
+	Method, Path     string // "" or Unknown: any
+	Host             string
+	Headers          map[string]string // nil: any
+}
+
+// Where Istio enforces AuthorizationPolicies.
+const (
+	AtSidecar  = "sidecar"
+	AtGateway  = "gateway"
+	AtZtunnel  = "ztunnel"
+	AtWaypoint = "waypoint"
+)
+
+// Point is one place Istio enforces policy, for the requests to one destination.
+type Point struct {
+	At string // AtSidecar, AtGateway, AtZtunnel, AtWaypoint
+	// Namespace and Labels are the destination pod's (sidecar, gateway, ztunnel).
+	Namespace string
+	Labels    map[string]string
+	// Gateway names the Gateway API Gateway a gateway's pods or a waypoint run for
+	// (namespace/name): targetRefs of kind Gateway naming it apply there.
+	Gateway string
+	// Service is the Service (namespace/name) a waypoint carries the request for: targetRefs
+	// of kind Service naming it apply at the waypoint.
+	Service string
+}
+
+func (p Point) String() string {
+	switch p.At {
+	case AtWaypoint:
+		return fmt.Sprintf("waypoint %s (Service %s)", p.Gateway, p.Service)
+	case AtGateway:
+		return "gateway " + p.Namespace
+	}
+	return p.At
+}
+
+// RuleRef names one rule of one policy, with its content, so that an edited rule under the
+// same name is a different rule.
+type RuleRef struct {
+	Policy string // namespace/name
+	Index  int    // -1: the policy as a whole (an ALLOW policy without rules)
+	Match  Tri
+	body   string
+}
+
+func (r RuleRef) String() string {
+	if r.Index < 0 {
+		return r.Policy
+	}
+	return fmt.Sprintf("%s rule %d", r.Policy, r.Index)
+}
+
+// Decision is what a point decides for a request, and why.
+type Decision struct {
+	Allowed Tri
+	// Denying and Allowing are the DENY and ALLOW rules that match the request (Yes or Maybe).
+	Denying, Allowing []RuleRef
+	// AllowPolicies are the ALLOW policies that apply at the point: with none, everything not
+	// denied is allowed.
+	AllowPolicies []string
+	// Custom names CUSTOM policies that apply: an external authorizer decides, not evaluated.
+	Custom []string
+	// Reason says it in words: the policy and rule that decide.
+	Reason string
+}
+
+// Authorizer evaluates AuthorizationPolicies as Istio does: CUSTOM aside, a matching DENY
+// rule denies; with no ALLOW policy everything else is allowed; with ALLOW policies one of
+// their rules must match. Policies marked istio.io/dry-run are not enforced.
+type Authorizer struct {
+	Policies      []*unstructured.Unstructured
+	RootNamespace string
+}
+
+// DryRunAnnotation makes Istio evaluate a policy without enforcing it.
+const DryRunAnnotation = "istio.io/dry-run"
+
+// Applicable are the policies enforced at p.
+func (a Authorizer) Applicable(p Point) []*unstructured.Unstructured {
+	var out []*unstructured.Unstructured
+	for _, ap := range a.Policies {
+		if ap.GetAnnotations()[DryRunAnnotation] == "true" {
+			continue
+		}
+		if appliesAt(ap, p, a.RootNamespace) {
+			out = append(out, ap)
+		}
+	}
+	return out
+}
+
+// appliesAt: selector (and namespace-wide, and root-namespace) policies at a pod's sidecar,
+// gateway or ztunnel; targetRefs at gateways (kind Gateway) and waypoints (kind Gateway
+// naming the waypoint, or kind Service naming the Service the request is for).
+func appliesAt(ap *unstructured.Unstructured, p Point, root string) bool {
+	if HasTargetRefs(ap) {
+		for _, ref := range PolicyTargets(ap) {
+			switch {
+			case ref.Kind == "Gateway" && (p.At == AtGateway || p.At == AtWaypoint) && ref.Namespace+"/"+ref.Name == p.Gateway:
+				return true
+			case ref.Kind == "Service" && p.At == AtWaypoint && ref.Namespace+"/"+ref.Name == p.Service:
+				return true
+			}
+		}
+		return false
+	}
+	if p.At == AtWaypoint {
+		return false // waypoints ignore selector policies
+	}
+	if ap.GetNamespace() != p.Namespace && ap.GetNamespace() != root {
+		return false
+	}
+	return SelectorMatches(WorkloadSelector(ap), p.Labels)
+}
+
+// PolicyTargets are a policy's targetRef and targetRefs, with the policy's namespace (a
+// policy can only target objects of its own namespace).
+func PolicyTargets(ap *unstructured.Unstructured) []Ref {
+	var list []any
+	if single, ok, _ := unstructured.NestedMap(ap.Object, "spec", "targetRef"); ok {
+		list = append(list, single)
+	}
+	refs, _, _ := unstructured.NestedSlice(ap.Object, "spec", "targetRefs")
+	list = append(list, refs...)
+	var out []Ref
+	for _, item := range list {
+		m := asMap(item)
+		kind, _ := m["kind"].(string)
+		name, _ := m["name"].(string)
+		group, _ := m["group"].(string)
+		out = append(out, Ref{Group: group, Kind: kind, Namespace: ap.GetNamespace(), Name: name})
+	}
+	return out
+}
+
+// Decide evaluates the request r at p.
+func (a Authorizer) Decide(p Point, r Request) Decision {
+	var d Decision
+	denied, allowed := No, No
+	l4Only := p.At == AtZtunnel || r.TCP
+	for _, ap := range a.Applicable(p) {
+		ref := ap.GetNamespace() + "/" + ap.GetName()
+		switch Action(ap) {
+		case ActionCustom:
+			d.Custom = append(d.Custom, ref)
+		case ActionDeny:
+			for _, m := range matchingRules(ap, ref, r, l4Only, false) {
+				d.Denying = append(d.Denying, m)
+				denied = or(denied, m.Match)
+			}
+		case ActionAllow:
+			d.AllowPolicies = append(d.AllowPolicies, ref)
+			for _, m := range matchingRules(ap, ref, r, l4Only, true) {
+				d.Allowing = append(d.Allowing, m)
+				allowed = or(allowed, m.Match)
+			}
+		}
+	}
+	if len(d.AllowPolicies) == 0 {
+		allowed = Yes
+	}
+	d.Allowed = and(not(denied), allowed)
+	d.Reason = d.reason(denied)
+	return d
+}
+
+// matchingRules are the rules of ap that match r (Yes or Maybe). Where only L4 is enforced
+// (ztunnel, or TCP traffic), an ALLOW rule that needs HTTP never matches and a DENY rule is
+// enforced without its HTTP parts.
+func matchingRules(ap *unstructured.Unstructured, ref string, r Request, l4Only, allow bool) []RuleRef {
+	rules, _, _ := unstructured.NestedSlice(ap.Object, "spec", "rules")
+	var out []RuleRef
+	for i, raw := range rules {
+		rule := asMap(raw)
+		var m Tri
+		switch {
+		case l4Only && allow && ruleNeedsHTTP(rule):
+			m = No
+		default:
+			m = ruleMatches(rule, r, l4Only)
+		}
+		if m != No {
+			body, _ := json.Marshal(rule)
+			out = append(out, RuleRef{Policy: ref, Index: i, Match: m, body: string(body)})
+		}
+	}
+	return out
+}
+
+// reason says which policy and rule decide.
+func (d Decision) reason(denied Tri) string {
+	switch {
+	case denied == Yes:
+		return "denied by DENY " + d.Denying[0].String()
+	case len(d.AllowPolicies) == 0 && denied == No:
+		return "allowed: no ALLOW policy applies"
+	case len(d.AllowPolicies) == 0:
+		return "allowed unless DENY " + refs(d.Denying) + " matches"
+	case len(d.Allowing) == 0:
+		return "denied: no ALLOW rule matches (ALLOW policies: " + strings.Join(d.AllowPolicies, ", ") + ")"
+	case d.Allowed == Yes:
+		return "allowed by ALLOW " + firstYes(d.Allowing).String()
+	case denied == Maybe:
+		return "allowed for some requests: DENY " + refs(d.Denying) + "; ALLOW " + refs(d.Allowing)
+	}
+	return "allowed only for the requests ALLOW " + refs(d.Allowing) + " matches"
+}
+
+func refs(list []RuleRef) string {
+	names := make([]string, len(list))
+	for i, r := range list {
+		names[i] = r.String()
+	}
+	return strings.Join(names, ", ")
+}
+
+func firstYes(list []RuleRef) RuleRef {
+	for _, r := range list {
+		if r.Match == Yes {
+			return r
+		}
+	}
+	return list[0]
+}
+
+// Wider reports whether after allows a request that before did not, for the requests r
+// stands for. With partly unknown requests both may allow "some": then after is no wider
+// only when its allowing rules are among before's and its denying rules include before's.
+func Wider(before, after Decision) bool {
+	switch {
+	case after.Allowed == No || before.Allowed == Yes:
+		return false
+	case before.Allowed == No:
+		return true
+	}
+	for _, deny := range before.Denying {
+		if !containsRule(after.Denying, deny) {
+			return true
+		}
+	}
+	if len(before.AllowPolicies) == 0 {
+		return false // before allowed all that no DENY matched; after denies at least that
+	}
+	if len(after.AllowPolicies) == 0 {
+		return true
+	}
+	for _, allow := range after.Allowing {
+		if !containsRule(before.Allowing, allow) {
+			return true
+		}
+	}
+	return false
+}
+
+func containsRule(list []RuleRef, r RuleRef) bool {
+	return slices.ContainsFunc(list, func(x RuleRef) bool {
+		return x.Policy == r.Policy && x.Index == r.Index && x.body == r.body && x.Match >= r.Match
+	})
+}
