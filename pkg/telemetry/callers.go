@@ -15,12 +15,18 @@ import (
 // that know the caller's identity and how it connected: the destination's (a sidecar, or
 // ztunnel in ambient mode, whose plaintext shows as connection_security_policy "unknown")
 // and, in ambient mode, the waypoint's, which name the original caller. HTTP and gRPC
-// requests, and TCP connections: two queries, whatever the namespace's size.
+// requests, and TCP connections: two queries, whatever the namespace's size. Only what the
+// destination accepted counts: a request policy refused (403, gRPC PERMISSION_DENIED) or a
+// connection ztunnel or Envoy's RBAC refused (response flag DENY, RBAC or UAEX, alone or
+// among others) says the caller is denied today, not that it must stay allowed.
+// refusedFlags matches the response flags of a request or connection that policy refused.
+const refusedFlags = `(.*,)?(DENY|RBAC|UAEX)(,.*)?`
+
 func (p *Prometheus) ObservedCallers(ctx context.Context, namespace, window string, at time.Time) ([]lockdown.Observation, error) {
 	group := "destination_app, destination_version, source_principal, source_workload, source_workload_namespace, connection_security_policy, request_protocol"
 	queries := []string{
-		fmt.Sprintf(`sum by (%s) (rate(istio_requests_total{reporter=~"destination|waypoint",destination_workload_namespace=%q}[%s]))`, group, namespace, window),
-		fmt.Sprintf(`sum by (%s) (rate(istio_tcp_connections_opened_total{reporter="destination",destination_workload_namespace=%q}[%s]))`, group, namespace, window),
+		fmt.Sprintf(`sum by (%s) (rate(istio_requests_total{reporter=~"destination|waypoint",destination_workload_namespace=%q,response_code!="403",grpc_response_status!="7",response_flags!~%q}[%s]))`, group, namespace, refusedFlags, window),
+		fmt.Sprintf(`sum by (%s) (rate(istio_tcp_connections_opened_total{reporter="destination",destination_workload_namespace=%q,response_flags!~%q}[%s]))`, group, namespace, refusedFlags, window),
 	}
 	var out []lockdown.Observation
 	for _, q := range queries {
