@@ -404,8 +404,9 @@ func waitForAdmissionPolicy(t *testing.T, ns string) {
 	t.Fatal("the ValidatingAdmissionPolicy was not enforced within 30s")
 }
 
-// deploy/rbac.yaml grants exactly enough: a user bound to its ClusterRoles runs canary and
-// lockdown (with undo) without a forbidden error, and doctor without skipping a check.
+// deploy/rbac.yaml grants exactly enough: a user bound to its ClusterRoles as the README
+// says (lockdown's writer in the namespace alone) runs canary and lockdown (with undo) without
+// a forbidden error, and doctor without skipping a check.
 func TestDocumentedRBACIsEnough(t *testing.T) {
 	t.Parallel()
 	ns := exposedBookinfo(t, "rbac-documented")
@@ -423,8 +424,14 @@ subjects: [{kind: User, name: editor, apiGroup: rbac.authorization.k8s.io}]
 ---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRoleBinding
-metadata: {name: editor-mesh-lockdown}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: kubectl-mesh-lockdown}
+metadata: {name: editor-mesh-lockdown-reader}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: kubectl-mesh-lockdown-reader}
+subjects: [{kind: User, name: editor, apiGroup: rbac.authorization.k8s.io}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: editor-mesh-lockdown-writer, namespace: rbac-documented}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: kubectl-mesh-lockdown-writer}
 subjects: [{kind: User, name: editor, apiGroup: rbac.authorization.k8s.io}]
 ---
 apiVersion: rbac.authorization.k8s.io/v1
