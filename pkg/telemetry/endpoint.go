@@ -49,7 +49,7 @@ func (e *endpoint) get(ctx context.Context, path, hint string, read func(*http.R
 	resp, err := e.client.Do(req)
 	if err != nil {
 		if redirect, ok := mesh.AsRedirectError(err); ok {
-			return fmt.Errorf("%s at %s %v", e.name, e.Where, redirect)
+			return fmt.Errorf("%s at %s %v\n(if %s really is at %s, pass %s with its URL)", e.name, e.Where, redirect, e.name, redirect.Target, e.flag)
 		}
 		return e.failed(ctx, fmt.Errorf("cannot reach %s at %s: %v\n(check that it is up, or pass %s)", e.name, e.Where, withoutURL(err), e.flag))
 	}
