@@ -55,8 +55,8 @@ func (ing *ingress) addVirtualService(in Input, workloads []*Workload, vs *unstr
 			continue
 		}
 		selector, _, _ := unstructured.NestedStringMap(gw.Object, "spec", "selector")
-		found := ing.gatewayCallers(selector, "", in.GatewayPods, fmt.Sprintf("ingress gateway %s, routed by %s", ref, via), "gateway "+ref)
-		if len(found) == 0 {
+		found, others := ing.gatewayCallers(selector, "", in.GatewayPods, fmt.Sprintf("ingress gateway %s, routed by %s", ref, via), "gateway "+ref)
+		if len(found) == 0 && !others {
 			ing.warnings = append(ing.warnings, fmt.Sprintf("gateway %s selects no gateway pods: no gateway identity to allow", ref))
 		}
 		callers = append(callers, found...)
@@ -96,8 +96,8 @@ func (ing *ingress) addRoute(in Input, workloads []*Workload, route *unstructure
 			continue
 		}
 		selector := map[string]string{istio.GatewayNameLabel: parent.Name}
-		found := ing.gatewayCallers(selector, parent.Namespace, in.GatewayPods, fmt.Sprintf("gateway %s, routed by %s", ref, via), "Gateway "+ref)
-		if len(found) == 0 {
+		found, others := ing.gatewayCallers(selector, parent.Namespace, in.GatewayPods, fmt.Sprintf("gateway %s, routed by %s", ref, via), "Gateway "+ref)
+		if len(found) == 0 && !others {
 			ing.warnings = append(ing.warnings, fmt.Sprintf("Gateway %s has no pods (Istio deploys them as %s): no gateway identity to allow", ref, istio.GatewayDeploymentName(gw)))
 		}
 		callers = append(callers, found...)
@@ -164,13 +164,14 @@ func findObject(objects []*unstructured.Unstructured, ref string) *unstructured.
 // gatewayCallers are the identities of the running gateway pods selector picks, in
 // namespace (any, for ""), as Istio's Gateway selectors pick pods in any namespace by
 // default. Pods it picks that do not run as gateways (an app beside a sidecar) are said and
-// never allowed: another namespace's Gateway must not decide who calls this one.
-func (ing *ingress) gatewayCallers(selector map[string]string, namespace string, pods []corev1.Pod, reason, gateway string) []Caller {
+// never allowed (others is true then): another namespace's Gateway must not decide who calls
+// this one.
+func (ing *ingress) gatewayCallers(selector map[string]string, namespace string, pods []corev1.Pod, reason, gateway string) (callers []Caller, others bool) {
 	callers, ignored := podCallers(selector, namespace, pods, reason)
 	if len(ignored) > 0 {
 		ing.warnings = append(ing.warnings, fmt.Sprintf("%s selects pods that do not run as gateways (%s): their identities are not allowed", gateway, strings.Join(ignored, ", ")))
 	}
-	return callers
+	return callers, len(ignored) > 0
 }
 
 // podCallers are the identities of the running gateway pods selector picks, in namespace

@@ -47,7 +47,7 @@ func TestLockdownAmbient(t *testing.T) {
 
 	r := mustSucceed(t, plugin(t, cluster, "mesh", "lockdown", ns, "--allow-from", "ns/"+ns))
 	for _, want := range []string{
-		"productpage-v1 <- " + ns + "/bookinfo-gateway-istio (gateway " + ns + "/bookinfo-gateway), namespace " + ns + " (--allow-from)",
+		"productpage-v1 <- " + ns + "/bookinfo-gateway-istio (gateway " + ns + "/bookinfo-gateway, routed by HTTPRoute " + ns + "/bookinfo), namespace " + ns + " (--allow-from)",
 		"reviews-v1 <- " + ns + "/waypoint (waypoint " + ns + "/waypoint), namespace " + ns + " (--allow-from)",
 		"Service reviews, at waypoint " + ns + "/waypoint <- namespace " + ns + " (--allow-from)",
 		"bookinfo-gateway <- anyone (gateway)",

@@ -154,7 +154,7 @@ spec:
 `, ns, testcluster.BookinfoHost(ns)))
 	baseline := analyze(t, ns)
 	r := mustSucceed(t, plugin(t, cluster, "mesh", "lockdown", ns))
-	if want := "productpage-v1 <- istio-system/istio-ingressgateway-service-account (ingress gateway " + ns + "/bookinfo-gateway)"; !strings.Contains(r.stdout, want) {
+	if want := "productpage-v1 <- istio-system/istio-ingressgateway-service-account (ingress gateway " + ns + "/bookinfo-gateway, routed by VirtualService " + ns + "/bookinfo)"; !strings.Contains(r.stdout, want) {
 		t.Errorf("the ingress gateway is not kept allowed through the delegate:\n%s", r)
 	}
 	rules := fmt.Sprint(getObject(t, ns, "authorizationpolicy", "kubectl-mesh-allow-productpage-v1").Object["spec"])
@@ -206,7 +206,7 @@ spec:
 	baseline := analyze(t, ns)
 	r := mustSucceed(t, plugin(t, cluster, "mesh", "lockdown", ns))
 	for _, want := range []string{
-		"web-green <- istio-system/istio-ingressgateway-service-account (ingress gateway " + ns + "/web-gateway)",
+		"web-green <- istio-system/istio-ingressgateway-service-account (ingress gateway " + ns + "/web-gateway, routed by VirtualService " + ns + "/web)",
 		"denied every caller: web-blue",
 	} {
 		if !strings.Contains(r.stdout, want) {
@@ -252,7 +252,7 @@ spec:
 	r := mustSucceed(t, plugin(t, cluster, "mesh-lockdown", ns))
 	for _, want := range []string{
 		"bookinfo-gateway <- anyone (gateway)",
-		"productpage-v1 <- " + ns + "/bookinfo-gateway-istio (gateway " + ns + "/bookinfo-gateway)",
+		"productpage-v1 <- " + ns + "/bookinfo-gateway-istio (gateway " + ns + "/bookinfo-gateway, routed by HTTPRoute " + ns + "/bookinfo)",
 	} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("lockdown output lacks %q:\n%s", want, r)

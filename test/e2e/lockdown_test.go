@@ -43,7 +43,7 @@ peerauthentication/default created: mtls STRICT (was not set: mesh default appli
 authorizationpolicy/kubectl-mesh-default-deny created: deny by default: ALLOW nothing unless another policy does
 
 namespace lockdown-bookinfo: mTLS STRICT, deny by default. Allowed callers:
-  productpage-v1 <- istio-system/istio-ingressgateway-service-account (ingress gateway lockdown-bookinfo/bookinfo-gateway)
+  productpage-v1 <- istio-system/istio-ingressgateway-service-account (ingress gateway lockdown-bookinfo/bookinfo-gateway, routed by VirtualService lockdown-bookinfo/bookinfo)
   denied every caller: details-v1, ratings-v1, reviews-v1, reviews-v2, reviews-v3 (allow callers with --allow-from)
 `
 	if r.stdout != want {
