@@ -219,3 +219,27 @@ spec:
   from: [{group: gateway.networking.k8s.io, kind: HTTPRoute, namespace: %[2]s}]
   to: [{group: "", kind: Service, name: ratings}]
 `
+
+// Behind a waypoint, when the only caller to keep is the waypoint itself (what a TCP Service's
+// ztunnel reports), the waypoint's policy admits no one: an empty caller list never becomes
+// `rules: [{}]`. The simulator judges the waypoint and ztunnel as Istio would.
+func TestLockdownWaypointWithoutCallersAdmitsNoOne(t *testing.T) {
+	t.Parallel()
+	ns := ambientBookinfo(t, "narrow-ambient")
+	mustSucceed(t, plugin(t, cluster, "mesh", "lockdown", ns, "--allow-from", ns+"/waypoint"))
+	ap := getObject(t, ns, "authorizationpolicy", "kubectl-mesh-waypoint-allow-reviews")
+	spec, _ := ap.Object["spec"].(map[string]any)
+	if rules, found := spec["rules"]; found {
+		t.Errorf("the waypoint policy has rules %v: it must admit no one", rules)
+	}
+	after := clusterPolicies(t)
+	waypoint := &sim.Workload{Namespace: ns, Name: "waypoint", Waypoint: true, ServiceAccount: "waypoint", Labels: map[string]string{"gateway.networking.k8s.io/gateway-name": "waypoint"}}
+	svc := &corev1.Service{}
+	svc.Name, svc.Namespace = "reviews", ns
+	for _, principal := range []string{"cluster.local/ns/" + ns + "/sa/bookinfo-productpage", "cluster.local/ns/stranger/sa/stranger"} {
+		call := sim.Call{Principal: principal, Namespace: strings.Split(principal, "/")[2], Method: "GET", Path: "/reviews/0", Port: 9080}
+		if sim.AuthorizeAtWaypoint(after, svc, waypoint, call) {
+			t.Errorf("the waypoint admits %s to Service reviews", principal)
+		}
+	}
+}
