@@ -52,6 +52,12 @@ It writes, in an order that never denies an allowed caller midway:
     "default") with mtls STRICT;
   - AuthorizationPolicy kubectl-mesh-default-deny, which allows nothing (spec: {}).
 
+It never widens access: a workload (or a waypoint) that existing ALLOW policies already
+decide for keeps exactly them, since Istio ORs ALLOW policies, and the callers it would have
+added are listed as not admitted. Before writing, the plan is checked with an evaluator of
+Istio's authorization at every sidecar, gateway, ztunnel and waypoint of the namespace:
+nothing may be allowed afterwards that is denied today.
+
 Before writing, pods without an istio-proxy sidecar are listed and the command stops: they
 cannot serve STRICT mTLS (--force goes ahead). Writes are all or nothing: when one fails, the
 ones already made are reverted. Running it again changes nothing.
