@@ -71,8 +71,9 @@ func (w *Writer) apply(ctx context.Context, c change.Change) (*unstructured.Unst
 	}
 }
 
-// restore puts the labels, annotations and spec of before back on the object as it is now.
-func (w *Writer) restore(ctx context.Context, before *unstructured.Unstructured) error {
+// restore puts back what one change (before -> after) did to the object as it is now, and
+// nothing else: fields others changed since, or added, stay theirs.
+func (w *Writer) restore(ctx context.Context, before, after *unstructured.Unstructured) error {
 	resource, err := w.resource(before)
 	if err != nil {
 		return err
@@ -82,7 +83,8 @@ func (w *Writer) restore(ctx context.Context, before *unstructured.Unstructured)
 		if err != nil {
 			return err
 		}
-		_, err = w.Update(ctx, change.Restore(current, before))
+		restored, _ := change.Revert(current, before, after)
+		_, err = w.Update(ctx, restored)
 		return err
 	})
 }

@@ -82,7 +82,7 @@ func (w *Writer) undo(ctx context.Context, c change.Change) error {
 		_, err := w.Create(ctx, change.ForCreate(c.Before))
 		return err
 	}
-	return w.restore(ctx, c.Before)
+	return w.restore(ctx, c.Before, c.After)
 }
 
 // settle reads the object of a write whose answer was lost and returns the change as made,
@@ -109,7 +109,9 @@ func (w *Writer) settle(ctx context.Context, c change.Change) (*change.Change, e
 	if !sameContent(current, c.After) || (c.Before != nil && sameContent(current, c.Before)) {
 		return nil, nil
 	}
-	if c.Before == nil && !istio.IsManagedByUs(current) {
+	// A create made is ours only if the API server says our write set our label: another
+	// writer's object of the same content is not.
+	if c.Before == nil && (!istio.IsManagedByUs(current) || !change.SetBy(current, w.FieldManager, "metadata", "labels", istio.ManagedByLabel)) {
 		return nil, nil
 	}
 	made := c

@@ -14,6 +14,7 @@ import (
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	clienttesting "k8s.io/client-go/testing"
 
+	"github.com/kubectl-mesh/kubectl-mesh/internal/managedfields"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/change"
 )
 
@@ -52,13 +53,14 @@ func TestApplyAllRevertsAWriteWhoseAnswerWasLost(t *testing.T) {
 		if creates != 2 {
 			return false, nil, nil
 		}
-		obj := action.(clienttesting.CreateAction).GetObject()
+		// Stored as the API server stores it: managedFields name our write's manager.
+		obj := managedfields.Write(nil, action.(clienttesting.CreateAction).GetObject().(*unstructured.Unstructured), change.FieldManager)
 		if err := dyn.Tracker().Create(AuthorizationPolicies.GVR(), obj, "shop"); err != nil {
 			t.Fatal(err)
 		}
 		return true, nil, errors.New("read tcp 127.0.0.1:1234: connection reset by peer")
 	})
-	w := &Writer{Dynamic: dyn, DryRun: DryRunNone}
+	w := &Writer{Dynamic: dyn, DryRun: DryRunNone, FieldManager: change.FieldManager}
 	_, err := w.ApplyAll(context.Background(), []change.Change{{After: policy("a")}, {After: policy("b")}, {After: policy("c")}})
 	if err == nil || !strings.Contains(err.Error(), "reverted, in this order: authorizationpolicy/b, authorizationpolicy/a; nothing was left changed") {
 		t.Errorf("error: %v", err)
@@ -116,5 +118,25 @@ func TestApplyAllTakesAnInterruptBetweenWrites(t *testing.T) {
 	}
 	if names := stored(t, dyn); len(names) != 0 {
 		t.Errorf("left behind: %v", names)
+	}
+}
+
+// When a create's answer is lost and the object found carries our label but was written by
+// someone else (its managedFields name another manager), it is not ours to delete.
+func TestApplyAllLeavesAnotherWritersObject(t *testing.T) {
+	dyn := policyCluster()
+	dyn.PrependReactor("create", "authorizationpolicies", func(action clienttesting.Action) (bool, runtime.Object, error) {
+		obj := managedfields.Write(nil, action.(clienttesting.CreateAction).GetObject().(*unstructured.Unstructured), "kubectl-client-side-apply")
+		if err := dyn.Tracker().Create(AuthorizationPolicies.GVR(), obj, "shop"); err != nil {
+			t.Fatal(err)
+		}
+		return true, nil, errors.New("read tcp 127.0.0.1:1234: connection reset by peer")
+	})
+	w := &Writer{Dynamic: dyn, DryRun: DryRunNone, FieldManager: change.FieldManager}
+	if _, err := w.ApplyAll(context.Background(), []change.Change{{After: policy("a")}}); err == nil {
+		t.Fatal("a lost answer is an error")
+	}
+	if names := stored(t, dyn); len(names) != 1 {
+		t.Errorf("another writer's object deleted: %v", names)
 	}
 }
