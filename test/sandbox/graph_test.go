@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,16 +20,39 @@ import (
 	"github.com/kubectl-mesh/kubectl-mesh/internal/sim"
 )
 
-// plugins builds the plugin binaries and returns a PATH that finds them first.
+// The plugin binaries, built once for all the package's tests (each link of the seven
+// binaries costs tens of seconds on two cores) and removed when they are done.
+var (
+	pluginsOnce sync.Once
+	pluginsDir  string
+	pluginsErr  error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if pluginsDir != "" {
+		os.RemoveAll(pluginsDir)
+	}
+	os.Exit(code)
+}
+
+// plugins builds the plugin binaries (once) and returns a PATH that finds them first.
 func plugins(t *testing.T) string {
 	t.Helper()
-	dir := t.TempDir()
-	build := exec.Command("go", "build", "-o", dir+"/", "./cmd/...")
-	build.Dir = "../.."
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building the plugins: %v\n%s", err, out)
+	pluginsOnce.Do(func() {
+		if pluginsDir, pluginsErr = os.MkdirTemp("", "kubectl-mesh-sandbox-plugins-"); pluginsErr != nil {
+			return
+		}
+		build := exec.Command("go", "build", "-o", pluginsDir+"/", "./cmd/...")
+		build.Dir = "../.."
+		if out, err := build.CombinedOutput(); err != nil {
+			pluginsErr = fmt.Errorf("%v\n%s", err, out)
+		}
+	})
+	if pluginsErr != nil {
+		t.Fatalf("building the plugins: %v", pluginsErr)
 	}
-	return dir + string(os.PathListSeparator) + os.Getenv("PATH")
+	return pluginsDir + string(os.PathListSeparator) + os.Getenv("PATH")
 }
 
 type run struct {
@@ -86,11 +110,20 @@ func graphOf(t *testing.T, path string, sb *sandbox.Sandbox, args ...string) gra
 	return g
 }
 
-// The graph's numbers are PromQL's: every edge's rate, error rate, quantiles, mTLS share and
-// bytes equal the same PromQL evaluated directly at the same instant.
-func TestGraphMatchesPromQL(t *testing.T) {
+// The graph's tests share one sandbox (each start costs half a minute on two cores): they
+// only read it, but for the errors MatchesPromQL turns on for reviews-v2, which the others
+// do not look at.
+func TestGraph(t *testing.T) {
 	sb := startSandbox(t)
 	path := plugins(t)
+	t.Run("Errors", func(t *testing.T) { testGraphErrors(t, path, sb) })
+	t.Run("Watch", func(t *testing.T) { testGraphWatch(t, path, sb) })
+	t.Run("MatchesPromQL", func(t *testing.T) { testGraphMatchesPromQL(t, path, sb) })
+}
+
+// The graph's numbers are PromQL's: every edge's rate, error rate, quantiles, mTLS share and
+// bytes equal the same PromQL evaluated directly at the same instant.
+func testGraphMatchesPromQL(t *testing.T, path string, sb *sandbox.Sandbox) {
 	// Errors worth measuring: a third of reviews-v2's answers fail.
 	if out, err := exec.Command("kubectl", "--kubeconfig", sb.Cluster.Kubeconfig, "annotate", "deployment", "reviews-v2", "-n", "default", sim.ErrorRateAnnotation+"=0.3").CombinedOutput(); err != nil {
 		t.Fatalf("%v\n%s", err, out)
@@ -207,9 +240,7 @@ func edgesTouching(t *testing.T, out, namespace string) []string {
 	return edges
 }
 
-func TestGraphErrors(t *testing.T) {
-	sb := startSandbox(t)
-	path := plugins(t)
+func testGraphErrors(t *testing.T, path string, sb *sandbox.Sandbox) {
 	for _, spelling := range [][]string{{"mesh", "graph"}, {"mesh-graph"}} {
 		r := kubectl(t, path, sb, append(spelling, "--prometheus-url", "http://127.0.0.1:1")...)
 		if r.code != 1 || !strings.Contains(r.stderr, "cannot reach Prometheus at --prometheus-url http://127.0.0.1:1") {
@@ -254,9 +285,7 @@ func parseUnix(s string) (time.Time, error) {
 }
 
 // --watch redraws until interrupted, then exits cleanly.
-func TestGraphWatch(t *testing.T) {
-	sb := startSandbox(t)
-	path := plugins(t)
+func testGraphWatch(t *testing.T, path string, sb *sandbox.Sandbox) {
 	cmd := exec.Command("kubectl", "mesh", "graph", "-n", "default", "--window", "10s", "--watch", "--interval", "1s", "--prometheus-url", sb.PrometheusURL)
 	cmd.Env = append(os.Environ(), "PATH="+path, "KUBECONFIG="+sb.Cluster.Kubeconfig)
 	stdout, err := cmd.StdoutPipe()
