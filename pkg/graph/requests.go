@@ -7,17 +7,12 @@ import (
 	"github.com/prometheus/common/model"
 )
 
-// noUpstream are Envoy response flags of requests that never reached a destination proxy
-// (no healthy upstream, no route, no cluster, upstream connection failure or overflow): only
-// the source reports them.
-var noUpstream = map[string]bool{"UH": true, "NR": true, "NC": true, "UF": true, "UO": true, "URX": true}
+// counts are requests by outcome.
+type counts struct{ total, serverErrors, clientErrors, denied, mtls float64 }
 
-// tally is what one reporter saw of an edge.
-type tally struct {
-	total, serverErrors, clientErrors, denied, mtls float64
-	unreached                                       float64 // source only: never reached a destination
-	unreachedErrors                                 float64
-}
+// tally is what one reporter saw of an edge: all its requests, and (source reports) those
+// that never reached the destination's proxy, which only the source reports.
+type tally struct{ all, sourceOnly counts }
 
 // requestTallies are the requests of each edge, by reporter: destination (the server's
 // sidecar), waypoint (ambient mode: it reports for the server), source (the client's sidecar).
@@ -47,26 +42,28 @@ func tallyRequests(vector model.Vector, note func(key)) requestTallies {
 }
 
 func (t *tally) add(m model.Metric, v float64) {
+	t.all.add(m, v)
+	// A code of 0 alone (the caller went away) says nothing of where the request was: the
+	// flags do.
+	if !forwarded(string(m["response_flags"])) {
+		t.sourceOnly.add(m, v)
+	}
+}
+
+func (c *counts) add(m model.Metric, v float64) {
 	code := string(m["response_code"])
-	t.total += v
-	failed := code == "0" || strings.HasPrefix(code, "5")
-	if failed {
-		t.serverErrors += v
+	c.total += v
+	if code == "0" || strings.HasPrefix(code, "5") {
+		c.serverErrors += v
 	}
 	if strings.HasPrefix(code, "4") {
-		t.clientErrors += v
+		c.clientErrors += v
 	}
 	if code == "403" {
-		t.denied += v
+		c.denied += v
 	}
 	if m["connection_security_policy"] == "mutual_tls" {
-		t.mtls += v
-	}
-	if noUpstream[string(m["response_flags"])] || code == "0" {
-		t.unreached += v
-		if failed {
-			t.unreachedErrors += v
-		}
+		c.mtls += v
 	}
 }
 
@@ -78,23 +75,25 @@ func (t requestTallies) edge(k key) *Edge {
 	d, w, s := t["destination"][k], t["waypoint"][k], t["source"][k]
 	var server *tally
 	switch {
-	case d != nil && d.total > 0:
+	case d != nil && d.all.total > 0:
 		server, e.Reporter = d, "destination"
-	case w != nil && w.total > 0:
+	case w != nil && w.all.total > 0:
 		server, e.Reporter = w, "waypoint"
 	}
-	var c tally
+	var c counts
 	switch {
 	case server != nil:
-		c = *server
-		share := server.mtls / server.total
+		c = server.all
+		share := c.mtls / c.total
 		e.MTLS = &share
 		if s != nil {
-			c.total += s.unreached
-			c.serverErrors += s.unreachedErrors
+			c.total += s.sourceOnly.total
+			c.serverErrors += s.sourceOnly.serverErrors
+			c.clientErrors += s.sourceOnly.clientErrors
+			c.denied += s.sourceOnly.denied
 		}
-	case s != nil && s.total > 0:
-		c = *s
+	case s != nil && s.all.total > 0:
+		c = s.all
 		e.Reporter = "source"
 	default:
 		return nil

@@ -37,7 +37,7 @@ func tcpTallies(s *telemetry.Samples, note func(key)) tcpEdges {
 			}
 			if connections {
 				tt.connections += v
-				if sample.Metric["response_flags"] == "DENY" {
+				if hasFlag(string(sample.Metric["response_flags"]), "DENY") {
 					tt.denied += v
 				}
 				continue
