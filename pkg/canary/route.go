@@ -111,7 +111,7 @@ func (p *Plan) describeRule(ref ruleRef, rule map[string]any) string {
 		b.WriteString(" match: " + describeMatch(rule[p.API.matches]))
 	}
 	var dests []string
-	for _, w := range weightsOf(p.API.destinations(rule, p.Service)) {
+	for _, w := range p.API.weightsOf(p.API.destinations(rule, p.Service)) {
 		dests = append(dests, fmt.Sprintf("%s %d%%", nameOf(w.Backend), w.Weight))
 	}
 	if len(dests) > 0 {

@@ -54,7 +54,7 @@ func (p *Plan) readRule(current *unstructured.Unstructured, want string) (ruleIn
 	if err := p.checkDestinations(route, ref, dests); err != nil {
 		return ruleInPlay{}, err
 	}
-	p.Before = weightsOf(dests)
+	p.Before = p.API.weightsOf(dests)
 	p.After = p.Before
 	return ruleInPlay{route: route, ref: ref, rule: rule, dests: dests}, nil
 }
@@ -94,7 +94,7 @@ func (p *Plan) reweigh(r ruleInPlay, recs records, inProgress bool, req Request)
 			}
 		}
 		r.rule[entries] = p.splitEntries(r.dests, int64(*req.Percent))
-		p.After = weightsOf(p.API.destinations(r.rule, p.Service))
+		p.After = p.API.weightsOf(p.API.destinations(r.rule, p.Service))
 		// A step that changes no weight keeps the record's previous weights.
 		if !inProgress || !equalWeights(p.Before, p.After) {
 			recs[r.ref.key()] = record{Stable: p.Stable, Canary: p.Canary, Previous: p.Before}

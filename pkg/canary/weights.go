@@ -58,13 +58,17 @@ func (p *Plan) backend(name string) Backend {
 }
 
 // weightsOf is the share of traffic each destination gets, in percent: weights are relative
-// in both APIs (v1 3, v2 1 is 75% and 25%).
-func weightsOf(dests []destination) []Weight {
+// in both APIs (v1 3, v2 1 is 75% and 25%). A lone VirtualService destination takes all
+// whatever its weight; a lone backendRef of weight 0 takes nothing.
+func (a routeAPI) weightsOf(dests []destination) []Weight {
 	raw := make([]int64, len(dests))
 	for i, d := range dests {
 		raw[i] = d.weight
 	}
 	shares := istio.Shares(raw)
+	if a.gatewayAPI() {
+		shares = istio.BackendShares(raw)
+	}
 	out := make([]Weight, len(dests))
 	for i, d := range dests {
 		out[i] = Weight{Backend: d.backend, Weight: shares[i]}

@@ -1,15 +1,21 @@
 package istio
 
-// Shares turns route weights into the percentages of traffic Istio sends: each destination
-// gets weight / (sum of weights), a lone destination everything. The percentages are whole
-// numbers that sum to 100, the remainders going to the largest fractions first (ties to the
-// earlier destination).
+// Shares turns a VirtualService route's weights into the percentages of traffic Istio sends:
+// each destination gets weight / (sum of weights), and a lone destination everything, whatever
+// its weight (Istio ignores it). The percentages are whole numbers that sum to 100, the
+// remainders going to the largest fractions first (ties to the earlier destination).
 func Shares(weights []int64) []int64 {
-	shares := make([]int64, len(weights))
 	if len(weights) == 1 {
-		shares[0] = 100
-		return shares
+		return []int64{100}
 	}
+	return BackendShares(weights)
+}
+
+// BackendShares are the percentages of a Gateway API rule's backendRefs (weights as written,
+// 1 when unset): as Shares, except that a lone backendRef of weight 0 gets nothing, as any of
+// weight 0 does. With no weight above 0 the rule sends nothing anywhere: Istio answers 500.
+func BackendShares(weights []int64) []int64 {
+	shares := make([]int64, len(weights))
 	var total int64
 	for _, w := range weights {
 		total += max(w, 0)
