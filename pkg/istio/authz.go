@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -34,10 +35,12 @@ const Unknown = "\x00unknown"
 
 // Request is what an enforcement point knows of one request. HTTP attributes ("" = any
 // value) exist only for HTTP traffic: a TCP connection has none, and a rule that needs them
-// never matches it as ALLOW (a DENY rule is enforced without them).
+// never matches it as ALLOW (a DENY rule is enforced without them; at ztunnel a source,
+// operation or condition left without L4 fields never matches).
 type Request struct {
 	// Principal is the mTLS peer's identity (TRUSTDOMAIN/ns/NS/sa/SA, without spiffe://); ""
-	// for plaintext, which has none; Unknown for some identity.
+	// for plaintext, which has none; Unknown for some identity; Unknown in place of one
+	// segment (TD/ns/NS/sa/Unknown) for some identity of that shape.
 	Principal string
 	// RequestPrincipal is the validated JWT's ISS/SUB; "" for none; Unknown for any.
 	RequestPrincipal string
@@ -46,7 +49,7 @@ type Request struct {
 	TCP              bool   // no HTTP attributes
 	Method, Path     string // "" or Unknown: any
 	Host             string
-	Headers          map[string]string // nil: any
+	Headers          map[string]string // nil: any; names are case-insensitive
 }
 
 // Where Istio enforces AuthorizationPolicies.
@@ -122,11 +125,17 @@ type Authorizer struct {
 // DryRunAnnotation makes Istio evaluate a policy without enforcing it.
 const DryRunAnnotation = "istio.io/dry-run"
 
+// isDryRun: istiod reads the annotation with strconv.ParseBool ("true", "True", "1", ...).
+func isDryRun(ap *unstructured.Unstructured) bool {
+	dryRun, _ := strconv.ParseBool(ap.GetAnnotations()[DryRunAnnotation])
+	return dryRun
+}
+
 // Applicable are the policies enforced at p.
 func (a Authorizer) Applicable(p Point) []*unstructured.Unstructured {
 	var out []*unstructured.Unstructured
 	for _, ap := range a.Policies {
-		if ap.GetAnnotations()[DryRunAnnotation] == "true" {
+		if isDryRun(ap) {
 			continue
 		}
 		if appliesAt(ap, p, a.RootNamespace) {
@@ -137,15 +146,22 @@ func (a Authorizer) Applicable(p Point) []*unstructured.Unstructured {
 }
 
 // appliesAt: selector (and namespace-wide, and root-namespace) policies at a pod's sidecar,
-// gateway or ztunnel; targetRefs at gateways (kind Gateway) and waypoints (kind Gateway
-// naming the waypoint, or kind Service naming the Service the request is for).
+// gateway or ztunnel; targetRefs (istiod's ShouldAttachPolicy) at gateways (kind Gateway of
+// the policy's namespace) and waypoints (kind Gateway naming the waypoint, kind Service
+// naming the Service the request is for, or, from the root namespace, GatewayClass
+// istio-waypoint: every waypoint).
 func appliesAt(ap *unstructured.Unstructured, p Point, root string) bool {
 	if HasTargetRefs(ap) {
 		for _, ref := range PolicyTargets(ap) {
 			switch {
-			case ref.Kind == "Gateway" && (p.At == AtGateway || p.At == AtWaypoint) && ref.Namespace+"/"+ref.Name == p.Gateway:
+			case ref.Kind == "Gateway" && ref.Group == gatewayGroup && (p.At == AtGateway || p.At == AtWaypoint) &&
+				ref.Namespace == ap.GetNamespace() && ref.Namespace+"/"+ref.Name == p.Gateway:
 				return true
-			case ref.Kind == "Service" && p.At == AtWaypoint && ref.Namespace+"/"+ref.Name == p.Service:
+			case ref.Kind == "Service" && (ref.Group == "" || ref.Group == "core") && p.At == AtWaypoint &&
+				ap.GetNamespace()+"/"+ref.Name == p.Service:
+				return true
+			case ref.Kind == "GatewayClass" && ref.Group == gatewayGroup && ref.Name == GatewayClassWaypoint &&
+				p.At == AtWaypoint && ap.GetNamespace() == root:
 				return true
 			}
 		}
@@ -160,22 +176,28 @@ func appliesAt(ap *unstructured.Unstructured, p Point, root string) bool {
 	return SelectorMatches(WorkloadSelector(ap), p.Labels)
 }
 
-// PolicyTargets are a policy's targetRef and targetRefs, with the policy's namespace (a
-// policy can only target objects of its own namespace).
+// gatewayGroup is the API group of Gateway and GatewayClass.
+const gatewayGroup = "gateway.networking.k8s.io"
+
+// PolicyTargets are a policy's targetRefs, or its legacy targetRef when it has none (as
+// istiod's GetTargetRefs), in the policy's namespace unless the reference names another (which
+// istiod never matches: a policy only targets objects of its own namespace).
 func PolicyTargets(ap *unstructured.Unstructured) []Ref {
-	var list []any
-	if single, ok, _ := unstructured.NestedMap(ap.Object, "spec", "targetRef"); ok {
-		list = append(list, single)
+	list, _, _ := unstructured.NestedSlice(ap.Object, "spec", "targetRefs")
+	if single, ok, _ := unstructured.NestedMap(ap.Object, "spec", "targetRef"); ok && len(list) == 0 {
+		list = []any{single}
 	}
-	refs, _, _ := unstructured.NestedSlice(ap.Object, "spec", "targetRefs")
-	list = append(list, refs...)
 	var out []Ref
 	for _, item := range list {
 		m := asMap(item)
 		kind, _ := m["kind"].(string)
 		name, _ := m["name"].(string)
 		group, _ := m["group"].(string)
-		out = append(out, Ref{Group: group, Kind: kind, Namespace: ap.GetNamespace(), Name: name})
+		namespace, _ := m["namespace"].(string)
+		if namespace == "" {
+			namespace = ap.GetNamespace()
+		}
+		out = append(out, Ref{Group: group, Kind: kind, Namespace: namespace, Name: name})
 	}
 	return out
 }
@@ -184,20 +206,31 @@ func PolicyTargets(ap *unstructured.Unstructured) []Ref {
 func (a Authorizer) Decide(p Point, r Request) Decision {
 	var d Decision
 	denied, allowed := No, No
-	l4Only := p.At == AtZtunnel || r.TCP
+	e := evaluation{r: r, mode: envoyHTTP}
+	switch {
+	case p.At == AtZtunnel:
+		e.mode = ztunnelL4
+	case r.TCP:
+		e.mode = envoyTCP
+	}
 	for _, ap := range a.Applicable(p) {
 		ref := ap.GetNamespace() + "/" + ap.GetName()
+		e.namespace = ap.GetNamespace()
 		switch Action(ap) {
 		case ActionCustom:
-			d.Custom = append(d.Custom, ref)
+			if p.At != AtZtunnel { // istiod sends ztunnel no CUSTOM policy
+				d.Custom = append(d.Custom, ref)
+			}
 		case ActionDeny:
-			for _, m := range matchingRules(ap, ref, r, l4Only, false) {
+			e.allow = false
+			for _, m := range e.matchingRules(ap, ref) {
 				d.Denying = append(d.Denying, m)
 				denied = or(denied, m.Match)
 			}
 		case ActionAllow:
+			e.allow = true
 			d.AllowPolicies = append(d.AllowPolicies, ref)
-			for _, m := range matchingRules(ap, ref, r, l4Only, true) {
+			for _, m := range e.matchingRules(ap, ref) {
 				d.Allowing = append(d.Allowing, m)
 				allowed = or(allowed, m.Match)
 			}
@@ -211,23 +244,15 @@ func (a Authorizer) Decide(p Point, r Request) Decision {
 	return d
 }
 
-// matchingRules are the rules of ap that match r (Yes or Maybe). Where only L4 is enforced
-// (ztunnel, or TCP traffic), an ALLOW rule that needs HTTP never matches and a DENY rule is
-// enforced without its HTTP parts.
-func matchingRules(ap *unstructured.Unstructured, ref string, r Request, l4Only, allow bool) []RuleRef {
+// matchingRules are the rules of ap that match the request (Yes or Maybe). Where only L4 is
+// enforced (ztunnel, or TCP traffic), an ALLOW rule that needs HTTP never matches and a DENY
+// rule is enforced without its HTTP parts (see mode).
+func (e evaluation) matchingRules(ap *unstructured.Unstructured, ref string) []RuleRef {
 	rules, _, _ := unstructured.NestedSlice(ap.Object, "spec", "rules")
 	var out []RuleRef
 	for i, raw := range rules {
-		rule := asMap(raw)
-		var m Tri
-		switch {
-		case l4Only && allow && ruleNeedsHTTP(rule):
-			m = No
-		default:
-			m = ruleMatches(rule, r, l4Only)
-		}
-		if m != No {
-			body, _ := json.Marshal(rule)
+		if m := e.rule(raw); m != No {
+			body, _ := json.Marshal(raw)
 			out = append(out, RuleRef{Policy: ref, Index: i, Match: m, body: string(body)})
 		}
 	}
@@ -238,7 +263,7 @@ func matchingRules(ap *unstructured.Unstructured, ref string, r Request, l4Only,
 func (d Decision) reason(denied Tri) string {
 	switch {
 	case denied == Yes:
-		return "denied by DENY " + d.Denying[0].String()
+		return "denied by DENY " + firstYes(d.Denying).String()
 	case len(d.AllowPolicies) == 0 && denied == No:
 		return "allowed: no ALLOW policy applies"
 	case len(d.AllowPolicies) == 0:
@@ -273,9 +298,14 @@ func firstYes(list []RuleRef) RuleRef {
 // Wider reports whether after allows a request that before did not, for the requests r
 // stands for. With partly unknown requests both may allow "some": then after is no wider
 // only when its allowing rules are among before's and its denying rules include before's.
+// A CUSTOM policy gone (its external authorizer may have denied) widens too.
 func Wider(before, after Decision) bool {
 	switch {
-	case after.Allowed == No || before.Allowed == Yes:
+	case after.Allowed == No:
+		return false
+	case slices.ContainsFunc(before.Custom, func(c string) bool { return !slices.Contains(after.Custom, c) }):
+		return true
+	case before.Allowed == Yes:
 		return false
 	case before.Allowed == No:
 		return true
