@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -10,6 +11,7 @@ import (
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/istio"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/mesh"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/why"
 )
 
 // Shell completion from the cluster: namespaces, services, subsets and kubeconfig contexts.
@@ -104,6 +106,32 @@ func (c completer) services(cmd *cobra.Command, args []string, prefix string) ([
 		names[i] = svc.Name
 	}
 	return sortedMatching(names, prefix), cobra.ShellCompDirectiveNoFileComp
+}
+
+// whyEnds completes why's SOURCE ("outside" or a workload) and DESTINATION (a Service) from
+// the namespace's pods and Services.
+func (c completer) whyEnds(cmd *cobra.Command, args []string, prefix string) ([]string, cobra.ShellCompDirective) {
+	if len(args) >= 2 {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	clients, ns, ok := c.clients()
+	if !ok {
+		return matching([]string{"outside"}, prefix), cobra.ShellCompDirectiveNoFileComp
+	}
+	var names []string
+	if len(args) == 0 {
+		names = append(names, "outside")
+		if pods, err := clients.Core.Pods(ns).List(cmd.Context(), metav1.ListOptions{}); err == nil {
+			for i := range pods.Items {
+				names = append(names, why.WorkloadOf(&pods.Items[i]))
+			}
+		}
+	} else if list, err := clients.Core.Services(ns).List(cmd.Context(), metav1.ListOptions{}); err == nil {
+		for _, svc := range list.Items {
+			names = append(names, svc.Name)
+		}
+	}
+	return sortedMatching(slices.Compact(slices.Sorted(slices.Values(names))), prefix), cobra.ShellCompDirectiveNoFileComp
 }
 
 // subsets completes --canary with SERVICE's versions: the subsets of its DestinationRules and

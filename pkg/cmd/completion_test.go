@@ -21,6 +21,8 @@ func TestFlagCompletions(t *testing.T) {
 		{[]string{"traces", "-o", ""}, "table\njson\n"},
 		{[]string{"traces", "reviews", ""}, ""},
 		{[]string{"doctor", "--fail-on", ""}, "error\nwarning\ninfo\n"},
+		{[]string{"why", "-o", ""}, "table\njson\nyaml\n"},
+		{[]string{"why", "out"}, "outside\n"},
 	}
 	for _, tt := range tests {
 		stdout, stderr, code := run(nil, append([]string{"__complete"}, tt.args...)...)

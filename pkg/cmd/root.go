@@ -27,7 +27,7 @@ const displayName = "kubectl mesh"
 
 var negativeNumber = regexp.MustCompile(`^unknown shorthand flag: '[0-9]' in -([0-9]+)$`)
 
-// NewCmdMesh is the umbrella command: `kubectl mesh canary|lockdown|graph|traces|doctor|version|completion`.
+// NewCmdMesh is the umbrella command: `kubectl mesh canary|lockdown|graph|traces|doctor|why|version|completion`.
 func NewCmdMesh(streams genericiooptions.IOStreams) *cobra.Command {
 	flags := mesh.NewConfigFlags()
 	return newCmdMesh(streams, flags, flags)
@@ -46,6 +46,7 @@ func newCmdMesh(streams genericiooptions.IOStreams, flags *mesh.ConfigFlags, get
   graph     the service graph: rps, errors, p50/p99 latency and mTLS per edge
   traces    the slowest traces and their critical path; which hop loses trace context
   doctor    the tutorial's antipatterns and install problems, found in the cluster
+  why       which route, mTLS setting and policy rule decide a request, and the verdict
 
 Every command that writes can show what it would do first (--dry-run, -o yaml).`,
 		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: displayName},
@@ -66,6 +67,7 @@ Every command that writes can show what it would do first (--dry-run, -o yaml).`
 		NewCmdGraph(getter, streams),
 		NewCmdTraces(getter, streams),
 		NewCmdDoctor(getter, streams),
+		NewCmdWhy(getter, streams),
 		NewCmdVersion(streams),
 	)
 	completeFlag(root, "namespace", completer{getter}.namespaces)
