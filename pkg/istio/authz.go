@@ -334,3 +334,36 @@ func containsRule(list []RuleRef, r RuleRef) bool {
 		return x.Policy == r.Policy && x.Index == r.Index && x.body == r.body && x.Match >= r.Match
 	})
 }
+
+// IsDryRun reports whether Istio evaluates ap without enforcing it (istio.io/dry-run).
+func IsDryRun(ap *unstructured.Unstructured) bool { return isDryRun(ap) }
+
+// DryRunVerdicts say what the dry-run policies that would apply at p would do to r, had they
+// been enforced: Istio logs these decisions, and why reports them beside the real one.
+func (a Authorizer) DryRunVerdicts(p Point, r Request) []string {
+	var out []string
+	for _, ap := range a.Policies {
+		if !isDryRun(ap) || !appliesAt(ap, p, a.RootNamespace) {
+			continue
+		}
+		enforced := ap.DeepCopy()
+		annotations := enforced.GetAnnotations()
+		delete(annotations, DryRunAnnotation)
+		enforced.SetAnnotations(annotations)
+		d := Authorizer{Policies: []*unstructured.Unstructured{enforced}, RootNamespace: a.RootNamespace}.Decide(p, r)
+		ref := ap.GetNamespace() + "/" + ap.GetName()
+		some := ""
+		if d.Allowed == Maybe {
+			some = " for some requests"
+		}
+		switch {
+		case Action(ap) == ActionDeny && d.Allowed != Yes:
+			out = append(out, fmt.Sprintf("dry-run DENY %s would deny it%s", ref, some))
+		case Action(ap) == ActionAllow && d.Allowed != Yes:
+			out = append(out, fmt.Sprintf("dry-run ALLOW %s would not admit it%s", ref, some))
+		case Action(ap) == ActionAllow || Action(ap) == ActionDeny:
+			out = append(out, fmt.Sprintf("dry-run %s %s would let it through", Action(ap), ref))
+		}
+	}
+	return out
+}

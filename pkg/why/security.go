@@ -142,7 +142,11 @@ func (in Input) authorize(pod *corev1.Pod, mtls bool, waypoint, waypointPrincipa
 		}
 		d := pd.Hops[i]
 		where := hopName(h, pod)
-		steps = append(steps, Step{Step: "authorization", Object: where, Detail: d.Reason + l7Note(a, h)})
+		detail := d.Reason + l7Note(a, h)
+		if trial := a.DryRunVerdicts(h.Point, req); len(trial) > 0 {
+			detail += "; not enforced: " + strings.Join(trial, "; ")
+		}
+		steps = append(steps, Step{Step: "authorization", Object: where, Detail: detail})
 	}
 	o := outcome{verdict: Allowed, response: "200", at: pd.Hop.Point.At, applied: pd.AllowPolicies}
 	if len(hops) == 0 {

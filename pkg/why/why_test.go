@@ -111,6 +111,13 @@ kind: AuthorizationPolicy
 metadata: {name: from-productpage, namespace: istio-system}
 spec: {rules: [{from: [{source: {principals: [cluster.local/ns/shop/sa/bookinfo-productpage]}}]}]}`))
 		}, verdict: Allowed, response: "200", at: istio.AtSidecar, decided: "istio-system/from-productpage#0"},
+		{name: "a dry-run DENY is reported, not enforced", mutate: func(t *testing.T, in *Input) {
+			in.AuthorizationPolicies = append(in.AuthorizationPolicies, obj(t, `
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: trial, namespace: shop, annotations: {istio.io/dry-run: "true"}}
+spec: {action: DENY, rules: [{to: [{operation: {methods: [GET]}}]}]}`))
+		}, verdict: Allowed, response: "200", at: istio.AtSidecar, says: "not enforced: dry-run DENY shop/trial would deny it"},
 	}
 }
 
