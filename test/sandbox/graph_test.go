@@ -116,6 +116,7 @@ func graphOf(t *testing.T, path string, sb *sandbox.Sandbox, args ...string) gra
 func TestGraph(t *testing.T) {
 	sb := startSandbox(t)
 	path := plugins(t)
+	t.Run("Why", func(t *testing.T) { testWhyObserved(t, path, sb) })
 	t.Run("Errors", func(t *testing.T) { testGraphErrors(t, path, sb) })
 	t.Run("Watch", func(t *testing.T) { testGraphWatch(t, path, sb) })
 	t.Run("MatchesPromQL", func(t *testing.T) { testGraphMatchesPromQL(t, path, sb) })
