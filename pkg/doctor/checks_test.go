@@ -68,6 +68,7 @@ func TestProxyVersion(t *testing.T) {
 		{"one minor behind", []string{healthyControlPlane, pod("proxyv2:1.23.4")}, []string{"warning Pod/shop/web"}},
 		{"two minors behind", []string{healthyControlPlane, pod("proxyv2:1.22.0")}, []string{"error Pod/shop/web"}},
 		{"ahead", []string{healthyControlPlane, pod("proxyv2:1.26.0")}, []string{"error Pod/shop/web"}},
+		{"one minor ahead", []string{healthyControlPlane, pod("proxyv2:1.25.0")}, []string{"error Pod/shop/web"}},
 		{"other major", []string{healthyControlPlane, pod("proxyv2:2.24.0")}, []string{"error Pod/shop/web"}},
 		{"untagged proxy", []string{healthyControlPlane, pod("proxyv2@sha256:abc")}, nil},
 		{"tag and digest", []string{healthyControlPlane, pod("proxyv2:1.22.1@sha256:abc")}, []string{"error Pod/shop/web"}},

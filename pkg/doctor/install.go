@@ -3,7 +3,6 @@ package doctor
 import (
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -91,69 +90,6 @@ func objectOf(obj *unstructured.Unstructured) Object {
 	return Object{Kind: obj.GetKind(), Namespace: obj.GetNamespace(), Name: obj.GetName()}
 }
 
-// proxyVersions compares each proxy's image tag with istiod's: a proxy more than a minor
-// version away from its control plane is outside what Istio supports.
-func proxyVersions(in Input) []Finding {
-	istiods := controlPlane(in, isIstiod)
-	if len(istiods) == 0 {
-		return nil
-	}
-	image, _ := discovery(istiods[0])["image"].(string)
-	control, ok := minorVersion(image)
-	if !ok {
-		return nil
-	}
-	var findings []Finding
-	for _, pod := range in.Pods {
-		container := proxyContainer(&pod)
-		if container == nil {
-			continue
-		}
-		proxy, ok := minorVersion(container.Image)
-		if !ok || !in.inScope(pod.Namespace) {
-			continue
-		}
-		skew := abs(control.minor - proxy.minor)
-		if proxy.major == control.major && skew == 0 {
-			continue
-		}
-		// Istio supports a data plane one minor version from its control plane.
-		severity := Warning
-		if proxy.major != control.major || skew > 1 {
-			severity = Error
-		}
-		findings = append(findings, Finding{Severity: severity, Check: CheckVersion, Object: Object{Kind: "Pod", Namespace: pod.Namespace, Name: pod.Name},
-			Why: fmt.Sprintf("its proxy is %s, istiod %s: %s; restarted pods get istiod's version", proxy.text, control.text, skewText(proxy, control, skew)),
-			Fix: restart(&pod) + " (new pods get istiod's proxy)"})
-	}
-	return findings
-}
-
-type version struct {
-	major, minor int
-	text         string
-}
-
-// minorVersion reads "1.24.1" out of an image like docker.io/istio/proxyv2:1.24.1-distroless.
-func minorVersion(image string) (version, bool) {
-	image, _, _ = strings.Cut(image, "@") // a digest after the tag
-	i := strings.LastIndex(image, ":")
-	if i < 0 || strings.Contains(image[i:], "/") {
-		return version{}, false
-	}
-	tag := image[i+1:]
-	parts := strings.SplitN(strings.SplitN(tag, "-", 2)[0], ".", 3)
-	if len(parts) < 2 {
-		return version{}, false
-	}
-	major, err1 := strconv.Atoi(strings.TrimPrefix(parts[0], "v"))
-	minor, err2 := strconv.Atoi(parts[1])
-	if err1 != nil || err2 != nil {
-		return version{}, false
-	}
-	return version{major: major, minor: minor, text: strings.SplitN(tag, "-", 2)[0]}, true
-}
-
 // discovery is istiod's container: named "discovery" by Istio's charts, else the first.
 func discovery(d *unstructured.Unstructured) map[string]any {
 	containers, _, _ := unstructured.NestedSlice(d.Object, "spec", "template", "spec", "containers")
@@ -178,20 +114,6 @@ func istiodEnv(d *unstructured.Unstructured, name string) string {
 		}
 	}
 	return ""
-}
-
-func skewText(proxy, control version, skew int) string {
-	if proxy.major != control.major {
-		return "another major version"
-	}
-	return fmt.Sprintf("%d minor version%s apart", skew, map[bool]string{true: "s"}[skew > 1])
-}
-
-func abs(n int) int {
-	if n < 0 {
-		return -n
-	}
-	return n
 }
 
 // opsPlanning: istiod and ingress gateways with a single replica or no PodDisruptionBudget

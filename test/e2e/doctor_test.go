@@ -268,6 +268,7 @@ func TestDoctor(t *testing.T) {
 		t.Errorf("--fail-on warning with warnings: want exit 1:\n%s", r)
 	}
 
+	t.Run("revision-based upgrade", doctorRevisionUpgrade)
 	t.Run("control plane", func(t *testing.T) { doctorControlPlaneProblems(t) })
 }
 
