@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make demo`: starts the sandbox, walks the Istio tutorial with kubectl mesh as a user would
-# (observe, canary, traces, lockdown, doctor, undo, rollback), printing each command and what it shows, then
+# (observe, canary, traces, lockdown, why, doctor, undo, rollback), printing each command and what it shows, then
 # stops the sandbox.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -50,6 +50,9 @@ step kubectl mesh lockdown default --window 2m
 step kubectl mesh lockdown default --window 2m --force --dry-run
 step kubectl mesh lockdown default --window 2m --force
 step kubectl mesh lockdown default --status
+step kubectl mesh why productpage reviews -n default --path /reviews/0 --window 2m
+step kubectl mesh why details reviews -n default --path /reviews/0
+step kubectl mesh why outside svc/productpage -n default --path /productpage --window 2m
 # The tutorial's antipatterns and verify-install's questions, across the cluster: the
 # sandbox keeps one example of each (mongodb a StatefulSet with a classic sidecar, one istiod
 # replica, untuned sidecars, legacy labelled after its pod started, mTLS turned off there).
