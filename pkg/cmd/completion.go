@@ -168,6 +168,27 @@ func (c completer) subsets(cmd *cobra.Command, args []string, prefix string) ([]
 	return matching(names, prefix), cobra.ShellCompDirectiveNoFileComp
 }
 
+// policies completes what-if's --delete with the namespace's AuthorizationPolicies and
+// PeerAuthentications, as KIND/NAME.
+func (c completer) policies(cmd *cobra.Command, _ []string, prefix string) ([]string, cobra.ShellCompDirective) {
+	clients, ns, ok := c.clients()
+	if !ok {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	var names []string
+	if list, err := clients.Security.AuthorizationPolicies(ns).List(cmd.Context(), metav1.ListOptions{}); err == nil {
+		for _, ap := range list.Items {
+			names = append(names, "authorizationpolicy/"+ap.Name)
+		}
+	}
+	if list, err := clients.Security.PeerAuthentications(ns).List(cmd.Context(), metav1.ListOptions{}); err == nil {
+		for _, pa := range list.Items {
+			names = append(names, "peerauthentication/"+pa.Name)
+		}
+	}
+	return sortedMatching(names, prefix), cobra.ShellCompDirectiveNoFileComp
+}
+
 // contexts completes --context from the kubeconfig.
 func contexts(flags *mesh.ConfigFlags) completionFunc {
 	return func(_ *cobra.Command, _ []string, prefix string) ([]string, cobra.ShellCompDirective) {

@@ -23,6 +23,8 @@ func TestFlagCompletions(t *testing.T) {
 		{[]string{"doctor", "--fail-on", ""}, "error\nwarning\ninfo\n"},
 		{[]string{"why", "-o", ""}, "table\njson\nyaml\n"},
 		{[]string{"why", "out"}, "outside\n"},
+		{[]string{"what-if", "-o", ""}, "table\njson\nyaml\n"},
+		{[]string{"what-if", "--fail-on", ""}, "none\ndenied\nallowed\nany\n"},
 	}
 	for _, tt := range tests {
 		stdout, stderr, code := run(nil, append([]string{"__complete"}, tt.args...)...)

@@ -58,9 +58,16 @@ type fakeCluster struct {
 	istio   *istiofake.Clientset
 	dynamic *dynamicfake.FakeDynamicClient
 	slow    bool // every request takes a second (see roundTrips)
+	// namespace, when set, is the namespace chosen as with -n; else the kubeconfig's default.
+	namespace string
 }
 
-func (f *fakeCluster) Namespace() (string, bool, error) { return "default", false, nil }
+func (f *fakeCluster) Namespace() (string, bool, error) {
+	if f.namespace != "" {
+		return f.namespace, true, nil
+	}
+	return "default", false, nil
+}
 
 func (f *fakeCluster) RequestTimeout() time.Duration { return 0 }
 

@@ -34,6 +34,7 @@ type LockdownOptions struct {
 	Undo          bool
 	Status        bool
 	Force         bool
+	WhatIf        bool
 	Window        string
 	PrometheusURL string
 
@@ -72,6 +73,9 @@ const lockdownExample = `  # See what would be written, then do it
   # Keep calls within the namespace and from Prometheus working
   kubectl mesh lockdown default --allow-from ns/default --allow-from monitoring/prometheus
 
+  # What the plan would deny of the traffic seen, before writing it
+  kubectl mesh lockdown default --what-if
+
   # Effective mTLS and authorization per workload
   kubectl mesh lockdown default --status
 
@@ -102,6 +106,7 @@ func NewCmdLockdown(getter mesh.ClientGetter, streams genericiooptions.IOStreams
 	f.BoolVar(&o.Undo, "undo", false, "Delete what lockdown created and restore the PeerAuthentication it changed.")
 	f.BoolVar(&o.Status, "status", false, "Print the effective mTLS mode and authorization of each workload; change nothing.")
 	f.BoolVar(&o.Force, "force", false, "Go ahead although pods lack a sidecar (or in Istio's root namespace).")
+	f.BoolVar(&o.WhatIf, "what-if", false, "Write nothing: replay the traffic seen in --window against the plan and list the edges whose verdict it changes (-o table, json or yaml; see kubectl mesh what-if).")
 	addDryRunFlag(c, &o.dryRunArg)
 	addObjectOutputFlag(c, &o.Output, "Print the objects written: one of yaml, json, name (with --status: yaml or json).")
 	f.StringVar(&o.Window, "window", "24h", "How far back telemetry counts as traffic to keep allowed (a Prometheus duration).")
@@ -133,6 +138,9 @@ func (o *LockdownOptions) Complete(args []string) error {
 
 // Validate checks that the flags make one request.
 func (o *LockdownOptions) Validate() error {
+	if o.WhatIf {
+		return o.validateWhatIf()
+	}
 	switch {
 	case o.Undo && o.Status:
 		return fmt.Errorf("--undo and --status contradict each other: give one")
@@ -154,6 +162,9 @@ func (o *LockdownOptions) Run(ctx context.Context) error {
 	namespace, err := o.resolveNamespace()
 	if err != nil {
 		return err
+	}
+	if o.WhatIf {
+		return o.whatIf(ctx, namespace)
 	}
 	if o.Status {
 		in, warnings, err := o.clients.ReadLockdownInput(ctx, namespace)

@@ -27,7 +27,7 @@ const displayName = "kubectl mesh"
 
 var negativeNumber = regexp.MustCompile(`^unknown shorthand flag: '[0-9]' in -([0-9]+)$`)
 
-// NewCmdMesh is the umbrella command: `kubectl mesh canary|lockdown|graph|traces|doctor|why|version|completion`.
+// NewCmdMesh is the umbrella command: `kubectl mesh canary|lockdown|graph|traces|doctor|why|what-if|version|completion`.
 func NewCmdMesh(streams genericiooptions.IOStreams) *cobra.Command {
 	flags := mesh.NewConfigFlags()
 	return newCmdMesh(streams, flags, flags)
@@ -47,6 +47,7 @@ func newCmdMesh(streams genericiooptions.IOStreams, flags *mesh.ConfigFlags, get
   traces    the slowest traces and their critical path; which hop loses trace context
   doctor    the tutorial's antipatterns and install problems, found in the cluster
   why       which route, mTLS setting and policy rule decide a request, and the verdict
+  what-if   what a policy change would deny or let in, replayed on the traffic seen
 
 Every command that writes can show what it would do first (--dry-run, -o yaml).`,
 		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: displayName},
@@ -68,6 +69,7 @@ Every command that writes can show what it would do first (--dry-run, -o yaml).`
 		NewCmdTraces(getter, streams),
 		NewCmdDoctor(getter, streams),
 		NewCmdWhy(getter, streams),
+		NewCmdWhatIf(getter, streams),
 		NewCmdVersion(streams),
 	)
 	completeFlag(root, "namespace", completer{getter}.namespaces)
@@ -119,7 +121,8 @@ func argsForBinary(binary string, args []string) []string {
 		name = "kubectl-" + rest
 	}
 	if op, ok := strings.CutPrefix(name, "kubectl-mesh_"); ok {
-		return pluginArgs(op, args)
+		// kubectl turns the dashes of a plugin's name into underscores: what-if is mesh_what_if.
+		return pluginArgs(strings.ReplaceAll(op, "_", "-"), args)
 	}
 	return args
 }

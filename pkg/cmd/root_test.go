@@ -57,6 +57,7 @@ func TestArgsForBinary(t *testing.T) {
 		{"kubectl-mesh_graph.exe", []string{"-n", "default"}, []string{"graph", "-n", "default"}},
 		{"kubectl_complete-mesh", []string{"canary", "rev"}, []string{"__complete", "canary", "rev"}},
 		{"kubectl_complete-mesh_lockdown", []string{""}, []string{"__complete", "lockdown", ""}},
+		{"kubectl-mesh_what_if", []string{"-f", "p.yaml"}, []string{"what-if", "-f", "p.yaml"}},
 		{"renamed-binary", []string{"version"}, []string{"version"}},
 	}
 	for _, tt := range tests {
