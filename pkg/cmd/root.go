@@ -60,8 +60,11 @@ Every command that writes can show what it would do first (--dry-run, -o yaml).`
 		if m := negativeNumber.FindStringSubmatch(err.Error()); m != nil && c.Name() == "canary" {
 			return fmt.Errorf("PERCENT -%s is out of range: give a whole number from 0 to 100", m[1])
 		}
-		return fmt.Errorf("%w\nSee '%s --help' for usage.", err, c.CommandPath())
+		return fmt.Errorf("%w\nSee '%s --help' for usage.", flagError(err), c.CommandPath())
 	})
+	// The connection flags are checked before any command runs, whether or not it then
+	// needs the cluster.
+	root.PersistentPreRunE = func(*cobra.Command, []string) error { return flags.Validate() }
 	root.AddCommand(
 		NewCmdCanary(getter, streams),
 		NewCmdLockdown(getter, streams),

@@ -77,6 +77,18 @@ func explainConfigError(err error) error {
 	return fmt.Errorf("reading kubeconfig: %w", err)
 }
 
+// Validate checks the connection flags' values before anything runs. A malformed
+// --request-timeout otherwise surfaces only when the clients are built, and a command that can
+// go on without a cluster (graph with a Prometheus URL) would go on, the flag ignored.
+func (f *ConfigFlags) Validate() error {
+	if t := f.overrides.Timeout; t != "" {
+		if d, err := clientcmd.ParseTimeout(t); err != nil || d < 0 {
+			return fmt.Errorf("--request-timeout %q is not a duration: give seconds (30) or a number with a unit (30s, 2m, 1h)", t)
+		}
+	}
+	return nil
+}
+
 // RequestTimeout is --request-timeout (kubectl's forms: 30, 30s, 2m); 0 when it is not
 // given, or malformed (building the clients then says so).
 func (f *ConfigFlags) RequestTimeout() time.Duration {
