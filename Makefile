@@ -7,7 +7,7 @@ PKG     := github.com/kubectl-mesh/kubectl-mesh
 VERSION ?= $(shell git describe --tags --match 'v*' 2>/dev/null || echo "v0.1.0-dev.g$$(git rev-parse --short HEAD 2>/dev/null || echo unknown)")
 COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -s -w -X $(PKG)/pkg/version.version=$(VERSION) -X $(PKG)/pkg/version.commit=$(COMMIT)
-PLUGINS := kubectl-mesh kubectl-mesh_canary kubectl-mesh_lockdown kubectl-mesh_graph kubectl-mesh_traces kubectl-mesh_doctor kubectl-mesh_why
+PLUGINS := kubectl-mesh kubectl-mesh_canary kubectl-mesh_lockdown kubectl-mesh_graph kubectl-mesh_traces kubectl-mesh_doctor kubectl-mesh_why kubectl-mesh_what_if
 
 # The end-to-end tests use the kubectl on PATH; a machine without one gets it built from the
 # same Kubernetes release as the test API server.

@@ -35,7 +35,7 @@ check() {
 }
 check kubectl mesh version
 check kubectl mesh canary --help | grep -q '^  kubectl mesh canary SERVICE \[PERCENT\] \[flags\]$'
-for op in canary lockdown graph traces doctor why; do
+for op in canary lockdown graph traces doctor why what-if; do
 	check kubectl mesh-$op --help | grep -q "^  kubectl mesh $op"
 done
-echo "krew-check: every manifest valid; mesh, mesh-canary, mesh-lockdown, mesh-graph, mesh-traces, mesh-doctor, mesh-why installed by krew and run through kubectl"
+echo "krew-check: every manifest valid; mesh, mesh-canary, mesh-lockdown, mesh-graph, mesh-traces, mesh-doctor, mesh-why, mesh-what-if installed by krew and run through kubectl"

@@ -66,7 +66,7 @@ const completionScript = `#!/bin/sh
 exec kubectl mesh __complete "$@"
 `
 
-var plugins = []string{"mesh", "mesh-canary", "mesh-lockdown", "mesh-graph", "mesh-traces", "mesh-doctor", "mesh-why"}
+var plugins = []string{"mesh", "mesh-canary", "mesh-lockdown", "mesh-graph", "mesh-traces", "mesh-doctor", "mesh-why", "mesh-what-if"}
 
 // binaryOf is the executable kubectl looks for: plugin mesh-canary is kubectl-mesh_canary.
 func binaryOf(plugin string) string { return "kubectl-" + strings.ReplaceAll(plugin, "-", "_") }

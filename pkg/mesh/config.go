@@ -3,7 +3,9 @@
 package mesh
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"time"
 
@@ -73,6 +75,10 @@ func (f *ConfigFlags) RESTConfig() (*rest.Config, error) {
 func explainConfigError(err error) error {
 	if clientcmd.IsEmptyConfig(err) {
 		return fmt.Errorf("no cluster to talk to: set KUBECONFIG or pass --kubeconfig (and --context) to name one")
+	}
+	var missing *fs.PathError
+	if errors.As(err, &missing) && errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("kubeconfig %s does not exist: check --kubeconfig and $KUBECONFIG", missing.Path)
 	}
 	return fmt.Errorf("reading kubeconfig: %w", err)
 }

@@ -2,9 +2,12 @@ package mesh
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/url"
 	"strings"
@@ -69,11 +72,11 @@ func explain(err error) (inner error, explanation string) {
 		return outer(hasURL, urlErr, context.DeadlineExceeded), where + " did not answer in time (--request-timeout)"
 	case hasURL && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET)):
 		// The request went out: the server may have acted on it.
-		return urlErr, fmt.Sprintf("lost the connection to %s before its answer (%v)", where, urlErr.Err)
+		return urlErr, fmt.Sprintf("lost the connection to %s before its answer (%s)", where, Reason(urlErr.Err))
 	case hasURL:
 		var netErr net.Error
 		if errors.As(err, &netErr) || strings.Contains(err.Error(), "connection refused") {
-			return urlErr, fmt.Sprintf("cannot reach %s: %v\n(is the cluster up? check --kubeconfig, --context or --server)", where, urlErr.Err)
+			return urlErr, fmt.Sprintf("cannot reach %s: %s\n(is the cluster up? check --kubeconfig, --context or --server)", where, Reason(urlErr.Err))
 		}
 	}
 	return nil, ""
@@ -105,6 +108,63 @@ func errorMessage(err error) string {
 	var status apierrors.APIStatus
 	if errors.As(err, &status) {
 		return status.Status().Message
+	}
+	return err.Error()
+}
+
+// Reason says in words why a connection to a server failed. Go's own text names the request
+// (`Get "https://host/api/v1/query?query=sum+by+%28...": dial tcp 10.0.0.1:9090: connect:
+// connection refused`) and the syscall; the caller already says which server, so the reason
+// is all that is left to say. Every message about an unreachable server takes it from here.
+func Reason(err error) string {
+	var (
+		urlErr  *url.Error
+		dnsErr  *net.DNSError
+		unknown x509.UnknownAuthorityError
+		badHost x509.HostnameError
+		invalid x509.CertificateInvalidError
+		record  tls.RecordHeaderError
+		pathErr *fs.PathError
+	)
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, context.Canceled):
+		return "interrupted"
+	case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
+		return "no answer in time"
+	case errors.As(err, &dnsErr) && dnsErr.IsNotFound:
+		return fmt.Sprintf("no such host: the name %s does not resolve", dnsErr.Name)
+	case errors.As(err, &dnsErr):
+		return fmt.Sprintf("cannot look up the name %s (DNS)", dnsErr.Name)
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused: nothing listens on that address and port"
+	case errors.Is(err, syscall.ECONNRESET):
+		return "the connection was reset"
+	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
+		return "no route to that address"
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "the server closed the connection"
+	case errors.As(err, &unknown):
+		return "its TLS certificate is signed by an authority this kubeconfig does not trust"
+	case errors.As(err, &badHost):
+		return fmt.Sprintf("its TLS certificate is not valid for %s", badHost.Host)
+	case errors.As(err, &invalid):
+		return "its TLS certificate is not valid (expired, or not yet valid)"
+	case errors.As(err, &record):
+		return "it does not speak TLS: try http:// rather than https://"
+	case errors.As(err, &pathErr):
+		return fmt.Sprintf("%s: %s", pathErr.Path, pathErr.Err)
+	case errors.As(err, &urlErr):
+		return Reason(urlErr.Err)
+	}
+	if strings.Contains(err.Error(), "server gave HTTP response to HTTPS client") {
+		// net/http's own sentence, with no type to tell it by.
+		return "it answers plain HTTP, not HTTPS: use http://"
+	}
+	var opErr *net.OpError
+	if errors.As(err, &opErr) && opErr.Err != nil {
+		return opErr.Err.Error()
 	}
 	return err.Error()
 }

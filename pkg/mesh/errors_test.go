@@ -2,17 +2,24 @@ package mesh
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"syscall"
 	"testing"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	kubefake "k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 )
 
 func TestExplain(t *testing.T) {
@@ -102,3 +109,53 @@ func TestCheckAnswers(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// Reason names why a server could not be reached in words, never with the request's URL (a
+// PromQL query, URL-encoded) or the syscall's name.
+func TestReason(t *testing.T) {
+	query := "http://10.0.0.1:9090/api/v1/query?query=sum+by+%28reporter%2C+source_workload%29"
+	dial := func(err error) error {
+		return &url.Error{Op: "Get", URL: query, Err: &net.OpError{Op: "dial", Net: "tcp", Err: &os.SyscallError{Syscall: "connect", Err: err}}}
+	}
+	tests := []struct {
+		err  error
+		want string
+	}{
+		{dial(syscall.ECONNREFUSED), "connection refused: nothing listens on that address and port"},
+		{dial(syscall.EHOSTUNREACH), "no route to that address"},
+		{&url.Error{Op: "Get", URL: query, Err: &net.DNSError{Name: "prometheus.example", Err: "no such host", IsNotFound: true}}, "no such host: the name prometheus.example does not resolve"},
+		{&url.Error{Op: "Get", URL: query, Err: timeoutError{}}, "no answer in time"},
+		{&url.Error{Op: "Get", URL: query, Err: io.EOF}, "the server closed the connection"},
+		{&url.Error{Op: "Get", URL: query, Err: x509.UnknownAuthorityError{}}, "its TLS certificate is signed by an authority this kubeconfig does not trust"},
+		{&url.Error{Op: "Get", URL: query, Err: tls.RecordHeaderError{Msg: "first record does not look like a TLS handshake"}}, "it does not speak TLS: try http:// rather than https://"},
+		{&url.Error{Op: "Get", URL: query, Err: errors.New("http: server gave HTTP response to HTTPS client")}, "it answers plain HTTP, not HTTPS: use http://"},
+		{&url.Error{Op: "Get", URL: query, Err: &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("something else")}}, "something else"},
+	}
+	for _, tt := range tests {
+		if got := Reason(tt.err); got != tt.want {
+			t.Errorf("Reason(%v) = %q, want %q", tt.err, got, tt.want)
+		}
+		if got := Explain(tt.err).Error(); strings.Contains(got, "query=") || strings.Contains(got, "dial tcp") {
+			t.Errorf("Explain(%v) = %q: carries the request or the syscall", tt.err, got)
+		}
+	}
+}
+
+// The mesh config is read beside other requests: when they fail first and cancel it, its
+// own failure is no news; otherwise the warning says why in words, not with the request.
+func TestMeshConfigProblem(t *testing.T) {
+	kube := kubefake.NewClientset()
+	kube.PrependReactor("get", "configmaps", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, &url.Error{Op: "Get", URL: "https://10.0.0.1:6443/api/v1/namespaces/istio-system/configmaps/istio", Err: syscall.ECONNREFUSED}
+	})
+	c := &Clients{Core: kube.CoreV1()}
+	_, problem := c.MeshConfig(context.Background())
+	if want := "(configmap istio-system/istio: connection refused: nothing listens on that address and port): assuming"; !strings.Contains(problem, want) || strings.Contains(problem, `Get "`) {
+		t.Errorf("problem %q, want it to contain %q and not the request", problem, want)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, problem := c.MeshConfig(ctx); problem != "" {
+		t.Errorf("cancelled read: problem %q, want none", problem)
+	}
+}

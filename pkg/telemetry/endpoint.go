@@ -51,7 +51,7 @@ func (e *endpoint) get(ctx context.Context, path, hint string, read func(*http.R
 		if redirect, ok := mesh.AsRedirectError(err); ok {
 			return fmt.Errorf("%s at %s %v\n(if %s really is at %s, pass %s with its URL)", e.name, e.Where, redirect, e.name, redirect.Target, e.flag)
 		}
-		return e.failed(ctx, fmt.Errorf("cannot reach %s at %s: %v\n(check that it is up, or pass %s)", e.name, e.Where, withoutURL(err), e.flag))
+		return e.failed(ctx, fmt.Errorf("cannot reach %s at %s: %s\n(check that it is up, or pass %s)", e.name, e.Where, mesh.Reason(err), e.flag))
 	}
 	defer resp.Body.Close()
 	if err := e.refusedByRBAC(resp); err != nil {
@@ -72,6 +72,22 @@ func withoutURL(err error) error {
 		return urlErr.Err
 	}
 	return err
+}
+
+// unreadable says why an answer could not be read, in words: the connection's fate as
+// mesh.Reason says it, or where the JSON stops making sense, never encoding/json's own text.
+func unreadable(err error) string {
+	var (
+		syntax   *json.SyntaxError
+		mismatch *json.UnmarshalTypeError
+	)
+	switch {
+	case errors.As(err, &syntax):
+		return fmt.Sprintf("not valid JSON at byte %d", syntax.Offset)
+	case errors.As(err, &mismatch):
+		return fmt.Sprintf("field %q holds JSON %s where the API has another type", mismatch.Field, mismatch.Value)
+	}
+	return mesh.Reason(err)
 }
 
 // refusedByRBAC is the API server's refusal to proxy (403 with a Kubernetes Status), said

@@ -159,7 +159,7 @@ func (j *Jaeger) getJSON(ctx context.Context, path string, params url.Values, v 
 			return fmt.Errorf("Jaeger at %s answered HTTP %s to %s\n(%s)", j.Where, resp.Status, resp.Request.URL.Path, jaegerHint)
 		}
 		if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
-			return j.failed(resp.Request.Context(), fmt.Errorf("Jaeger at %s: reading its answer to %s: %v", j.Where, resp.Request.URL.Path, err))
+			return j.failed(resp.Request.Context(), fmt.Errorf("Jaeger at %s: reading its answer to %s: %s", j.Where, resp.Request.URL.Path, unreadable(err)))
 		}
 		return nil
 	})

@@ -172,7 +172,12 @@ func TestQueryFailuresSayWhatHappened(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	srv.Close() // nobody listens there any more
 	prom, _ := Locator{FlagURL: srv.URL, Timeout: time.Second}.Locate(context.Background())
-	if _, err := prom.Query(context.Background(), "up", time.Now()); err == nil || !strings.HasPrefix(err.Error(), "cannot reach Prometheus at --prometheus-url "+srv.URL) {
+	_, err := prom.Query(context.Background(), `sum by (reporter) (rate(istio_requests_total[5m]))`, time.Now())
+	if want := "cannot reach Prometheus at --prometheus-url " + srv.URL + ": connection refused: nothing listens on that address and port"; err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("unreachable: %v, want it to start with %q", err, want)
+	}
+	// Neither the URL-encoded query nor Go's words for the dial.
+	if err != nil && (strings.Contains(err.Error(), "query=") || strings.Contains(err.Error(), "dial tcp")) {
 		t.Errorf("unreachable: %v", err)
 	}
 }

@@ -43,7 +43,7 @@ func (p *Prometheus) stream(ctx context.Context, query string, at time.Time, eac
 		case errors.As(err, &promErr):
 			return fmt.Errorf("Prometheus at %s answered HTTP %s: %s", p.Where, resp.Status, promErr.message)
 		}
-		return p.failed(resp.Request.Context(), fmt.Errorf("cannot read the answer of Prometheus at %s (HTTP %s): %v", p.Where, resp.Status, err))
+		return p.failed(resp.Request.Context(), fmt.Errorf("cannot read the answer of Prometheus at %s (HTTP %s): %s", p.Where, resp.Status, unreadable(err)))
 	})
 }
 
@@ -65,7 +65,7 @@ func (p *Prometheus) HasIstioMetrics(ctx context.Context, from, to time.Time) (b
 			Data   []json.RawMessage `json:"data"`
 		}
 		if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-			return p.failed(resp.Request.Context(), fmt.Errorf("cannot read the answer of Prometheus at %s (HTTP %s): %v", p.Where, resp.Status, err))
+			return p.failed(resp.Request.Context(), fmt.Errorf("cannot read the answer of Prometheus at %s (HTTP %s): %s", p.Where, resp.Status, unreadable(err)))
 		}
 		if body.Status != "success" {
 			return fmt.Errorf("Prometheus at %s answered with an error (HTTP %s): %s", p.Where, resp.Status, body.Error)
