@@ -44,6 +44,9 @@ type Target struct {
 	// Abort is an injected fault's status (0: none); Delay an injected delay in ms.
 	Abort int
 	Delay float64
+	// Retries are the route's (none unless it sets them: Istio's default policy is not
+	// simulated).
+	Retries Retries
 }
 
 // Service finds a Service by name and namespace.
@@ -183,6 +186,9 @@ func (m *Mesh) routeVirtualService(rng *rand.Rand, vs *networkingv1.VirtualServi
 		}
 		target := m.pick(rng, svc, &subsetRef{name: dest.GetDestination().GetSubset(), from: vs.Namespace})
 		target.Abort, target.Delay = t.Abort, t.Delay
+		if r := route.GetRetries(); r != nil {
+			target.Retries = Retries{Attempts: int(r.GetAttempts()), On: r.GetRetryOn()}
+		}
 		return target
 	}
 	return Target{Flag: "NR"}

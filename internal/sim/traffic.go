@@ -168,7 +168,7 @@ func (s *Simulator) deliver(m *Mesh, src *Workload, srcPod *corev1.Pod, t Target
 		srcPod = nil // nothing reports on the caller's side
 	}
 	if t.Abort != 0 {
-		source.Code, source.Flags, source.DurationMs = t.Abort, "FI", t.Delay+0.2
+		source.Code, source.Flags, source.DurationMs = t.Abort, joinFlags(t.delayFlag(), "FI"), t.Delay+0.2
 		report(srcPod, source)
 		return t.Abort, t.Delay
 	}
@@ -223,13 +223,25 @@ func (s *Simulator) deliver(m *Mesh, src *Workload, srcPod *corev1.Pod, t Target
 	}
 
 	code, duration := s.serve(m, dst, t.Pod, depth, h.serverContext(), serverStart(req.At))
+	flags, took := t.delayFlag(), duration
+	for try := 0; try < t.Retries.Attempts && t.Retries.retriable(code); try++ {
+		// Each attempt reaches the destination, which reports it; the source reports the
+		// request once, with URX when the attempts ran out.
+		dest.Code, dest.DurationMs = code, duration
+		report(t.Pod, dest)
+		code, duration = s.serve(m, dst, t.Pod, depth, h.serverContext(), serverStart(req.At))
+		took += duration
+	}
+	if t.Retries.Attempts > 0 && t.Retries.retriable(code) {
+		flags = joinFlags(flags, "URX")
+	}
 	traced(code, "-", duration)
 	duration += t.Delay
 	dest.Code, dest.DurationMs = code, duration
-	source.Code, source.DurationMs = code, duration+0.3
+	source.Code, source.Flags, source.DurationMs = code, flags, took+t.Delay+0.3
 	report(t.Pod, dest)
 	report(srcPod, source)
-	return code, duration + 0.3
+	return code, took + t.Delay + 0.3
 }
 
 // report records r on pod's proxy, if the pod has one reporting.
@@ -272,7 +284,7 @@ func servicePort(svc *corev1.Service) uint32 {
 // callDownstream makes the calls an app makes for each request it serves, one after another,
 // from at; each carries trace unless the app drops the context.
 func (s *Simulator) callDownstream(m *Mesh, w *Workload, pod *corev1.Pod, depth int, trace *TraceContext, at time.Time) float64 {
-	if s.Tracer != nil && s.Tracer.DropsContext[w.App] {
+	if s.Tracer.drops(w) {
 		trace = nil
 	}
 	var total float64
