@@ -31,6 +31,9 @@ import (
 const (
 	LatencyAnnotation   = "sandbox.kubectl-mesh.dev/latency-ms" // median added latency, ms
 	ErrorRateAnnotation = "sandbox.kubectl-mesh.dev/error-rate" // share of 5xx answers, 0 to 1
+	// TraceContextAnnotation says whether the app copies the trace headers to its calls:
+	// "forward" or "drop"; unset, the Tracer's DropsContext decides by app.
+	TraceContextAnnotation = "sandbox.kubectl-mesh.dev/trace-context"
 )
 
 // RootNamespace holds mesh-wide policies.
@@ -127,6 +130,8 @@ type Workload struct {
 	Pods      []*corev1.Pod // ready pods
 	LatencyMs float64       // median added latency; 0: the default
 	ErrorRate float64
+	// TraceContext is "forward" or "drop" (TraceContextAnnotation), "" for the app's default.
+	TraceContext string
 }
 
 // Principal is the workload's SPIFFE identity.
@@ -179,6 +184,7 @@ func (s *Snapshot) Workloads() []*Workload {
 			if dep != nil {
 				w.LatencyMs = annotationFloat(dep.Annotations[LatencyAnnotation])
 				w.ErrorRate = annotationFloat(dep.Annotations[ErrorRateAnnotation])
+				w.TraceContext = dep.Annotations[TraceContextAnnotation]
 			}
 			byKey[key] = w
 			out = append(out, w)

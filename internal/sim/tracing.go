@@ -33,6 +33,18 @@ type Tracer struct {
 	rng     *rand.Rand
 }
 
+// drops tells whether w's app leaves the trace context out of its calls: as its Deployment's
+// TraceContextAnnotation says, else as DropsContext says of its app.
+func (t *Tracer) drops(w *Workload) bool {
+	switch {
+	case t == nil:
+		return false
+	case w.TraceContext == "forward" || w.TraceContext == "drop":
+		return w.TraceContext == "drop"
+	}
+	return t.DropsContext[w.App]
+}
+
 // TraceContext is what a request carries to its next hop when the app forwards the headers:
 // the trace and the span it continues (the caller's server span).
 type TraceContext struct {

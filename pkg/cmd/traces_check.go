@@ -45,8 +45,10 @@ func (o *TracesOptions) check(ctx context.Context, jaeger *telemetry.Jaeger, kno
 }
 
 // promEdges are the HTTP edges with traffic that graph shows for the namespace, as canonical
-// services (the app label, else the workload). Without a Prometheus to ask, the edges come
-// from the traces themselves ("traces"), which cannot show a hop whose caller left no span.
+// services (the app label, else the workload) and revisions (the version label), so that
+// each version of a caller is judged on its own, as graph shows it. Without a Prometheus to
+// ask, the edges come from the traces themselves ("traces"), which cannot show a hop whose
+// caller left no span.
 func (o *TracesOptions) promEdges(ctx context.Context, at time.Time) ([]traces.Edge, string, error) {
 	prom, err := o.locator(o.PrometheusURL).Locate(ctx)
 	if err != nil {
@@ -66,7 +68,7 @@ func (o *TracesOptions) promEdges(ctx context.Context, at time.Time) ([]traces.E
 		if e.RPS <= 0 || e.Source.Name() == "unknown" || (e.Protocol != "http" && e.Protocol != "grpc") {
 			continue
 		}
-		edge := traces.Edge{From: canonical(e.Source), To: canonical(e.Destination)}
+		edge := traces.Edge{From: withRevision(e.Source), To: withRevision(e.Destination)}
 		if !seen[edge] {
 			seen[edge] = true
 			edges = append(edges, edge)

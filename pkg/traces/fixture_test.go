@@ -41,9 +41,11 @@ func traceOf(t testing.TB, id, table string) Trace {
 	return tr
 }
 
+// workloadOf reads NAMESPACE/SERVICE[@REVISION].
 func workloadOf(s string) Workload {
+	s, rev, _ := strings.Cut(s, "@")
 	ns, svc, _ := strings.Cut(s, "/")
-	return Workload{Service: svc, Namespace: ns}
+	return Workload{Service: svc, Namespace: ns, Revision: rev}
 }
 
 // bookinfoTrace: the gateway, productpage calling details then reviews, reviews calling

@@ -19,8 +19,12 @@ type State string
 
 // The states of an edge.
 const (
-	// Propagates: a callee's span hangs under a caller's span that is itself part of a trace.
+	// Propagates: every call on the edge hangs under a caller's span that is itself part of
+	// a trace.
 	Propagates State = "propagates"
+	// PartlyDrops: some calls continue the caller's trace, others start new traces (a code
+	// path, or an instance, that does not forward the context).
+	PartlyDrops State = "partly drops context"
 	// Drops: the caller receives traced requests, yet its calls start new traces.
 	Drops State = "drops context"
 	// Starts: the caller receives no traced request (a gateway, a job): it starts traces.
@@ -42,34 +46,38 @@ type Verdict struct {
 	Edge   Edge   `json:"edge"`
 	State  State  `json:"state"`
 	Traces int    `json:"traces"` // traces with a call on the edge
-	Joined int    `json:"joined"` // of its callee's spans, those joined to the caller's trace
+	Calls  int    `json:"calls"`  // calls on the edge the traces show
+	Joined int    `json:"joined"` // of those, the calls that continue the caller's trace
 	Why    string `json:"why"`
 	Fix    string `json:"fix,omitempty"`
 }
 
-// Check judges each edge against the traces of the window. An edge with fewer than
-// MinTraces traces is unknown, whatever they show: too little to call it fine. A callee's
-// server span is joined when its parent is a span of the caller that is itself inside a trace
-// (a server span, or a client span with a parent). A call that is not joined starts a new trace: the caller's
-// client span is a root, or the callee's span has no parent from the caller at all. When a
-// caller receives traced requests (it has server spans) and none of its calls on an edge is
-// joined over at least MinTraces traces, the caller drops the context.
+// Check judges each edge against the traces of the window. Edges are per canonical service
+// and revision (istio.canonical_revision), as graph's are per workload: a version that drops
+// the context does not hide behind one that forwards it. An edge with fewer than MinTraces
+// traces is unknown, whatever they show: too little to call it fine.
+//
+// A call on an edge is a callee's server span under a span of the caller, or one without a
+// parent when the callee has one caller; or, where the callee left no span, the caller's
+// client span. It is joined when the caller's span is itself inside a trace (a server span,
+// or a client span with a parent); otherwise it started a new trace. An edge propagates when
+// every call is joined, partly drops when some are, and drops (or starts traces, when the
+// caller receives no traced request) when none is.
 func Check(edges []Edge, all []Trace) []Verdict {
 	index := newSpanIndex(all)
 	var verdicts []Verdict
 	for _, e := range edges {
-		verdicts = append(verdicts, index.judge(e, callersOf(edges, e.To)))
+		verdicts = append(verdicts, index.judge(e, edges))
 	}
 	sort.SliceStable(verdicts, func(i, j int) bool { return verdicts[i].Edge.String() < verdicts[j].Edge.String() })
 	return verdicts
 }
 
-// callersOf counts the callers of to among the edges: a callee's orphan spans can only be
-// put down to a caller when it has one.
-func callersOf(edges []Edge, to Workload) int {
+// count is how many of the edges keep accepts.
+func count(edges []Edge, keep func(Edge) bool) int {
 	n := 0
 	for _, e := range edges {
-		if e.To.Is(to) {
+		if keep(e) {
 			n++
 		}
 	}
@@ -93,44 +101,79 @@ func newSpanIndex(all []Trace) *spanIndex {
 	return x
 }
 
-func (x *spanIndex) judge(e Edge, callers int) Verdict {
+// edgeCase is what judging one edge needs besides the spans: how many edges could have sent
+// a callee's orphan span, and how many callee revisions the caller's unanswered calls could
+// have gone to (a span goes to an edge only when these are one); whether the callee leaves
+// server spans (then they, not the caller's client spans, are its calls: each call once).
+type edgeCase struct {
+	Edge
+	callers, callees int
+	calleeTraced     bool
+}
+
+func (x *spanIndex) judge(e Edge, edges []Edge) Verdict {
+	c := edgeCase{Edge: e,
+		callers: count(edges, func(o Edge) bool { return o.To.Has(e.To) }),
+		callees: count(edges, func(o Edge) bool { return o.From.Has(e.From) && o.To.Is(e.To) }),
+	}
+	callerTraced := false
+	for _, t := range x.traces {
+		for _, s := range t.Spans {
+			callerTraced = callerTraced || s.Kind == Server && e.From.Has(s.Workload)
+			c.calleeTraced = c.calleeTraced || s.Kind == Server && e.To.Has(s.Workload)
+		}
+	}
 	v := Verdict{Edge: e}
 	onEdge := map[int]bool{}
-	callerTraced := false
 	for i, t := range x.traces {
 		for _, s := range t.Spans {
-			if s.Workload.Is(e.From) && s.Kind == Server {
-				callerTraced = true
-			}
-			parent, hasParent := x.byID[i][s.ParentID]
-			switch {
-			case s.Workload.Is(e.From) && s.Kind == Client && s.Calls.Is(e.To) && s.Calls.Service != "":
-				onEdge[i] = true // the caller's side of a call on the edge
-			case !s.Workload.Is(e.To) || s.Kind != Server:
-			case hasParent && parent.Workload.Is(e.From):
+			if call, joined := x.call(i, s, c); call {
 				onEdge[i] = true
-				if parent.Kind == Server || x.hasParent(i, parent) {
+				v.Calls++
+				if joined {
 					v.Joined++
 				}
-			case !hasParent && callers == 1:
-				onEdge[i] = true // an orphan of the callee's: its one caller sent it
 			}
 		}
 	}
 	v.Traces = len(onEdge)
-	switch {
-	case v.Traces < MinTraces:
-		v.State, v.Why = Unknown, fmt.Sprintf("only %d trace(s) on this edge in the window: too few to judge", v.Traces)
-		v.Fix = "raise the sampling rate (Telemetry randomSamplingPercentage, or meshConfig.defaultConfig.tracing.sampling) or widen --window"
-	case v.Joined > 0:
-		v.State, v.Why = Propagates, fmt.Sprintf("%d call(s) continue the caller's trace", v.Joined)
-	case !callerTraced:
-		v.State, v.Why = Starts, fmt.Sprintf("%s receives no traced requests: its calls start traces", e.From)
-	default:
-		v.State, v.Why = Drops, fmt.Sprintf("%s receives traced requests but its calls to %s start new traces (%d traces, none joined)", e.From, e.To, v.Traces)
-		v.Fix = fmt.Sprintf("make %s copy %s from its inbound request to its outbound calls", e.From, Forwarded)
-	}
+	v.State, v.Why, v.Fix = verdict(e, v, callerTraced)
 	return v
+}
+
+// call tells whether span s (of trace i) records a call on the edge, and whether that call
+// continues the caller's trace.
+func (x *spanIndex) call(i int, s Span, c edgeCase) (call, joined bool) {
+	parent, hasParent := x.byID[i][s.ParentID]
+	switch {
+	case s.Kind == Server && c.To.Has(s.Workload) && hasParent:
+		if !c.From.Has(parent.Workload) {
+			return false, false
+		}
+		return true, parent.Kind == Server || x.hasParent(i, parent)
+	case s.Kind == Server && c.To.Has(s.Workload):
+		return c.callers == 1, false // an orphan of the callee's: its one caller sent it
+	case s.Kind == Client && !c.calleeTraced && c.From.Has(s.Workload) && s.Calls.Service != "" && s.Calls.Is(c.To):
+		return c.callees == 1, hasParent // a callee that leaves no span: the caller's side says it
+	}
+	return false, false
+}
+
+func verdict(e Edge, v Verdict, callerTraced bool) (State, string, string) {
+	fix := fmt.Sprintf("make %s copy %s from its inbound request to its outbound calls", e.From, Forwarded)
+	switch started := v.Calls - v.Joined; {
+	case v.Traces < MinTraces:
+		return Unknown, fmt.Sprintf("only %d trace(s) on this edge in the window: too few to judge", v.Traces),
+			"raise the sampling rate (Telemetry randomSamplingPercentage, or meshConfig.defaultConfig.tracing.sampling) or widen --window"
+	case started == 0:
+		return Propagates, fmt.Sprintf("all %d call(s) continue the caller's trace", v.Joined), ""
+	case v.Joined > 0:
+		return PartlyDrops, fmt.Sprintf("%d of %d calls to %s start new traces, %d continue the caller's: some of its requests lose the context", started, v.Calls, e.To, v.Joined),
+			fix + ", on every code path"
+	case !callerTraced:
+		return Starts, fmt.Sprintf("%s receives no traced requests: its calls start traces", e.From), ""
+	}
+	return Drops, fmt.Sprintf("%s receives traced requests but its calls to %s start new traces (%d traces, none joined)", e.From, e.To, v.Traces), fix
 }
 
 func (x *spanIndex) hasParent(trace int, s Span) bool {
@@ -138,21 +181,37 @@ func (x *spanIndex) hasParent(trace int, s Span) bool {
 	return ok
 }
 
-// EdgesOf are the edges the traces show: each client span with the service it called.
+// EdgesOf are the edges the traces show: each client span's caller, with its revision, and
+// the callee that answered it (its server span's revision), else the service it called. A
+// callee without a revision is left out where the same caller's calls to it show revisions.
 func EdgesOf(all []Trace) []Edge {
 	seen := map[Edge]bool{}
-	var edges []Edge
 	for _, t := range all {
+		byID := map[string]Span{}
 		for _, s := range t.Spans {
-			if s.Kind != Client || s.Calls.Service == "" {
-				continue
-			}
-			e := Edge{From: s.Workload.service(), To: s.Calls.service()}
-			if !seen[e] {
-				seen[e] = true
-				edges = append(edges, e)
+			byID[s.ID] = s
+		}
+		for _, s := range t.Spans {
+			switch parent, ok := byID[s.ParentID]; {
+			case s.Kind == Client && s.Calls.Service != "":
+				seen[Edge{From: s.Workload, To: s.Calls}] = true
+			case s.Kind == Server && ok && parent.Kind == Client && parent.Calls.Is(s.Workload):
+				seen[Edge{From: parent.Workload, To: s.Workload}] = true
 			}
 		}
+	}
+	answered := map[Edge]bool{} // caller and service where a callee's revision is known
+	for e := range seen {
+		if e.To.Revision != "" {
+			answered[Edge{From: e.From, To: e.To.service()}] = true
+		}
+	}
+	var edges []Edge
+	for e := range seen {
+		if e.To.Revision == "" && answered[e] {
+			continue
+		}
+		edges = append(edges, e)
 	}
 	sort.Slice(edges, func(i, j int) bool { return edges[i].String() < edges[j].String() })
 	return edges

@@ -119,10 +119,13 @@ func TestCheckThinSamplingIsUnknown(t *testing.T) {
 	}
 }
 
-func TestCheckOneJoinedCallIsEnough(t *testing.T) {
+// An edge whose calls are only partly joined never reads "propagates".
+func TestCheckPartlyJoinedIsNotPropagation(t *testing.T) {
 	traces := append(repeat(t, 6, reviewsDrops), traceOf(t, "good", bookinfoTrace))
-	if v := Check([]Edge{{reviews, ratings}}, traces)[0]; v.State != Propagates || v.Joined != 1 {
-		t.Errorf("verdict %+v, want propagates on the one joined call", v)
+	v := Check([]Edge{{reviews, ratings}}, traces)[0]
+	if v.State != PartlyDrops || v.Joined != 1 || v.Calls != 7 || !strings.Contains(v.Why, "6 of 7 calls to default/ratings start new traces") ||
+		!strings.Contains(v.Fix, "make default/reviews copy traceparent") {
+		t.Errorf("verdict %+v, want partly drops on 1 joined call of 7", v)
 	}
 }
 

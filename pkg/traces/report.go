@@ -123,7 +123,8 @@ type CheckReport struct {
 	Hops   []Verdict `json:"hops"`
 }
 
-// WriteVerdicts prints one row per edge, then what to do about each edge that drops.
+// WriteVerdicts prints one row per edge, then what to do about each edge that drops, wholly
+// or in part.
 func WriteVerdicts(w io.Writer, r CheckReport) error {
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
 	fmt.Fprintln(tw, "CALLER\tCALLEE\tTRACES\tVERDICT\tWHY")
@@ -134,8 +135,11 @@ func WriteVerdicts(w io.Writer, r CheckReport) error {
 		return err
 	}
 	for _, v := range r.Hops {
-		if v.State == Drops {
+		switch v.State {
+		case Drops:
 			fmt.Fprintf(w, "\n%s drops the trace context: %s\n", v.Edge.From, v.Fix)
+		case PartlyDrops:
+			fmt.Fprintf(w, "\n%s drops the trace context on some calls to %s: %s\n", v.Edge.From, v.Edge.To, v.Fix)
 		}
 	}
 	return nil

@@ -3,6 +3,7 @@ package traces
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/kubectl-mesh/kubectl-mesh/internal/golden"
@@ -33,7 +34,11 @@ pp  -   default/productpage server 0  20 200 -
 ppd pp  default/productpage client 5  10 200 default/details
 d   ppd default/details     server 6  8  200 -
 `))
-	edges := append([]Edge{{From: productpage, To: details}}, bookinfo[2:]...)
+	// Per revision: cart@v1 forwards, cart@v2 drops, cart@v3 forwards on most calls only.
+	traces = append(traces, cartTraces(t)...)
+	v3 := func(table string) string { return strings.ReplaceAll(table, "cart@v1", "cart@v3") }
+	traces = append(append(traces, repeat(t, 4, v3(cartV1Forwards))...), repeat(t, 2, v3(strings.ReplaceAll(cartV2Drops, "cart@v2", "cart@v1")))...)
+	edges := append([]Edge{{From: productpage, To: details}, {cartV1, ledgerV1}, {cartV2, ledgerV1}, {Workload{"cart", "shop", "v3"}, ledgerV1}}, bookinfo[2:]...)
 	report := CheckReport{Window: "15m", Edges: "prometheus", Hops: Check(edges, traces)}
 	var table bytes.Buffer
 	if err := WriteVerdicts(&table, report); err != nil {

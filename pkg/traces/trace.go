@@ -25,18 +25,29 @@ type Workload struct {
 	Service   string `json:"service"`
 	Namespace string `json:"namespace,omitempty"`
 	// Revision is istio.canonical_revision (the version label), when the span says it: it
-	// tells v1's hops from v2's; the checks look at services, not revisions.
+	// tells v1's hops from v2's, as graph's edges are told apart by workload.
 	Revision string `json:"revision,omitempty"`
 }
 
 // service is w without its revision.
 func (w Workload) service() Workload { return Workload{Service: w.Service, Namespace: w.Namespace} }
 
+// String is namespace/service, and @revision when it has one: default/reviews@v2.
 func (w Workload) String() string {
-	if w.Namespace == "" {
-		return w.Service
+	name := w.Service
+	if w.Namespace != "" {
+		name = w.Namespace + "/" + name
 	}
-	return w.Namespace + "/" + w.Service
+	if w.Revision != "" {
+		name += "@" + w.Revision
+	}
+	return name
+}
+
+// Has tells whether a span of w is one of this end's: the same service (Is), and the same
+// revision where both name one (a span without istio.canonical_revision cannot be told apart).
+func (w Workload) Has(span Workload) bool {
+	return w.Is(span) && (w.Revision == "" || span.Revision == "" || w.Revision == span.Revision)
 }
 
 // Span is one proxy's record of one hop.

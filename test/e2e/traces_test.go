@@ -22,6 +22,8 @@ type hop struct {
 	start, took    time.Duration
 	carried        bool
 	code           int
+	// callerRev and calleeRev are the ends' istio.canonical_revision ("": the span has none).
+	callerRev, calleeRev string
 }
 
 // traceSpans lays out one trace's spans as Istio's proxies send them: per hop a client span
@@ -38,9 +40,13 @@ func traceSpans(id int, at time.Time, hops []hop) []otlp.Span {
 			callerNS = "istio-system"
 		}
 		host := h.callee + ".shop.svc.cluster.local"
-		tags := func(service, namespace, cluster string) map[string]string {
-			return map[string]string{"istio.canonical_service": service, "istio.namespace": namespace, "upstream_cluster": cluster,
+		tags := func(service, namespace, cluster, revision string) map[string]string {
+			tags := map[string]string{"istio.canonical_service": service, "istio.namespace": namespace, "upstream_cluster": cluster,
 				"http.status_code": fmt.Sprint(h.code), "response_flags": "-", "component": "proxy"}
+			if revision != "" {
+				tags["istio.canonical_revision"] = revision
+			}
+			return tags
 		}
 		parent, traceOf := server[h.caller], traceID
 		if !h.carried {
@@ -48,9 +54,9 @@ func traceSpans(id int, at time.Time, hops []hop) []otlp.Span {
 		}
 		spans = append(spans,
 			otlp.Span{Service: h.caller + "." + callerNS, TraceID: traceOf, SpanID: clientID, ParentSpanID: parent, Name: host + ":8080/*", Kind: otlp.KindClient,
-				Start: at.Add(h.start), End: at.Add(h.start + h.took + 300*time.Microsecond), Attributes: tags(h.caller, callerNS, "outbound|8080||"+host)},
+				Start: at.Add(h.start), End: at.Add(h.start + h.took + 300*time.Microsecond), Attributes: tags(h.caller, callerNS, "outbound|8080||"+host, h.callerRev)},
 			otlp.Span{Service: h.callee + ".shop", TraceID: traceOf, SpanID: serverID, ParentSpanID: clientID, Name: host + ":8080/*", Kind: otlp.KindServer,
-				Start: at.Add(h.start + 100*time.Microsecond), End: at.Add(h.start + 100*time.Microsecond + h.took), Attributes: tags(h.callee, "shop", "inbound|8080||")})
+				Start: at.Add(h.start + 100*time.Microsecond), End: at.Add(h.start + 100*time.Microsecond + h.took), Attributes: tags(h.callee, "shop", "inbound|8080||", h.calleeRev)})
 		if traceOf == traceID {
 			server[h.callee] = serverID
 		}
@@ -67,13 +73,13 @@ func shopTraces(now time.Time) []otlp.Span {
 		at := now.Add(-time.Duration(10+i) * time.Second)
 		extra := time.Duration(i) * 7 * time.Millisecond
 		hops := []hop{
-			{"istio-ingressgateway", "web", 0, 60*time.Millisecond + extra, true, 200},
-			{"web", "cart", 5 * time.Millisecond, 40*time.Millisecond + extra, true, 200},
-			{"cart", "pricing", 8 * time.Millisecond, 10 * time.Millisecond, true, 200},
-			{"cart", "inventory", 20 * time.Millisecond, 15*time.Millisecond + extra, false, 200},
+			{"istio-ingressgateway", "web", 0, 60*time.Millisecond + extra, true, 200, "", ""},
+			{"web", "cart", 5 * time.Millisecond, 40*time.Millisecond + extra, true, 200, "", ""},
+			{"cart", "pricing", 8 * time.Millisecond, 10 * time.Millisecond, true, 200, "", ""},
+			{"cart", "inventory", 20 * time.Millisecond, 15*time.Millisecond + extra, false, 200, "", ""},
 		}
 		if i < 2 {
-			hops = append(hops, hop{"web", "recommendations", 50 * time.Millisecond, 5 * time.Millisecond, true, 200})
+			hops = append(hops, hop{"web", "recommendations", 50 * time.Millisecond, 5 * time.Millisecond, true, 200, "", ""})
 		}
 		spans = append(spans, traceSpans(i, at, hops)...)
 	}

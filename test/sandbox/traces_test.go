@@ -12,8 +12,9 @@ import (
 )
 
 // The sandbox's sidecars send their spans to its Jaeger: traces shows the slowest through
-// reviews, --check names reviews (which does not forward the headers) and no other hop, and
-// graph --traces gives each HTTP edge its slowest trace.
+// reviews, --check names reviews (which does not forward the headers), version by version,
+// and no other hop, and graph --traces gives each HTTP edge its slowest trace; once
+// reviews-v3 forwards the headers, --check names reviews@v2 alone.
 func TestTracesInTheSandbox(t *testing.T) {
 	sb := startTracedSandbox(t)
 	path := plugins(t)
@@ -31,23 +32,32 @@ func TestTracesInTheSandbox(t *testing.T) {
 		}
 		time.Sleep(time.Second) // polling Jaeger through the plugin, not waiting on a guess
 	}
+	// Edges per canonical service and revision, as graph's are per workload: both versions of
+	// reviews that call ratings drop the context, and each is named.
 	for _, want := range []string{
-		"default/productpage                default/details      ",
-		"default/reviews                    default/ratings      ",
-		"default/" + sandbox.DropsTraceContext + " drops the trace context: make default/reviews copy traceparent",
+		"default/" + sandbox.DropsTraceContext + "@v2 drops the trace context: make default/reviews@v2 copy traceparent",
+		"default/" + sandbox.DropsTraceContext + "@v3 drops the trace context: make default/reviews@v3 copy traceparent",
 	} {
 		if !strings.Contains(check.stdout, want) {
 			t.Errorf("--check lacks %q:\n%+v", want, check)
 		}
 	}
-	for _, line := range strings.Split(check.stdout, "\n") {
+	table, _, _ := strings.Cut(check.stdout, "\n\n") // the rows, before what to do
+	rows := map[string]bool{}
+	for _, line := range strings.Split(table, "\n")[1:] {
 		fields := strings.Fields(line)
-		if len(fields) < 4 || fields[0] == "CALLER" {
+		if len(fields) < 4 {
 			continue
 		}
+		rows[fields[0]+" "+fields[1]] = true
 		drops := strings.Contains(line, "drops context")
-		if want := fields[0] == "default/reviews" && fields[1] == "default/ratings"; drops != want {
+		if want := strings.HasPrefix(fields[0], "default/reviews@") && fields[1] == "default/ratings@v1"; drops != want {
 			t.Errorf("--check: %q (only reviews -> ratings drops context)", line)
+		}
+	}
+	for _, want := range []string{"default/productpage@v1 default/details@v1", "default/reviews@v2 default/ratings@v1", "default/reviews@v3 default/ratings@v1"} {
+		if !rows[want] {
+			t.Errorf("--check has no row %s:\n%+v", want, check)
 		}
 	}
 
@@ -92,4 +102,6 @@ func TestTracesInTheSandbox(t *testing.T) {
 	if traced == 0 {
 		t.Errorf("graph --traces set no slowestTrace: %+v", g)
 	}
+
+	assertVersionThatDropsIsNamed(t, path, sb, jaeger)
 }
