@@ -170,6 +170,9 @@ func (o *GraphOptions) Run(ctx context.Context) error {
 	if !o.Watch {
 		return o.draw(ctx, o.streams.Out, prom, policy)
 	}
+	if _, err := policy(); err != nil {
+		return err // no Istio, or no such namespace: no later frame would show anything else
+	}
 	tick := time.NewTicker(o.Interval)
 	defer tick.Stop()
 	for {
@@ -240,23 +243,34 @@ func (o *GraphOptions) connect(ctx context.Context) (*telemetry.Prometheus, func
 	return prom, policy, nil
 }
 
-// readPolicy lists every PeerAuthentication and reads the mesh config, in parallel. The error
-// is Istio's absence; what else could not be read is a warning.
+// readPolicy lists every PeerAuthentication, reads the mesh config and checks that the
+// namespace exists, in parallel. The error is Istio's absence or the namespace's; what else
+// could not be read is a warning.
 func (o *GraphOptions) readPolicy(ctx context.Context) (meshPolicy, []string, error) {
 	var (
 		policy   meshPolicy
 		listErr  error
+		nsErr    error
 		problem  string
 		mc       istio.MeshConfig
 		wg       sync.WaitGroup
 		warnings []string
 	)
 	wg.Go(func() { mc, problem = o.clients.MeshConfig(ctx) })
+	if !o.AllNamespaces {
+		// Prometheus has no traffic of a namespace that does not exist: without this, a typo
+		// would read as a quiet namespace.
+		wg.Go(func() { nsErr = o.clients.CheckNamespace(ctx, o.namespace) })
+	}
 	policy.peerAuthentications, listErr = o.clients.ListIstio(ctx, mesh.PeerAuthentications, metav1.NamespaceAll)
 	wg.Wait()
 	var missing *mesh.ErrIstioNotInstalled
-	if errors.As(listErr, &missing) {
+	var noNamespace *mesh.NamespaceNotFoundError
+	switch {
+	case errors.As(listErr, &missing):
 		return policy, nil, listErr
+	case errors.As(nsErr, &noNamespace):
+		return policy, nil, nsErr
 	}
 	policy.rootNamespace = mc.RootNamespace
 	if problem != "" {

@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -158,6 +159,14 @@ func (o *TracesOptions) connect(ctx context.Context) (*telemetry.Jaeger, error) 
 	}
 	if o.serviceNamespace != "" {
 		o.namespace, o.namespaceExplicit = o.serviceNamespace, true
+	}
+	if o.clients != nil && o.namespace != "" {
+		// Jaeger has no traces of a namespace that does not exist: say that, not "no traces".
+		// Only the API server's "not found" counts: Jaeger may answer when the cluster does not.
+		var missing *mesh.NamespaceNotFoundError
+		if err := o.clients.CheckNamespace(ctx, o.namespace); errors.As(err, &missing) {
+			return nil, err
+		}
 	}
 	return o.jaegerLocator(o.JaegerURL).Locate(ctx)
 }

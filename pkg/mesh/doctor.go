@@ -3,7 +3,6 @@ package mesh
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"sync"
 
@@ -85,7 +84,7 @@ func (c *Clients) ReadDoctorInput(ctx context.Context, scope string) (doctor.Inp
 	err := inParallel(reads...)
 	in.ControlPlane = slices.Concat(controlPlane...)
 	if err == nil && scope != "" && !in.Unknown["namespaces"] && !slices.ContainsFunc(in.Namespaces, func(ns corev1.Namespace) bool { return ns.Name == scope }) {
-		err = fmt.Errorf("namespace %q not found: check the name (kubectl get namespaces)", scope)
+		err = &NamespaceNotFoundError{Namespace: scope}
 	}
 	return r.in, r.w.sorted(), err
 }

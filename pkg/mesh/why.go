@@ -2,7 +2,6 @@ package mesh
 
 import (
 	"context"
-	"fmt"
 	"slices"
 
 	corev1 "k8s.io/api/core/v1"
@@ -134,7 +133,7 @@ func (c *Clients) namespaceLabels(ctx context.Context, namespace string, into *m
 	return func() error {
 		ns, err := c.Core.Namespaces().Get(ctx, namespace, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
-			return fmt.Errorf("namespace %q not found: check the name (kubectl get namespaces)", namespace)
+			return &NamespaceNotFoundError{Namespace: namespace}
 		}
 		if err == nil {
 			*into = ns.Labels
