@@ -23,13 +23,16 @@ build:
 install:
 	$(GO) install -trimpath -ldflags "$(LDFLAGS)" ./cmd/...
 
-test: unit fuzz-short e2e
+# unit, fuzz-short, test-components and e2e in turn, then how long each stage took (also on
+# failure). test/e2e and test/sandbox start clusters of their own: they run side by side.
+test:
+	GO="$(GO)" hack/test.sh
 
 unit:
 	$(GO) test ./...
 
 e2e: test-components
-	PATH="$(KUBECTL_PATH)$$PATH" $(GO) test -tags e2e -count=1 -timeout 30m ./test/...
+	PATH="$(KUBECTL_PATH)$$PATH" $(GO) test -tags e2e -count=1 -timeout 30m -p 2 ./test/...
 
 # The mesh sandbox: bookinfo on a real API server, Prometheus, Jaeger, simulated sidecars. Prints the
 # KUBECONFIG, MESH_PROMETHEUS_URL and MESH_JAEGER_URL to export, runs until Ctrl-C.
