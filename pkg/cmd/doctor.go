@@ -47,10 +47,13 @@ const doctorExample = `  # The namespace of the current context
   kubectl mesh doctor -A --fail-on warning
 
   # For scripts
-  kubectl mesh doctor -n shop -o json`
+  kubectl mesh doctor -n shop -o json
+
+  # Why each finding matters and how to fix it, in full
+  kubectl mesh doctor -o wide`
 
 // doctorFormats are doctor's -o values.
-var doctorFormats = []string{"table", output.JSON}
+var doctorFormats = []string{"table", "wide", output.JSON, output.YAML}
 
 // NewCmdDoctor returns kubectl mesh doctor.
 func NewCmdDoctor(getter mesh.ClientGetter, streams genericiooptions.IOStreams) *cobra.Command {
@@ -70,7 +73,7 @@ func NewCmdDoctor(getter mesh.ClientGetter, streams genericiooptions.IOStreams) 
 	}
 	f := c.Flags()
 	f.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "Look at every namespace.")
-	f.StringVarP(&o.Output, "output", "o", "table", "One of: table, json.")
+	f.StringVarP(&o.Output, "output", "o", "table", "One of: table, wide (why and fix in full), json, yaml.")
 	f.StringVar(&o.FailOn, "fail-on", string(doctor.Error), "Exit 1 when a finding is at least this serious: error, warning or info.")
 	c.ValidArgsFunction = cobra.NoFileCompletions
 	completeFlag(c, "output", fixedValues(doctorFormats...))
@@ -104,10 +107,11 @@ func (o *DoctorOptions) Run(ctx context.Context) error {
 		return err
 	}
 	report := doctor.NewReport(scope, doctor.Check(in))
-	if o.Output == output.JSON {
-		err = output.PrintValue(o.streams.Out, output.JSON, report)
-	} else {
-		err = doctor.WriteTable(o.streams.Out, report)
+	switch o.Output {
+	case output.JSON, output.YAML:
+		err = output.PrintValue(o.streams.Out, o.Output, report)
+	default:
+		err = doctor.WriteTable(o.streams.Out, report, o.Output == "wide")
 	}
 	if err != nil {
 		return err

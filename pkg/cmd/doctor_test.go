@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -11,6 +12,7 @@ import (
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	kubefake "k8s.io/client-go/kubernetes/fake"
 	kubescheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-mesh/kubectl-mesh/internal/manifest"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/doctor"
@@ -124,8 +126,28 @@ func TestDoctorJSON(t *testing.T) {
 	if strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Errorf("findings %q, want %q", got, want)
 	}
-	if report.Summary[doctor.Warning] != 2 || report.Scope != "" {
+	if report.Summary[doctor.Warning] != 2 || report.Scope != doctor.AllNamespaces {
 		t.Errorf("summary %v scope %q", report.Summary, report.Scope)
+	}
+}
+
+// -o yaml is the same report as -o json; the default table fits a terminal, -o wide has it all.
+func TestDoctorFormats(t *testing.T) {
+	jsonOut, _, _ := run(newDoctorCluster(t), "doctor", "-A", "-o", "json")
+	yamlOut, stderr, code := run(newDoctorCluster(t), "doctor", "-A", "-o", "yaml")
+	var fromJSON, fromYAML doctor.Report
+	if err := json.Unmarshal([]byte(jsonOut), &fromJSON); err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal([]byte(yamlOut), &fromYAML); code != 0 || err != nil {
+		t.Fatalf("exit %d, %v: %s", code, err, stderr)
+	}
+	if !reflect.DeepEqual(fromJSON, fromYAML) {
+		t.Errorf("-o yaml:\n%s\nis not -o json's report:\n%s", yamlOut, jsonOut)
+	}
+	wide, _, _ := run(newDoctorCluster(t), "doctor", "-A", "-o", "wide")
+	if !strings.Contains(wide, "FIX") || !strings.Contains(wide, fromJSON.Findings[0].Fix) {
+		t.Errorf("-o wide lacks the fix:\n%s", wide)
 	}
 }
 
@@ -155,7 +177,7 @@ func TestDoctorFlags(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"doctor", "-o", "yaml"}, `error: unknown output format "yaml" for -o: use one of table, json`},
+		{[]string{"doctor", "-o", "xml"}, `error: unknown output format "xml" for -o: use one of table, wide, json, yaml`},
 		{[]string{"doctor", "--fail-on", "fatal"}, `error: --fail-on "fatal": use error, warning or info`},
 		{[]string{"doctor", "shop"}, `error: unknown command "shop" for "kubectl mesh doctor"`},
 	} {

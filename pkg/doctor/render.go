@@ -3,19 +3,26 @@ package doctor
 import (
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 )
 
-// Report is what doctor prints with -o json: the scope ("" for every namespace), each
-// finding, and how many there are of each severity.
+// AllNamespaces is the scope of -A, as reports name it: never "", which reads as a blank.
+const AllNamespaces = "all namespaces"
+
+// Report is what doctor prints with -o json|yaml: the scope (a namespace, or AllNamespaces),
+// each finding, and how many there are of each severity.
 type Report struct {
 	Scope    string           `json:"scope"`
 	Findings []Finding        `json:"findings"`
 	Summary  map[Severity]int `json:"summary"`
 }
 
-// NewReport counts findings by severity.
+// NewReport counts findings by severity; scope "" is every namespace.
 func NewReport(scope string, findings []Finding) Report {
+	if scope == "" {
+		scope = AllNamespaces
+	}
 	r := Report{Scope: scope, Findings: findings, Summary: map[Severity]int{Error: 0, Warning: 0, Info: 0}}
 	if r.Findings == nil {
 		r.Findings = []Finding{}
@@ -36,26 +43,55 @@ func (r Report) Fails(threshold Severity) bool {
 	return false
 }
 
-// WriteTable prints one row per finding and a summary line.
-func WriteTable(w io.Writer, r Report) error {
-	where := "namespace " + r.Scope
-	if r.Scope == "" {
-		where = "all namespaces"
+// summaryWidth bounds the default table's WHY column, so that a row fits a terminal (about
+// 200 columns with the others); -o wide shows why and the fix in full.
+const summaryWidth = 90
+
+// WriteTable prints one row per finding and a summary line: with wide, WHY and FIX in full;
+// otherwise WHY cut to summaryWidth.
+func WriteTable(w io.Writer, r Report, wide bool) error {
+	where := r.Scope
+	if where != AllNamespaces {
+		where = "namespace " + where
 	}
 	if len(r.Findings) == 0 {
 		_, err := fmt.Fprintf(w, "no findings in %s\n", where)
 		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
-	fmt.Fprintln(tw, "SEVERITY\tCHECK\tNAMESPACE\tOBJECT\tWHY\tFIX")
+	if wide {
+		fmt.Fprintln(tw, "SEVERITY\tCHECK\tNAMESPACE\tOBJECT\tWHY\tFIX")
+	} else {
+		fmt.Fprintln(tw, "SEVERITY\tCHECK\tNAMESPACE\tOBJECT\tWHY")
+	}
 	for _, f := range r.Findings {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s/%s\t%s\t%s\n", f.Severity, f.Check, f.Object.namespaceColumn(), f.Object.Kind, f.Object.Name, f.Why, f.Fix)
+		if wide {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s/%s\t%s\t%s\n", f.Severity, f.Check, f.Object.namespaceColumn(), f.Object.Kind, f.Object.Name, f.Why, f.Fix)
+		} else {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s/%s\t%s\n", f.Severity, f.Check, f.Object.namespaceColumn(), f.Object.Kind, f.Object.Name, shorten(f.Why, summaryWidth))
+		}
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
 	_, err := fmt.Fprintf(w, "\n%s: %s, %s, %d info\n", where, count(r.Summary[Error], "error"), count(r.Summary[Warning], "warning"), r.Summary[Info])
+	if err == nil && !wide {
+		_, err = fmt.Fprintln(w, "(-o wide: why in full, and how to fix each)")
+	}
 	return err
+}
+
+// shorten cuts s to at most width runes, at a word, marking the cut with "...".
+func shorten(s string, width int) string {
+	runes := []rune(s)
+	if len(runes) <= width {
+		return s
+	}
+	cut := string(runes[:width-3])
+	if i := strings.LastIndexByte(cut, ' '); i > width/2 {
+		cut = cut[:i]
+	}
+	return strings.TrimRight(cut, " ,:;") + "..."
 }
 
 // namespaceColumn is what the table's NAMESPACE column shows: a Namespace's own name, "-" for

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
+	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/kubectl-mesh/kubectl-mesh/internal/golden"
 )
@@ -17,11 +19,20 @@ func TestReportGolden(t *testing.T) {
 	}
 	report := NewReport("", Check(inputOf(t, string(data))))
 
-	var table bytes.Buffer
-	if err := WriteTable(&table, report); err != nil {
+	var table, wide bytes.Buffer
+	if err := WriteTable(&table, report, false); err != nil {
 		t.Fatal(err)
 	}
 	golden.Compare(t, "testdata/cluster.table", table.String())
+	for i, line := range strings.Split(table.String(), "\n") {
+		if n := utf8.RuneCountInString(line); n > 200 {
+			t.Errorf("table line %d is %d columns wide, more than a terminal's 200: %q", i+1, n, line)
+		}
+	}
+	if err := WriteTable(&wide, report, true); err != nil {
+		t.Fatal(err)
+	}
+	golden.Compare(t, "testdata/cluster.wide", wide.String())
 
 	out, err := json.MarshalIndent(report, "", "  ")
 	if err != nil {
@@ -62,7 +73,7 @@ func TestReportFails(t *testing.T) {
 
 func TestEmptyReport(t *testing.T) {
 	var out bytes.Buffer
-	if err := WriteTable(&out, NewReport("shop", nil)); err != nil {
+	if err := WriteTable(&out, NewReport("shop", nil), false); err != nil {
 		t.Fatal(err)
 	}
 	if got, want := out.String(), "no findings in namespace shop\n"; got != want {

@@ -76,9 +76,12 @@ func explainConfigError(err error) error {
 	if clientcmd.IsEmptyConfig(err) {
 		return fmt.Errorf("no cluster to talk to: set KUBECONFIG or pass --kubeconfig (and --context) to name one")
 	}
-	var missing *fs.PathError
-	if errors.As(err, &missing) && errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("kubeconfig %s does not exist: check --kubeconfig and $KUBECONFIG", missing.Path)
+	var file *fs.PathError
+	switch {
+	case errors.As(err, &file) && errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("kubeconfig %s does not exist: check --kubeconfig and $KUBECONFIG", file.Path)
+	case errors.As(err, &file):
+		return fmt.Errorf("kubeconfig %s cannot be read (%v): check --kubeconfig and $KUBECONFIG", file.Path, file.Err)
 	}
 	return fmt.Errorf("reading kubeconfig: %w", err)
 }
