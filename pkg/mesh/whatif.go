@@ -2,7 +2,6 @@ package mesh
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"sync"
 
@@ -111,10 +110,14 @@ func (c *Clients) readWhatIfNamespaces(ctx context.Context, namespaces []string,
 	for _, name := range namespaces {
 		g.Go(func() error {
 			ns, err := c.Core.Namespaces().Get(gctx, name, metav1.GetOptions{})
-			if apierrors.IsNotFound(err) {
-				return fmt.Errorf("namespace %q not found: check the name (kubectl get namespaces)", name)
-			}
-			if err == nil {
+			switch {
+			case apierrors.IsNotFound(err):
+				return &NamespaceNotFoundError{Namespace: name}
+			case apierrors.IsForbidden(err):
+				// A role bound in the namespace alone: its own reads say what they can.
+				w.add("you may not get namespace %s: its labels (ambient mode, waypoint) are taken to be none", name)
+				return nil
+			case err == nil:
 				mu.Lock()
 				defer mu.Unlock()
 				cluster.NamespaceLabels[name] = ns.Labels
