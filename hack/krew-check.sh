@@ -34,8 +34,10 @@ check() {
 	echo "$out"
 }
 check kubectl mesh version
-check kubectl mesh canary --help | grep -q '^  kubectl mesh canary SERVICE \[PERCENT\] \[flags\]$'
+# grep reads the help to its end: with -q it would stop at the first match, and the rest of
+# the help, written after, would end check with SIGPIPE (exit 141) under pipefail.
+check kubectl mesh canary --help | grep '^  kubectl mesh canary SERVICE \[PERCENT\] \[flags\]$' >/dev/null
 for op in canary lockdown graph traces doctor why what-if; do
-	check kubectl mesh-$op --help | grep -q "^  kubectl mesh $op"
+	check kubectl mesh-$op --help | grep "^  kubectl mesh $op" >/dev/null
 done
 echo "krew-check: every manifest valid; mesh, mesh-canary, mesh-lockdown, mesh-graph, mesh-traces, mesh-doctor, mesh-why, mesh-what-if installed by krew and run through kubectl"
