@@ -28,6 +28,7 @@ type TracesOptions struct {
 	Limit         int
 	Output        string
 	Check         bool
+	FailOn        string
 	JaegerURL     string
 	PrometheusURL string
 
@@ -57,10 +58,13 @@ const tracesExample = `  # The 5 slowest requests through reviews in the last 15
   kubectl mesh traces -n shop --window 1h --slowest 10 -o json
 
   # Which service drops the trace headers
-  kubectl mesh traces -n default --check`
+  kubectl mesh traces -n default --check
+
+  # In CI: fail when reviews or one of its callers drops the trace headers
+  kubectl mesh traces reviews -n default --check --fail-on drops`
 
 // tracesFormats are traces' -o values.
-var tracesFormats = []string{"table", output.JSON}
+var tracesFormats = []string{"table", output.JSON, output.YAML}
 
 // NewCmdTraces returns kubectl mesh traces.
 func NewCmdTraces(getter mesh.ClientGetter, streams genericiooptions.IOStreams) *cobra.Command {
@@ -85,8 +89,9 @@ func NewCmdTraces(getter mesh.ClientGetter, streams genericiooptions.IOStreams) 
 	f.StringVar(&o.Window, "window", "15m", "How far back to look (30s, 15m, 1h).")
 	f.IntVar(&o.Slowest, "slowest", 5, "How many traces to show, slowest first.")
 	f.IntVar(&o.Limit, "limit", 500, "Traces to read from Jaeger per service (Jaeger returns the most recent).")
-	f.StringVarP(&o.Output, "output", "o", "table", "One of: table, json.")
-	f.BoolVar(&o.Check, "check", false, "Judge each edge: does the caller forward the trace context?")
+	f.StringVarP(&o.Output, "output", "o", "table", "One of: table, json, yaml.")
+	f.BoolVar(&o.Check, "check", false, "Judge each edge (into or out of SERVICE, when given): does the caller forward the trace context?")
+	f.StringVar(&o.FailOn, "fail-on", "none", "With --check: exit 1 when a hop drops the trace context, wholly or in part (drops), or never (none).")
 	f.StringVar(&o.JaegerURL, "jaeger-url", "", "Jaeger's query service, base path included (default: $MESH_JAEGER_URL, else found in the cluster).")
 	f.StringVar(&o.PrometheusURL, "prometheus-url", "", "Prometheus, for --check's edges (default: $MESH_PROMETHEUS_URL, else found in the cluster).")
 	o.addTelemetryNamespaceFlags(c, true)
@@ -99,6 +104,7 @@ func NewCmdTraces(getter mesh.ClientGetter, streams genericiooptions.IOStreams) 
 		return completer{getter}.services(cmd, args, prefix)
 	}
 	completeFlag(c, "output", fixedValues(tracesFormats...))
+	completeFlag(c, "fail-on", fixedValues("none", "drops"))
 	return c
 }
 
@@ -116,6 +122,10 @@ func (o *TracesOptions) Validate() error {
 		return fmt.Errorf("--limit %d: read at least 1 trace per service", o.Limit)
 	case !contains(tracesFormats, o.Output):
 		return fmt.Errorf("unknown output format %q for -o: use one of %s", o.Output, strings.Join(tracesFormats, ", "))
+	case o.FailOn != "none" && o.FailOn != "drops":
+		return fmt.Errorf("--fail-on %q: use drops or none", o.FailOn)
+	case o.FailOn == "drops" && !o.Check:
+		return fmt.Errorf("--fail-on drops judges --check's verdicts: add --check")
 	}
 	if svc, ns, ok := strings.Cut(o.Service, "."); ok { // SERVICE.NAMESPACE, as Jaeger names it
 		o.Service, o.serviceNamespace = svc, ns
@@ -148,13 +158,15 @@ func (o *TracesOptions) Run(ctx context.Context) error {
 // or environment still answers, across namespaces unless -n says one.
 func (o *TracesOptions) connect(ctx context.Context) (*telemetry.Jaeger, error) {
 	given := o.JaegerURL != "" || os.Getenv(telemetry.EnvJaegerURL) != ""
+	var widened string // said, not silent: the scope is wider than the user may think
 	if err := o.completeCluster(); err != nil {
 		if !given {
 			return nil, err
 		}
 		o.clients = nil // no cluster to search either
-		if !o.namespaceExplicit {
+		if !o.namespaceExplicit && o.serviceNamespace == "" {
 			o.namespace = ""
+			widened = fmt.Sprintf("no cluster to take the namespace from (%v): looking in every namespace; pass -n NAMESPACE to narrow it", mesh.Explain(err))
 		}
 	}
 	if o.serviceNamespace != "" {
@@ -168,7 +180,11 @@ func (o *TracesOptions) connect(ctx context.Context) (*telemetry.Jaeger, error) 
 			return nil, err
 		}
 	}
-	return o.jaegerLocator(o.JaegerURL).Locate(ctx)
+	jaeger, err := o.jaegerLocator(o.JaegerURL).Locate(ctx)
+	if err == nil && widened != "" {
+		o.warn(widened)
+	}
+	return jaeger, err
 }
 
 // slowest prints the --slowest traces through the service, or with a span in the namespace.
@@ -196,8 +212,8 @@ func (o *TracesOptions) slowest(ctx context.Context, jaeger *telemetry.Jaeger, k
 	for _, t := range picked {
 		report.Traces = append(report.Traces, traces.NewTraceReport(t, jaeger.TraceURL(t.ID)))
 	}
-	if o.Output == output.JSON {
-		return output.PrintValue(o.streams.Out, output.JSON, report)
+	if o.Output != "table" {
+		return output.PrintValue(o.streams.Out, o.Output, report)
 	}
 	return traces.WriteTraces(o.streams.Out, report)
 }

@@ -19,6 +19,7 @@ func (o *TracesOptions) check(ctx context.Context, jaeger *telemetry.Jaeger, kno
 	if err != nil {
 		return err
 	}
+	edges = ofService(edges, o.Service) // before Jaeger is asked: only their ends' spans are read
 	if source == "prometheus" && len(edges) == 0 {
 		o.warn(fmt.Sprintf("Prometheus shows no HTTP traffic of %s in the last %s: judging the edges the traces show", o.subject(), o.Window))
 		source = "traces"
@@ -34,14 +35,53 @@ func (o *TracesOptions) check(ctx context.Context, jaeger *telemetry.Jaeger, kno
 	if source == "traces" {
 		edges = inNamespace(traces.EdgesOf(all), o.namespace)
 	}
+	edges = ofService(edges, o.Service)
 	if len(edges) == 0 {
 		return fmt.Errorf("no HTTP edge with traffic in the last %s (%s): nothing to check", o.Window, o.subject())
 	}
 	report := traces.CheckReport{Window: o.Window, Edges: source, Hops: traces.Check(edges, all)}
-	if o.Output == output.JSON {
-		return output.PrintValue(o.streams.Out, output.JSON, report)
+	if o.Output != "table" {
+		err = output.PrintValue(o.streams.Out, o.Output, report)
+	} else {
+		err = traces.WriteVerdicts(o.streams.Out, report)
 	}
-	return traces.WriteVerdicts(o.streams.Out, report)
+	if err != nil {
+		return err
+	}
+	return o.failOn(report.Hops)
+}
+
+// failOn is --fail-on drops: an error when a hop drops the trace context, wholly or in part,
+// so that CI can stop on it as on doctor's findings.
+func (o *TracesOptions) failOn(hops []traces.Verdict) error {
+	if o.FailOn != "drops" {
+		return nil
+	}
+	dropping := 0
+	for _, v := range hops {
+		if v.State == traces.Drops || v.State == traces.PartlyDrops {
+			dropping++
+		}
+	}
+	if dropping > 0 {
+		return fmt.Errorf("%d of %d hops drop trace context (--fail-on drops)", dropping, len(hops))
+	}
+	return nil
+}
+
+// ofService keeps the edges into or out of service ("": every edge): traces SERVICE --check
+// judges that service's calls and its callers'.
+func ofService(edges []traces.Edge, service string) []traces.Edge {
+	if service == "" {
+		return edges
+	}
+	var out []traces.Edge
+	for _, e := range edges {
+		if e.From.Service == service || e.To.Service == service {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // promEdges are the HTTP edges with traffic that graph shows for the namespace, as canonical

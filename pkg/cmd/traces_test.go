@@ -83,7 +83,9 @@ func TestTracesFlags(t *testing.T) {
 		{[]string{"traces", "--window", "0s"}, `error: --window "0s" is not a duration`},
 		{[]string{"traces", "--slowest", "-1"}, "error: --slowest -1: show at least 1 trace"},
 		{[]string{"traces", "--limit", "0"}, "error: --limit 0: read at least 1 trace per service"},
-		{[]string{"traces", "-o", "yaml"}, `error: unknown output format "yaml" for -o: use one of table, json`},
+		{[]string{"traces", "-o", "xml"}, `error: unknown output format "xml" for -o: use one of table, json, yaml`},
+		{[]string{"traces", "--check", "--fail-on", "unknown"}, `error: --fail-on "unknown": use drops or none`},
+		{[]string{"traces", "--fail-on", "drops"}, "error: --fail-on drops judges --check's verdicts: add --check"},
 		{[]string{"traces", "--jaeger-url", "localhost:16686"}, "error: --jaeger-url localhost:16686: not an http:// or https:// URL"},
 	} {
 		_, stderr, code := run(nil, tt.args...)

@@ -60,6 +60,15 @@ func TestTracesInTheSandbox(t *testing.T) {
 			t.Errorf("--check has no row %s:\n%+v", want, check)
 		}
 	}
+	// In CI: --fail-on drops exits 1 for those hops; SERVICE narrows the check to its edges,
+	// and productpage's own calls all keep the context.
+	if r := kubectl(t, path, sb, append([]string{"mesh", "traces", "reviews", "-n", "default", "--check", "--window", "5m", "--fail-on", "drops"}, jaeger...)...); r.code != 1 ||
+		!strings.Contains(r.stderr, "hops drop trace context (--fail-on drops)") || strings.Contains(r.stdout, "default/details") {
+		t.Errorf("traces reviews --check --fail-on drops: %+v", r)
+	}
+	if r := kubectl(t, path, sb, append([]string{"mesh", "traces", "details", "-n", "default", "--check", "--window", "5m", "--fail-on", "drops"}, jaeger...)...); r.code != 0 {
+		t.Errorf("traces details --check --fail-on drops: %+v", r)
+	}
 
 	for _, spelling := range [][]string{{"mesh", "traces"}, {"mesh-traces"}} {
 		r := kubectl(t, path, sb, append(append(spelling, "reviews", "-n", "default", "--slowest", "3", "-o", "json"), jaeger...)...)
