@@ -18,7 +18,7 @@ func TestFlagCompletions(t *testing.T) {
 		{[]string{"lockdown", "--dry-run="}, "none\nclient\nserver\n"},
 		{[]string{"version", "-o", ""}, "json\nyaml\n"},
 		{[]string{"canary", "reviews", ""}, "0\n10\n25\n50\n75\n100\n"},
-		{[]string{"traces", "-o", ""}, "table\njson\n"},
+		{[]string{"traces", "-o", ""}, "table\njson\nyaml\n"},
 		{[]string{"traces", "reviews", ""}, ""},
 		{[]string{"doctor", "--fail-on", ""}, "error\nwarning\ninfo\n"},
 		{[]string{"why", "-o", ""}, "table\njson\nyaml\n"},

@@ -5,10 +5,12 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/output"
 )
 
 // AllNamespaces is the scope of -A, as reports name it: never "", which reads as a blank.
-const AllNamespaces = "all namespaces"
+const AllNamespaces = output.AllNamespaces
 
 // Report is what doctor prints with -o json|yaml: the scope (a namespace, or AllNamespaces),
 // each finding, and how many there are of each severity.
@@ -20,10 +22,7 @@ type Report struct {
 
 // NewReport counts findings by severity; scope "" is every namespace.
 func NewReport(scope string, findings []Finding) Report {
-	if scope == "" {
-		scope = AllNamespaces
-	}
-	r := Report{Scope: scope, Findings: findings, Summary: map[Severity]int{Error: 0, Warning: 0, Info: 0}}
+	r := Report{Scope: output.Scope(scope), Findings: findings, Summary: map[Severity]int{Error: 0, Warning: 0, Info: 0}}
 	if r.Findings == nil {
 		r.Findings = []Finding{}
 	}

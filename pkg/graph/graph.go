@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/common/model"
 
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/output"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/telemetry"
 )
 
@@ -73,6 +74,8 @@ type Edge struct {
 
 // Graph is every edge with traffic in Window.
 type Graph struct {
+	// Scope is the namespace whose edges these are, or output.AllNamespaces.
+	Scope  string `json:"scope"`
 	Window string `json:"window"`
 	Edges  []Edge `json:"edges"`
 }
@@ -87,7 +90,7 @@ func Build(s *telemetry.Samples, window, namespace string) *Graph {
 	latency := indexLatency(s.Durations)
 	waypoints := findWaypoints(requests, tcp)
 
-	g := &Graph{Window: window, Edges: []Edge{}}
+	g := &Graph{Scope: output.Scope(namespace), Window: window, Edges: []Edge{}}
 	for _, k := range order.keys {
 		var e *Edge
 		if k.protocol == "tcp" {

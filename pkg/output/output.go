@@ -2,6 +2,8 @@
 package output
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -75,15 +77,15 @@ func Print(w io.Writer, format string, objects ...Object) error {
 		}
 		return nil
 	case JSON:
-		p := &printers.JSONPrinter{}
+		var obj runtime.Object = &metav1.List{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "List"}}
 		if len(prepared) == 1 {
-			return p.PrintObj(prepared[0], w)
+			obj = prepared[0]
+		} else {
+			for _, item := range prepared {
+				obj.(*metav1.List).Items = append(obj.(*metav1.List).Items, runtime.RawExtension{Object: item})
+			}
 		}
-		list := &metav1.List{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "List"}}
-		for _, obj := range prepared {
-			list.Items = append(list.Items, runtime.RawExtension{Object: obj})
-		}
-		return p.PrintObj(list, w)
+		return printJSON(w, obj)
 	case Name:
 		for i, obj := range prepared {
 			p := &printers.NamePrinter{Operation: objects[i].Operation}
@@ -94,4 +96,19 @@ func Print(w io.Writer, format string, objects ...Object) error {
 		return nil
 	}
 	return ValidateFormat(format)
+}
+
+// printJSON prints obj as kubectl's JSON printer does, indented by two spaces as every report
+// of ours is (PrintValue), rather than kubectl's four: one indentation whatever -o json prints.
+func printJSON(w io.Writer, obj runtime.Object) error {
+	var raw, indented bytes.Buffer
+	if err := (&printers.JSONPrinter{}).PrintObj(obj, &raw); err != nil {
+		return err
+	}
+	if err := json.Indent(&indented, bytes.TrimSpace(raw.Bytes()), "", "  "); err != nil {
+		return err
+	}
+	indented.WriteByte('\n')
+	_, err := w.Write(indented.Bytes())
+	return err
 }

@@ -29,6 +29,9 @@ func TestPrint(t *testing.T) {
 	}{
 		{Name, []Object{virtualService("reviews"), virtualService("ratings")},
 			"virtualservice.networking.istio.io/reviews configured\nvirtualservice.networking.istio.io/ratings configured\n"},
+		// Two spaces, as every report's -o json (PrintValue), not kubectl's four.
+		{JSON, []Object{virtualService("reviews")},
+			"{\n  \"kind\": \"VirtualService\",\n  \"apiVersion\": \"networking.istio.io/v1\",\n  \"metadata\": {\n    \"name\": \"reviews\",\n    \"namespace\": \"default\"\n  },\n  \"spec\": {\n    \"hosts\": [\n      \"reviews\"\n    ]\n  },\n  \"status\": {}\n}\n"},
 		{YAML, []Object{virtualService("reviews")},
 			"apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata:\n  name: reviews\n  namespace: default\nspec:\n  hosts:\n  - reviews\nstatus: {}\n"},
 	}

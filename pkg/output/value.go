@@ -9,6 +9,17 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
+// AllNamespaces is how reports name the scope of -A: never "", which reads as a blank.
+const AllNamespaces = "all namespaces"
+
+// Scope is a report's scope: the namespace, or AllNamespaces for "".
+func Scope(namespace string) string {
+	if namespace == "" {
+		return AllNamespaces
+	}
+	return namespace
+}
+
 // PrintValue writes a plain value (a status, a graph, the version) as JSON (indented) or YAML,
 // for -o json|yaml: the one place where a command's own result becomes machine-readable.
 func PrintValue(w io.Writer, format string, v any) error {
