@@ -128,3 +128,28 @@ func ambientAllowed(t *testing.T, ns string) func(seen, []*securityv1.Authorizat
 		return sim.AuthorizeL4(aps, w, call)
 	}
 }
+
+// deploy/rbac.yaml's kubectl-mesh-what-if, bound cluster-wide to a user who has nothing else,
+// reads all what-if reads (no forbidden request, nothing left unread); lockdown --what-if needs
+// lockdown's reader alone. Both users are impersonated by the admin, so that no other test's
+// bindings lend them anything.
+func TestWhatIfDocumentedRBAC(t *testing.T) {
+	t.Parallel()
+	ns := bookinfoNamespace(t, "whatif-rbac")
+	url := stubPrometheus(t, ns, sidecarTraffic(ns))
+	applyDocumentedRBAC(t, binding("whatif-reader", "kubectl-mesh-what-if", ""), binding("whatif-planner", "kubectl-mesh-lockdown-reader", ""))
+	for _, tc := range []struct {
+		user string
+		args []string
+		code int
+	}{
+		{"whatif-reader", []string{"mesh", "what-if", "-f", writeChange(t, fmt.Sprintf(tighter, ns)), "-n", ns}, 0},
+		{"whatif-reader", []string{"mesh", "what-if", "--delete", "peerauthentication/default", "-n", "istio-system"}, 1}, // mesh-wide: every namespace read
+		{"whatif-planner", []string{"mesh", "lockdown", ns, "--what-if"}, 1},                                               // the plaintext caller stops it
+	} {
+		r := plugin(t, cluster, append(tc.args, "--as", tc.user, "--prometheus-url", url)...)
+		if r.code != tc.code || strings.Contains(r.stderr, "forbidden") || strings.Contains(r.stderr, "may not") || strings.Contains(r.stderr, "cannot") {
+			t.Errorf("%v as %s: want exit %d and nothing forbidden\n%s", tc.args, tc.user, tc.code, r)
+		}
+	}
+}
