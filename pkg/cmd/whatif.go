@@ -154,7 +154,8 @@ func (o *WhatIfOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if slices.Contains(scope, cluster.Mesh.RootNamespace) {
+	all := slices.Contains(scope, cluster.Mesh.RootNamespace)
+	if all {
 		scope = namespacesOf(cluster)
 	}
 	after, steps, err := policies.With(edit, time.Now())
@@ -162,7 +163,7 @@ func (o *WhatIfOptions) Run(ctx context.Context) error {
 		return err
 	}
 	result := whatif.Replay(cluster, policies, after, observed)
-	return o.report(whatif.NewReport(o.Window, scope, steps, result), result.Unresolved)
+	return o.report(whatif.NewReport(o.Window, scope, all, steps, result), result.Unresolved)
 }
 
 // read reads the cluster and the edges into scope, every namespace when scope holds root, at

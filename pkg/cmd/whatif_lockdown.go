@@ -70,7 +70,7 @@ func (o *LockdownOptions) whatIf(ctx context.Context, namespace string) error {
 		return err
 	}
 	result := whatif.Replay(cluster, before, after, edges)
-	if err := o.printWhatIf(o.Output, whatif.NewReport(o.Window, []string{namespace}, steps, result), result.Unresolved); err != nil {
+	if err := o.printWhatIf(o.Output, whatif.NewReport(o.Window, []string{namespace}, false, steps, result), result.Unresolved); err != nil {
 		return err
 	}
 	if refusal != nil {

@@ -12,6 +12,9 @@ import (
 // Report is what what-if prints: the change, what was replayed, and the observed edges whose
 // verdict it changes (-o json and yaml print it as it is).
 type Report struct {
+	// Scope names what was replayed as every report names it: the namespace, several
+	// joined with commas, or "all namespaces" for a change to mesh-wide policy.
+	Scope  string `json:"scope"`
 	Window string `json:"window"`
 	// Namespaces are those whose incoming edges were replayed.
 	Namespaces []string `json:"namespaces"`
@@ -28,9 +31,12 @@ type Summary struct {
 	Mixed        int `json:"mixed"`
 }
 
-// NewReport puts a replay's result in a report.
-func NewReport(window string, namespaces []string, steps []Step, r Result) Report {
-	rep := Report{Window: window, Namespaces: namespaces, Changes: steps, Replayed: r.Replayed, Edges: r.Edges}
+// NewReport puts a replay's result in a report; all says the namespaces are every one.
+func NewReport(window string, namespaces []string, all bool, steps []Step, r Result) Report {
+	rep := Report{Scope: strings.Join(namespaces, ", "), Window: window, Namespaces: namespaces, Changes: steps, Replayed: r.Replayed, Edges: r.Edges}
+	if all {
+		rep.Scope = output.AllNamespaces
+	}
 	if rep.Changes == nil {
 		rep.Changes = []Step{}
 	}
@@ -64,8 +70,11 @@ func WriteTable(w io.Writer, r Report) error {
 		steps[i] = fmt.Sprintf("%s %s/%s %s", strings.ToLower(s.Kind), s.Namespace, s.Name, pastTense[s.Action])
 	}
 	fmt.Fprintf(w, "change: %s\n", output.Abbreviate(steps, 6))
-	fmt.Fprintf(w, "replayed %d %s seen into %s over %s: %s\n", r.Replayed, plural(r.Replayed, "edge"),
-		output.Abbreviate(r.Namespaces, 4), r.Window, r.Summary)
+	scope := r.Scope
+	if scope != output.AllNamespaces {
+		scope = output.Abbreviate(r.Namespaces, 4)
+	}
+	fmt.Fprintf(w, "replayed %d %s seen into %s over %s: %s\n", r.Replayed, plural(r.Replayed, "edge"), scope, r.Window, r.Summary)
 	if len(r.Edges) == 0 {
 		return nil
 	}

@@ -34,7 +34,7 @@ spec: {mtls: {mode: STRICT}}
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := NewReport("24h", []string{"amb", "shop"}, steps, Replay(c, before, after, observed))
+	r := NewReport("24h", []string{"amb", "shop"}, false, steps, Replay(c, before, after, observed))
 	if !r.Breaks() || !r.Opens() {
 		t.Errorf("the report neither breaks nor opens: %+v", r.Summary)
 	}
@@ -51,7 +51,7 @@ spec: {mtls: {mode: STRICT}}
 
 func TestReportWithoutChangesSaysSo(t *testing.T) {
 	var table, json bytes.Buffer
-	r := NewReport("1h", []string{"shop"}, nil, Result{Replayed: 3})
+	r := NewReport("1h", []string{"shop"}, false, nil, Result{Replayed: 3})
 	if err := WriteTable(&table, r); err != nil {
 		t.Fatal(err)
 	}
