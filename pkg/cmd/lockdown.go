@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -179,7 +180,14 @@ func (o *LockdownOptions) Run(ctx context.Context) error {
 		return err
 	}
 	o.warn(plan.Warnings...)
-	return o.print(plan, written)
+	if err := o.print(plan, written); err != nil {
+		return err
+	}
+	if len(plan.Blockers) > 0 {
+		return fmt.Errorf("without --force, lockdown %s would stop before writing anything (the dry run planned past it):\n%s",
+			namespace, strings.Join(plan.Blockers, "\n"))
+	}
+	return nil
 }
 
 // resolveNamespace: NAMESPACE, else -n or the kubeconfig's; the two must not disagree.
@@ -201,7 +209,9 @@ func (o *LockdownOptions) resolveNamespace() (string, error) {
 // Checking --allow-from and reading the telemetry go on while the namespace is read; their
 // answers are waited for once the reads succeed (a cluster without Istio says only that).
 func (o *LockdownOptions) planAndApply(ctx context.Context, namespace string) (*lockdown.Plan, []change.Change, error) {
-	opts := lockdown.Options{AllowFrom: o.callers, Force: o.Force}
+	// A dry run plans past what --force would override, so that it shows the plan and then
+	// what stands in its way (and exits 1 for it); a real run stops there.
+	opts := lockdown.Options{AllowFrom: o.callers, Force: o.Force, DryRun: o.dryRun != mesh.DryRunNone}
 	callersChecked := make(chan error, 1)
 	go func() { callersChecked <- o.checkCallerNamespaces(ctx) }()
 	var traffic chan observation

@@ -59,6 +59,11 @@ type Input struct {
 type Options struct {
 	AllowFrom []Caller
 	Force     bool
+	// DryRun plans past what would stop a lockdown without --force (pods outside the mesh,
+	// plaintext callers, a GitOps owner, the root namespace): each is kept in Plan.Blockers and
+	// planning goes on as --force would, so that a dry run shows the plan beside its blockers.
+	// Nothing may be written from a plan with blockers.
+	DryRun bool
 	// Observed is the traffic into the namespace that telemetry saw; OutsideMesh names the
 	// workloads without a sidecar (namespace/workload), candidates for plaintext callers.
 	Observed    []Observation
@@ -88,6 +93,8 @@ type Plan struct {
 	Warnings  []string
 	// Observed says what happens to each edge telemetry saw into the namespace.
 	Observed []Verdict
+	// Blockers are what would have stopped this plan without --force (Options.DryRun only).
+	Blockers []string
 
 	// considered are the callers each workload would have been given, before
 	// keepExistingAllows: the narrowing check tries them all; seen is the telemetry.
@@ -101,11 +108,13 @@ type Plan struct {
 // Lockdown plans STRICT mTLS, default deny, and ALLOW policies for the callers that must keep
 // working. Running it on a locked-down namespace plans no write.
 func Lockdown(in Input, opts Options) (*Plan, error) {
-	if in.Namespace == in.Mesh.RootNamespace && !opts.Force {
-		return nil, fmt.Errorf("namespace %s is Istio's root namespace: default deny there applies to the whole mesh and cuts istiod off; pass --force if you mean it", in.Namespace)
-	}
 	p := &Plan{Namespace: in.Namespace, Allowed: map[string][]Caller{}, Kept: map[string][]string{}, considered: map[string][]Caller{}, mesh: in.Mesh}
-	if err := p.preflight(in, opts.Force); err != nil {
+	if in.Namespace == in.Mesh.RootNamespace && !opts.Force {
+		if err := p.block(opts, fmt.Errorf("namespace %s is Istio's root namespace: default deny there applies to the whole mesh and cuts istiod off; pass --force if you mean it", in.Namespace)); err != nil {
+			return nil, err
+		}
+	}
+	if err := p.preflight(in, opts); err != nil {
 		return nil, err
 	}
 	p.allowFromConfig(in, opts.AllowFrom)
@@ -120,23 +129,36 @@ func Lockdown(in Input, opts Options) (*Plan, error) {
 		return nil, err
 	}
 	p.Observed = p.Verdicts(in, opts.Observed)
-	if err := p.checkOwners(opts.Force); err != nil {
+	if err := p.checkOwners(opts); err != nil {
 		return nil, err
 	}
 	return p, nil
 }
 
+// block is a refusal that --force would override: the error that stops the plan, or, in a dry
+// run, a blocker recorded while planning goes on.
+func (p *Plan) block(opts Options, refusal error) error {
+	if !opts.DryRun {
+		return refusal
+	}
+	p.Blockers = append(p.Blockers, refusal.Error())
+	return nil
+}
+
 // checkOwners refuses to change an existing object (the namespace's PeerAuthentication) that
 // a GitOps tool applies, unless forced: its next sync would put it back, and the namespace
 // would be half locked down (default deny without STRICT). With --force it is a warning.
-func (p *Plan) checkOwners(force bool) error {
+func (p *Plan) checkOwners(opts Options) error {
 	for _, c := range p.Changes {
 		if c.Before == nil {
 			continue
 		}
 		owner := owners.Of(c.Before, nil)
-		if err := owners.Refusal(c.Before, owner, force); err != nil {
-			return err
+		if err := owners.Refusal(c.Before, owner, opts.Force); err != nil {
+			if err := p.block(opts, err); err != nil {
+				return err
+			}
+			continue
 		}
 		if owner.Kind != owners.None {
 			p.Warnings = append(p.Warnings, owners.Warning(c.Before, owner))
@@ -146,15 +168,15 @@ func (p *Plan) checkOwners(force bool) error {
 }
 
 // preflight stops on pods that cannot serve STRICT mTLS, outside the mesh (warns with force).
-func (p *Plan) preflight(in Input, force bool) error {
+func (p *Plan) preflight(in Input, opts Options) error {
 	missing := podsOutsideMesh(in.Pods, in.NamespaceLabels)
 	if len(missing) == 0 {
 		return nil
 	}
 	problem := fmt.Sprintf("%d pods in namespace %s have no istio-proxy sidecar and are not in ambient mode, so they cannot serve STRICT mTLS: %s",
 		len(missing), in.Namespace, strings.Join(missing, ", "))
-	if !force {
-		return fmt.Errorf("%s\ninject the sidecar and restart them, or enroll them in ambient mode (label istio.io/dataplane-mode=ambient), or move them out; or pass --force", problem)
+	if !opts.Force {
+		return p.block(opts, fmt.Errorf("%s\ninject the sidecar and restart them, or enroll them in ambient mode (label istio.io/dataplane-mode=ambient), or move them out; or pass --force", problem))
 	}
 	p.Warnings = append(p.Warnings, problem+" (going ahead: --force)")
 	return nil
@@ -196,9 +218,12 @@ func (p *Plan) allowFromTraffic(opts Options) error {
 	if plaintext := p.observedCallers(opts.Observed, opts.OutsideMesh); len(plaintext) > 0 {
 		problem := "STRICT mTLS would reject traffic seen in telemetry:\n  " + strings.Join(plaintext, "\n  ")
 		if !opts.Force {
-			return fmt.Errorf("%s\nbring those callers into the mesh first (a sidecar, or ambient mode), or pass --force to cut them off", problem)
+			if err := p.block(opts, fmt.Errorf("%s\nbring those callers into the mesh first (a sidecar, or ambient mode), or pass --force to cut them off", problem)); err != nil {
+				return err
+			}
+		} else {
+			p.Warnings = append(p.Warnings, problem+"\n(cut off: --force)")
 		}
-		p.Warnings = append(p.Warnings, problem+"\n(cut off: --force)")
 	}
 	p.seen = opts.Observed
 	return nil
