@@ -86,10 +86,18 @@ func shopTraces(now time.Time) []otlp.Span {
 	return spans
 }
 
+// shopNamespace makes sure namespace shop, where the recorded traces live, exists: traces
+// says a namespace that does not as an error before it asks Jaeger.
+func shopNamespace(t *testing.T) {
+	t.Helper()
+	apply(t, "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n")
+}
+
 // startJaegerWith runs a Jaeger and sends spans into it over OTLP, returning once it serves
 // every trace.
 func startJaegerWith(t *testing.T, spans []otlp.Span) *sandbox.Jaeger {
 	t.Helper()
+	shopNamespace(t)
 	j, err := sandbox.StartJaeger(t.Context(), binDir, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -216,6 +224,7 @@ func TestTracesSlowestAndCheck(t *testing.T) {
 
 func TestTracesErrors(t *testing.T) {
 	t.Parallel()
+	shopNamespace(t)
 	empty, err := sandbox.StartJaeger(t.Context(), binDir, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
