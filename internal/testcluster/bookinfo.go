@@ -254,17 +254,22 @@ func nextPodIP() string {
 	return fmt.Sprintf("10.244.%d.%d", n/250, n%250+1)
 }
 
-// PodLabels are the labels Istio's injector and a Deployment would give a workload's pods.
+// PodLabels are the labels a Deployment and, for a pod with a sidecar, Istio's injector would
+// give a workload's pods. Pods without a sidecar (ambient, or outside the mesh) are not
+// injected: they carry no tlsMode and no canonical service labels of the injector's, and Istio
+// reads their canonical service and revision from their other labels.
 func PodLabels(w Workload) map[string]string {
-	labels := map[string]string{
-		"app":                                 w.App,
-		"security.istio.io/tlsMode":           "istio",
-		"service.istio.io/canonical-name":     w.App,
-		"service.istio.io/canonical-revision": "latest",
+	labels := map[string]string{"app": w.App}
+	if !w.NoSidecar {
+		labels["security.istio.io/tlsMode"] = "istio"
+		labels["service.istio.io/canonical-name"] = w.App
+		labels["service.istio.io/canonical-revision"] = "latest"
 	}
 	if w.Version != "" {
 		labels["version"] = w.Version
-		labels["service.istio.io/canonical-revision"] = w.Version
+		if !w.NoSidecar {
+			labels["service.istio.io/canonical-revision"] = w.Version
+		}
 	}
 	for k, v := range w.Labels {
 		labels[k] = v
@@ -307,8 +312,6 @@ func (f *Fixture) createPod(ctx context.Context, ns string, w Workload, index in
 				corev1.ResourceCPU: resource.MustParse("100m"), corev1.ResourceMemory: resource.MustParse("128Mi"),
 			}},
 		})
-	} else {
-		delete(pod.Labels, "security.istio.io/tlsMode")
 	}
 	return f.runPod(ctx, ns, pod, ready)
 }

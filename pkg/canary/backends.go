@@ -19,8 +19,8 @@ import (
 type Backend struct {
 	Name   string            // subset name, or Service name
 	Labels map[string]string // the pod labels it selects (subset labels, or the Service's selector)
-	// Version is its pods' version label, which Istio's telemetry reports as
-	// destination_version: how its traffic is told apart from the others'.
+	// Version is its pods' version label, which a sidecar's telemetry reports as
+	// destination_version (a waypoint reports the pods' canonical revision: see Plan.FigureVersion).
 	Version string
 	// Pods and ReadyPods count the pods (subset) or endpoints (Service) that serve it;
 	// unknown (-1) when they could not be read.

@@ -54,8 +54,10 @@ type Input struct {
 	// behind a version Service is then unknown.
 	EndpointsUnreadable bool
 	// Waypoints are the Gateway API Gateways of the namespace of the waypoint the service
-	// uses, if any (ambient mode).
-	Waypoints []*unstructured.Unstructured
+	// uses, if any (ambient mode); GatewayClasses the waypoints' class, when it exists: its
+	// istio.io/waypoint-for label says what they carry, unless a waypoint says.
+	Waypoints      []*unstructured.Unstructured
+	GatewayClasses []*unstructured.Unstructured
 	// Rollouts are the namespace's Argo Rollouts (none when that API is not served): one
 	// whose traffic routing names the route drives its weights.
 	Rollouts []*unstructured.Unstructured
@@ -76,6 +78,9 @@ type Plan struct {
 	current *unstructured.Unstructured
 	// nearMisses explain objects whose host almost names the service, for errors.
 	nearMisses []string
+	// reported are, per backend, the versions its requests are reported under
+	// (destination_version) by the figures' reporter: see FigureVersion.
+	reported map[string][]string
 
 	Rule string // the rule, for people: `route "default"`, `rule #0`
 	// DestinationRules are the rules the subsets come from, oldest first (Istio merges them).
@@ -125,6 +130,7 @@ func Compute(in Input, req Request) (*Plan, error) {
 	if err := p.checkDataPlane(in, req); err != nil {
 		return nil, err
 	}
+	p.nameReported(in)
 	if err := p.checkOwner(in, req.Force); err != nil {
 		return nil, err
 	}

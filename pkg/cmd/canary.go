@@ -251,8 +251,8 @@ func (o *CanaryOptions) prometheus(ctx context.Context) (*telemetry.Prometheus, 
 }
 
 // liveFigures are the versions' figures over the last minute, by version name; nil (with a
-// note) when there is no telemetry. Versions are told apart by their version label, which
-// Istio reports as destination_version.
+// note) when there is no telemetry. Versions are told apart by the destination_version their
+// requests are reported under (plan.FigureVersion); those that cannot be have none.
 func (o *CanaryOptions) liveFigures(ctx context.Context, plan *canary.Plan) map[string]canary.Figures {
 	prom, err := o.prometheus(ctx)
 	var byVersion map[string]canary.Figures
@@ -265,8 +265,10 @@ func (o *CanaryOptions) liveFigures(ctx context.Context, plan *canary.Plan) map[
 	}
 	figures := map[string]canary.Figures{}
 	for _, b := range plan.Backends {
-		if f, ok := byVersion[b.Version]; ok && b.Version != "" {
-			figures[b.Name] = f
+		if version, err := plan.FigureVersion(b.Name); err == nil {
+			if f, ok := byVersion[version]; ok {
+				figures[b.Name] = f
+			}
 		}
 	}
 	return figures

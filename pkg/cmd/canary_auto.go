@@ -121,8 +121,8 @@ func (o *CanaryOptions) runAuto(ctx context.Context) error {
 }
 
 // judging is what --auto compares: the canary's and stable's versions (as Istio reports
-// them in destination_version), and stable's last figures with traffic, for the step where
-// stable receives none.
+// them in destination_version: plan.FigureVersion), and stable's last figures with traffic,
+// for the step where stable receives none.
 type judging struct {
 	canary, stable               string // backends
 	canaryVersion, stableVersion string
@@ -134,10 +134,10 @@ type judging struct {
 func newJudging(first *canary.Plan, limits canary.Limits) (*judging, error) {
 	j := &judging{canary: first.Canary, stable: first.Stable, limits: limits}
 	var err error
-	if j.canaryVersion, err = versionOf(first, first.Canary); err != nil {
+	if j.canaryVersion, err = first.FigureVersion(first.Canary); err != nil {
 		return nil, err
 	}
-	if j.stableVersion, err = versionOf(first, first.Stable); err != nil && (limits.MaxErrorIncrease != nil || limits.MaxP99Ratio > 0) {
+	if j.stableVersion, err = first.FigureVersion(first.Stable); err != nil && (limits.MaxErrorIncrease != nil || limits.MaxP99Ratio > 0) {
 		return nil, fmt.Errorf("stable: %w; the relative gates need it", err)
 	}
 	return j, nil
@@ -234,17 +234,6 @@ func p99Limit(l canary.Limits) string {
 		return "none"
 	}
 	return l.MaxP99.String()
-}
-
-// versionOf is the version label of a version's pods, which Istio reports as
-// destination_version: the only way to tell its traffic apart from stable's.
-func versionOf(plan *canary.Plan, name string) (string, error) {
-	for _, b := range plan.Backends {
-		if b.Name == name && b.Version != "" {
-			return b.Version, nil
-		}
-	}
-	return "", fmt.Errorf("%s %s does not select pods by a version label, so its traffic cannot be told apart in Istio's metrics (destination_version)", plan.API.Term, name)
 }
 
 // rollBack returns all traffic to stable after a failed step, with a context that Ctrl-C has

@@ -11,8 +11,12 @@ import (
 )
 
 // Observation is traffic that reached a workload of the namespace in the telemetry window,
-// as its sidecar reported it (reporter="destination").
+// as the destination's proxy (its sidecar, or ztunnel in ambient mode) or the waypoint in
+// front of it reported it.
 type Observation struct {
+	// Reporter is the report's reporter label: "destination" (the default) or "waypoint". It
+	// says how the destination is named (istio.TelemetryName).
+	Reporter                           string
 	DestinationApp, DestinationVersion string
 	// SourcePrincipal is the caller's identity without spiffe://; empty when the request came
 	// without mTLS (the destination then knows nothing of the caller).
@@ -50,21 +54,23 @@ func (o Observation) from() string {
 	return o.SourceNamespace + "/" + o.SourceWorkload
 }
 
-// workloadsOfObservation are the workloads an observation's destination labels name: one,
-// or the siblings of an app and version split apart (telemetry does not tell them apart).
+// workloadsOfObservation are the workloads an observation's destination labels name, read
+// as its reporter names pods (istio.TelemetryName: a sidecar by app and version, ztunnel and
+// waypoints by canonical service and revision): one, or the siblings of an app and version
+// split apart (telemetry does not tell them apart).
 func workloadsOfObservation(workloads []*Workload, o Observation) []*Workload {
+	reporter := o.Reporter
+	if reporter == "" {
+		reporter = istio.ReporterDestination
+	}
 	var out []*Workload
 	for _, w := range workloads {
-		app := w.Selector["app"]
-		if app == "" {
-			app = w.Selector["app.kubernetes.io/name"]
-		}
-		version := w.Selector["version"]
-		if version == "" {
-			version = w.Selector["app.kubernetes.io/version"]
-		}
-		if app == o.DestinationApp && (version == "" || version == o.DestinationVersion) {
-			out = append(out, w)
+		for _, labels := range w.podLabels {
+			app, version := istio.TelemetryName(reporter, w.Dataplane, labels)
+			if app != "" && app == o.DestinationApp && version == o.DestinationVersion {
+				out = append(out, w)
+				break
+			}
 		}
 	}
 	return out

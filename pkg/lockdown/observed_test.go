@@ -1,6 +1,7 @@
 package lockdown
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -87,4 +88,84 @@ func TestLockdownStopsOnPlaintextSeenInTraffic(t *testing.T) {
 	if verdicts[false] != "rejected: plaintext under STRICT" || verdicts[true] != "allowed: ingress gateway default/bookinfo-gateway, routed by VirtualService default/bookinfo" {
 		t.Errorf("verdicts: %v", verdicts)
 	}
+}
+
+// withLabels adds labels to the pod named in in.
+func withLabels(t *testing.T, in Input, podName string, labels map[string]string) Input {
+	t.Helper()
+	for i := range in.Pods {
+		if in.Pods[i].Name == podName {
+			for k, v := range labels {
+				in.Pods[i].Labels[k] = v
+			}
+			return in
+		}
+	}
+	t.Fatalf("no pod %s", podName)
+	return in
+}
+
+// ztunnel and waypoints name an ambient pod by its canonical service and revision
+// (app.kubernetes.io/version before version), sidecars by app and version: a pod labelled
+// version v1 and app.kubernetes.io/version 1.4.2 is 1.4.2 in ztunnel's reports and v1 in its
+// sidecar's. Its callers are allowed, and plaintext seen by ztunnel stops the lockdown.
+func TestLockdownMatchesTelemetryAsTheReporterNamesPods(t *testing.T) {
+	revision := map[string]string{"app.kubernetes.io/version": "1.4.2"}
+	t.Run("ambient: canonical revision", func(t *testing.T) {
+		in := withLabels(t, loadInput(t, "ambient", "amb"), "details-v1-0", revision)
+		seen := []Observation{
+			observed("details", "1.4.2", "cluster.local/ns/shop/sa/web", true, 2),
+			observed("details", "v1", "cluster.local/ns/shop/sa/stale", true, 1), // no reporter names it so
+		}
+		plan, err := Lockdown(in, Options{Observed: seen})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fmt.Sprint(plan.Allowed["details-v1"]); got != "[shop/web]" {
+			t.Errorf("details-v1 allows %s, want the caller ztunnel saw", got)
+		}
+		_, err = Lockdown(in, Options{Observed: append(seen, observed("details", "1.4.2", "", false, 1))})
+		if err == nil || !strings.Contains(err.Error(), "amb/details-v1 receives plaintext traffic (1.00/s)") {
+			t.Errorf("plaintext seen by ztunnel: %v", err)
+		}
+	})
+	t.Run("ambient: canonical name", func(t *testing.T) {
+		in := withLabels(t, loadInput(t, "ambient", "amb"), "details-v1-0", map[string]string{"service.istio.io/canonical-name": "details-api", "service.istio.io/canonical-revision": "r7"})
+		plan, err := Lockdown(in, Options{Observed: []Observation{observed("details-api", "r7", "cluster.local/ns/shop/sa/web", true, 2)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fmt.Sprint(plan.Allowed["details-v1"]); got != "[shop/web]" {
+			t.Errorf("details-v1 allows %s", got)
+		}
+	})
+	t.Run("waypoint: canonical revision", func(t *testing.T) {
+		in := withLabels(t, loadInput(t, "ambient", "amb"), "reviews-v1-0", revision)
+		atWaypoint := observed("reviews", "1.4.2", "cluster.local/ns/shop/sa/web", true, 2)
+		atWaypoint.Reporter = "waypoint"
+		plan, err := Lockdown(in, Options{Observed: []Observation{atWaypoint}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(plan.Waypoints) != 1 || fmt.Sprint(plan.Waypoints[0].Callers) != "[shop/web]" {
+			t.Errorf("waypoint bindings %+v, want shop/web admitted to Service reviews", plan.Waypoints)
+		}
+		if len(plan.Observed) != 1 || !plan.Observed[0].Allowed || plan.Observed[0].Workload != "reviews-v1" {
+			t.Errorf("verdicts %+v", plan.Observed)
+		}
+	})
+	t.Run("sidecar: app and version", func(t *testing.T) {
+		in := withLabels(t, loadInput(t, "bookinfo", "default"), "details-v1-0", revision)
+		seen := []Observation{
+			observed("details", "v1", "cluster.local/ns/shop/sa/web", true, 2),
+			observed("details", "1.4.2", "cluster.local/ns/shop/sa/stale", true, 1),
+		}
+		plan, err := Lockdown(in, Options{Observed: seen})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fmt.Sprint(plan.Allowed["details-v1"]); !strings.Contains(got, "shop/web") || strings.Contains(got, "shop/stale") {
+			t.Errorf("details-v1 allows %s, want the caller its sidecar saw", got)
+		}
+	})
 }

@@ -23,7 +23,9 @@ import (
 const refusedFlags = `(.*,)?(DENY|RBAC|UAEX)(,.*)?`
 
 func (p *Prometheus) ObservedCallers(ctx context.Context, namespace, window string, at time.Time) ([]lockdown.Observation, error) {
-	group := "destination_app, destination_version, source_principal, source_workload, source_workload_namespace, connection_security_policy, request_protocol"
+	// reporter says how the destination is named: a sidecar by app and version, ztunnel and
+	// waypoints by canonical service and revision (istio.TelemetryName).
+	group := "reporter, destination_app, destination_version, source_principal, source_workload, source_workload_namespace, connection_security_policy, request_protocol"
 	queries := []string{
 		fmt.Sprintf(`sum by (%s) (rate(istio_requests_total{reporter=~"destination|waypoint",destination_workload_namespace=%q,response_code!="403",grpc_response_status!="7",response_flags!~%q}[%s]))`, group, namespace, refusedFlags, window),
 		fmt.Sprintf(`sum by (%s) (rate(istio_tcp_connections_opened_total{reporter="destination",destination_workload_namespace=%q,response_flags!~%q}[%s]))`, group, namespace, refusedFlags, window),
@@ -48,6 +50,7 @@ func (p *Prometheus) ObservedCallers(ctx context.Context, namespace, window stri
 				principal = ""
 			}
 			out = append(out, lockdown.Observation{
+				Reporter:       l("reporter"),
 				DestinationApp: l("destination_app"), DestinationVersion: l("destination_version"),
 				SourcePrincipal: principal, SourceNamespace: l("source_workload_namespace"), SourceWorkload: l("source_workload"),
 				MTLS: l("connection_security_policy") == "mutual_tls", Protocol: protocol, Rate: float64(s.Value),
