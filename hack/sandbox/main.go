@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -27,7 +28,7 @@ func main() {
 	}
 }
 
-func run(dir, envFile string, scrape time.Duration) error {
+func run(dir, envFile string, scrape time.Duration) (err error) {
 	root, err := os.Getwd()
 	if err != nil {
 		return err
@@ -36,6 +37,9 @@ func run(dir, envFile string, scrape time.Duration) error {
 		if dir, err = os.MkdirTemp("", "kubectl-mesh-sandbox-"); err != nil {
 			return err
 		}
+		// Ours, so gone once everything in it has stopped: etcd's and Prometheus's data and
+		// the logs come to over 100 MB. A directory given with -dir is the caller's to keep.
+		defer removeUnlessFailed(dir, &err)
 	} else if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -46,7 +50,7 @@ func run(dir, envFile string, scrape time.Duration) error {
 	if err != nil {
 		return err
 	}
-	defer sb.Stop()
+	defer sb.Stop() // before the directory goes: deferred calls run last first
 	exports := fmt.Sprintf("export KUBECONFIG=%s\nexport MESH_PROMETHEUS_URL=%s\nexport MESH_JAEGER_URL=%s\n", sb.Cluster.Kubeconfig, sb.PrometheusURL, sb.JaegerURL)
 	fmt.Print(exports)
 	if envFile != "" {
@@ -58,4 +62,16 @@ func run(dir, envFile string, scrape time.Duration) error {
 	<-ctx.Done()
 	fmt.Fprintln(os.Stderr, "sandbox: stopping")
 	return nil
+}
+
+// removeUnlessFailed deletes the sandbox's directory, unless the sandbox failed: its logs
+// (etcd.log, kube-apiserver.log, prometheus.log) then say why, and stderr says where.
+func removeUnlessFailed(dir string, failed *error) {
+	if *failed != nil && !errors.Is(*failed, context.Canceled) {
+		fmt.Fprintf(os.Stderr, "sandbox: logs kept in %s\n", dir)
+		return
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		fmt.Fprintf(os.Stderr, "sandbox: could not remove %s: %v\n", dir, err)
+	}
 }
