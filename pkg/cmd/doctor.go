@@ -63,7 +63,7 @@ func NewCmdDoctor(getter mesh.ClientGetter, streams genericiooptions.IOStreams) 
 		Short:   "Find the tutorial's antipatterns and install problems: sidecars on stateful workloads, untuned defaults, no ops planning",
 		Long:    doctorLong,
 		Example: doctorExample,
-		Args:    cobra.NoArgs,
+		Args:    namespaceNoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			if err := o.Validate(); err != nil {
 				return err

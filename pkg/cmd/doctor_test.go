@@ -179,7 +179,7 @@ func TestDoctorFlags(t *testing.T) {
 	}{
 		{[]string{"doctor", "-o", "xml"}, `error: unknown output format "xml" for -o: use one of table, wide, json, yaml`},
 		{[]string{"doctor", "--fail-on", "fatal"}, `error: --fail-on "fatal": use error, warning or info`},
-		{[]string{"doctor", "shop"}, `error: unknown command "shop" for "kubectl mesh doctor"`},
+		{[]string{"doctor", "shop"}, `error: kubectl mesh doctor takes no arguments, got "shop": to pick a namespace, write -n shop (or -A for every namespace)`},
 	} {
 		_, stderr, code := run(nil, tt.args...)
 		if code != 1 || !strings.HasPrefix(stderr, tt.want) {

@@ -48,3 +48,22 @@ See 'kubectl mesh canary --help' for usage.`},
 		t.Errorf("Prometheus got %d requests: a bad flag must stop the command before anything runs", n)
 	}
 }
+
+// Argument errors say what was meant: a namespace given as an argument, a bare --dry-run
+// followed by its value.
+func TestArgumentErrorsSayWhatWasMeant(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"graph", "reviews"}, "error: kubectl mesh graph takes no arguments, got \"reviews\": to pick a namespace, write -n reviews (or -A for every namespace)\n"},
+		{[]string{"canary", "reviews", "10", "--dry-run", "server"}, "(--dry-run takes its value after '=': did you mean --dry-run=server?)\n"},
+		{[]string{"lockdown", "default", "--dry-run", "server"}, "(--dry-run takes its value after '=': did you mean --dry-run=server?)\n"},
+	}
+	for _, tt := range tests {
+		_, stderr, code := run(nil, tt.args...)
+		if code != 1 || !strings.HasSuffix(stderr, tt.want) {
+			t.Errorf("%v: exit %d, stderr %q, want it to end with %q", tt.args, code, stderr, tt.want)
+		}
+	}
+}

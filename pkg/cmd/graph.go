@@ -86,7 +86,7 @@ func NewCmdGraph(getter mesh.ClientGetter, streams genericiooptions.IOStreams) *
 		Short:   "Show the service graph: rps, errors, p50/p99 latency and mTLS per edge",
 		Long:    graphLong,
 		Example: graphExample,
-		Args:    cobra.NoArgs,
+		Args:    namespaceNoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			if err := o.Validate(); err != nil {
 				return err

@@ -94,7 +94,8 @@ func executeWithSignals(root *cobra.Command, streams genericiooptions.IOStreams)
 
 // execute runs root and reports its error the way kubectl does, returning the exit code.
 func execute(ctx context.Context, root *cobra.Command, streams genericiooptions.IOStreams) int {
-	return report(root.ExecuteContext(ctx), streams.ErrOut)
+	c, err := root.ExecuteContextC(ctx)
+	return report(withFlagValueHint(c, err), streams.ErrOut)
 }
 
 // ExecutePlugin runs one operation as its own plugin binary (kubectl-mesh_canary is reached
