@@ -43,3 +43,14 @@ func TestNamespaceNotFoundEverywhere(t *testing.T) {
 		t.Errorf("graph -A: exit %d, stderr %q", code, stderr)
 	}
 }
+
+// canary says the namespace is missing rather than the Service in it, and does not suggest -n
+// to a user who gave it.
+func TestCanaryNamespaceNotFound(t *testing.T) {
+	f := newFakeCluster(2, 1)
+	f.namespace = "nosuch"
+	_, stderr, code := run(f, "canary", "reviews")
+	if want := "error: namespace \"nosuch\" not found: check the name (kubectl get namespaces)\n"; code != 1 || stderr != want {
+		t.Errorf("exit %d, stderr %q, want %q", code, stderr, want)
+	}
+}

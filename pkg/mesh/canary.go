@@ -53,8 +53,10 @@ func (c *Clients) ReadCanaryInput(ctx context.Context, svc istio.Service) (canar
 func (c *Clients) readCanaryNamespace(ctx context.Context, in *canary.Input, w *warnings) error {
 	svc := in.Service
 	reads := []func() error{
-		func() error { return c.readService(ctx, in) },
+		// The namespace first: of the errors, the first wins, and a namespace that does not
+		// exist explains a Service not found in it.
 		func() error { return c.readNamespaceLabels(ctx, in, w) },
+		func() error { return c.readService(ctx, in) },
 		c.listInto(ctx, VirtualServices, svc.Namespace, &in.VirtualServices),
 		func() error {
 			list, err := c.Networking.DestinationRules(svc.Namespace).List(ctx, metav1.ListOptions{})
@@ -143,7 +145,7 @@ func (c *Clients) readNamespaceLabels(ctx context.Context, in *canary.Input, w *
 	case err == nil:
 		in.NamespaceLabels = ns.Labels
 	case apierrors.IsNotFound(err):
-		// The Service's read says so, better.
+		return &NamespaceNotFoundError{Namespace: in.Service.Namespace}
 	case apierrors.IsForbidden(err):
 		w.add("you may not get namespace %s: whether it is in ambient mode (and needs a waypoint for a split) is not checked", in.Service.Namespace)
 	default:
