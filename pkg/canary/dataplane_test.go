@@ -108,3 +108,84 @@ func TestMisgroupedParentRef(t *testing.T) {
 		t.Errorf("create=%t warnings %q", plan.Create, plan.Warnings)
 	}
 }
+
+// waypointIn is a Programmed waypoint of namespace ns with labels and an HBONE listener whose
+// allowedRoutes admit namespaces from (Same, All, Selector of team=shop; "" for none).
+func waypointIn(ns, name string, labels map[string]string, from string) *unstructured.Unstructured {
+	gw := waypoint(name, "istio-waypoint", "True")
+	gw.SetNamespace(ns)
+	gw.SetLabels(labels)
+	listener := map[string]any{"name": "mesh", "port": int64(15008), "protocol": "HBONE"}
+	switch from {
+	case "":
+	case "Selector":
+		listener["allowedRoutes"] = map[string]any{"namespaces": map[string]any{"from": from, "selector": map[string]any{"matchLabels": map[string]any{"team": "shop"}}}}
+	default:
+		listener["allowedRoutes"] = map[string]any{"namespaces": map[string]any{"from": from}}
+	}
+	unstructured.SetNestedSlice(gw.Object, []any{listener}, "spec", "listeners")
+	return gw
+}
+
+// A split needs a waypoint istiod binds the Service to: not one for workload traffic only (by
+// its label or its GatewayClass's) or for none, nor one of another namespace whose HBONE
+// listener does not admit the Service's. Refused as a split without a waypoint is.
+func TestAmbientSplitNeedsAWaypointForTheService(t *testing.T) {
+	ambient := map[string]string{"istio.io/dataplane-mode": "ambient", "istio.io/use-waypoint": "waypoint"}
+	remote := map[string]string{"istio.io/dataplane-mode": "ambient", "istio.io/use-waypoint": "waypoint", "istio.io/use-waypoint-namespace": "infra"}
+	workloadClass := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "gateway.networking.k8s.io/v1", "kind": "GatewayClass",
+		"metadata": map[string]any{"name": "istio-waypoint", "labels": map[string]any{"istio.io/waypoint-for": "workload"}},
+	}}
+	forWorkload := map[string]string{"istio.io/waypoint-for": "workload"}
+	tests := []struct {
+		name     string
+		nsLabels map[string]string
+		gw       *unstructured.Unstructured
+		classes  []*unstructured.Unstructured
+		wantErr  string
+		wantVia  string
+	}{
+		{name: "for workload traffic", nsLabels: ambient, gw: waypointIn("default", "waypoint", forWorkload, ""),
+			wantErr: "namespace default uses waypoint default/waypoint, but istiod does not send Service reviews's traffic through it: waypoint default/waypoint is not for service traffic (istio.io/waypoint-for=workload on Gateway default/waypoint; Service reviews needs service or all); ztunnel cannot split HTTP requests, so the split would be ignored; label Gateway default/waypoint istio.io/waypoint-for=service (or all) if it should carry Service traffic, or use another waypoint"},
+		{name: "for no traffic", nsLabels: ambient, gw: waypointIn("default", "waypoint", map[string]string{"istio.io/waypoint-for": "none"}, ""),
+			wantErr: "istio.io/waypoint-for=none on Gateway default/waypoint"},
+		{name: "its class is for workload traffic", nsLabels: ambient, gw: waypointIn("default", "waypoint", nil, ""), classes: []*unstructured.Unstructured{workloadClass},
+			wantErr: "istio.io/waypoint-for=workload on GatewayClass istio-waypoint"},
+		{name: "for all traffic", nsLabels: ambient, gw: waypointIn("default", "waypoint", map[string]string{"istio.io/waypoint-for": "all"}, ""), classes: []*unstructured.Unstructured{workloadClass},
+			wantVia: "default/waypoint"},
+		{name: "another namespace's, admitting its own only", nsLabels: remote, gw: waypointIn("infra", "waypoint", nil, ""),
+			wantErr: "namespace default uses waypoint infra/waypoint, but istiod does not send Service reviews's traffic through it: waypoint infra/waypoint does not admit namespace default, where Service reviews is (allowedRoutes of its HBONE listener on port 15008; by default its own namespace only); ztunnel cannot split HTTP requests, so the split would be ignored; let the allowedRoutes of Gateway infra/waypoint's HBONE listener (port 15008) admit namespace default, or use another waypoint"},
+		{name: "another namespace's, from Same", nsLabels: remote, gw: waypointIn("infra", "waypoint", nil, "Same"), wantErr: "does not admit namespace default"},
+		{name: "another namespace's, from All", nsLabels: remote, gw: waypointIn("infra", "waypoint", nil, "All"), wantVia: "infra/waypoint"},
+		{name: "another namespace's, by a selector the namespace matches", nsLabels: map[string]string{"team": "shop", "istio.io/dataplane-mode": "ambient", "istio.io/use-waypoint": "waypoint", "istio.io/use-waypoint-namespace": "infra"},
+			gw: waypointIn("infra", "waypoint", nil, "Selector"), wantVia: "infra/waypoint"},
+		{name: "another namespace's, by a selector the namespace does not match", nsLabels: remote, gw: waypointIn("infra", "waypoint", nil, "Selector"), wantErr: "does not admit namespace default"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := loadGatewayAPIInput(t, "httproute-v1", allEndpointsReady)
+			in.NamespaceLabels, in.Waypoints, in.GatewayClasses = tt.nsLabels, []*unstructured.Unstructured{tt.gw}, tt.classes
+			plan, err := Compute(in, Request{Percent: percent(10)})
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("want an error containing %q, got %v", tt.wantErr, err)
+				}
+				status, err := Compute(in, Request{})
+				if err != nil {
+					t.Fatalf("status: %v", err)
+				}
+				if status.Waypoint != "" || len(status.Warnings) != 1 || !strings.Contains(status.Warnings[0], tt.wantErr) {
+					t.Errorf("status: waypoint %q, warnings %q; want the problem as a warning and no waypoint", status.Waypoint, status.Warnings)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if plan.Waypoint != tt.wantVia || !plan.Changed {
+				t.Errorf("waypoint %q (changed %t), want a split through %q", plan.Waypoint, plan.Changed, tt.wantVia)
+			}
+		})
+	}
+}

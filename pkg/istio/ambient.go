@@ -1,6 +1,8 @@
 package istio
 
 import (
+	"fmt"
+
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
@@ -69,6 +71,85 @@ func waypointRef(name, waypointNamespace, namespace, from string) (WaypointRef, 
 // IsWaypoint reports whether gw is a Gateway of Istio's waypoint class.
 func IsWaypoint(gw *unstructured.Unstructured) bool {
 	return GatewayClass(gw) == GatewayClassWaypoint
+}
+
+// What a waypoint carries: the istio.io/waypoint-for label of the Gateway, else of its
+// GatewayClass, else traffic addressed to Services.
+const (
+	WaypointForLabel    = "istio.io/waypoint-for"
+	WaypointForService  = "service"
+	WaypointForWorkload = "workload"
+	WaypointForAll      = "all"
+	WaypointForNone     = "none"
+)
+
+// Kinds of traffic a waypoint may carry, for WaypointCarries: addressed to a Service, or to a
+// pod (a workload waypoint, bound by the pod's or its namespace's istio.io/use-waypoint).
+const (
+	TrafficService  = "Service"
+	TrafficWorkload = "workload"
+)
+
+// WaypointFor is the traffic waypoint gw is for, as istiod reads it: the Gateway's
+// istio.io/waypoint-for label, else its GatewayClass's (found among classes by name; a class
+// not found counts as unlabelled), else "service"; and where the value comes from.
+func WaypointFor(gw *unstructured.Unstructured, classes []*unstructured.Unstructured) (traffic, from string) {
+	if v, ok := gw.GetLabels()[WaypointForLabel]; ok {
+		return v, fmt.Sprintf("%s=%s on Gateway %s/%s", WaypointForLabel, v, gw.GetNamespace(), gw.GetName())
+	}
+	for _, class := range classes {
+		if class.GetName() != GatewayClass(gw) {
+			continue
+		}
+		if v, ok := class.GetLabels()[WaypointForLabel]; ok {
+			return v, fmt.Sprintf("%s=%s on GatewayClass %s", WaypointForLabel, v, class.GetName())
+		}
+	}
+	return WaypointForService, "the default: no " + WaypointForLabel + " label on the Gateway or its GatewayClass"
+}
+
+// WaypointCarries reports whether istiod sends traffic of kind (TrafficService, for Service
+// name; TrafficWorkload, for the pods of workload name) of namespace, whose labels are
+// namespaceLabels, through waypoint gw, which the object's or namespace's istio.io/use-waypoint
+// names; classes are the GatewayClasses (only the waypoint's matters). istiod binds it only
+// when gw is a waypoint, is for that kind of traffic (service or all; workload or all), and its
+// HBONE listener (port 15008) admits routes from namespace: Gateway API's allowedRoutes,
+// default the waypoint's own namespace. Otherwise the traffic goes through no waypoint, and why
+// says what is wrong, naming the waypoint and the object.
+func WaypointCarries(gw *unstructured.Unstructured, classes []*unstructured.Unstructured, kind, name, namespace string, namespaceLabels map[string]string) (ok bool, why string) {
+	ref := gw.GetNamespace() + "/" + gw.GetName()
+	if !IsWaypoint(gw) {
+		return false, fmt.Sprintf("Gateway %s is of class %q, not %s: it is no waypoint", ref, GatewayClass(gw), GatewayClassWaypoint)
+	}
+	traffic, from := WaypointFor(gw, classes)
+	wants := WaypointForService
+	if kind == TrafficWorkload {
+		wants = WaypointForWorkload
+	}
+	if traffic != wants && traffic != WaypointForAll {
+		return false, fmt.Sprintf("waypoint %s is not for %s traffic (%s; %s %s needs %s or %s)",
+			ref, wants, from, kind, name, wants, WaypointForAll)
+	}
+	if !hboneAdmits(gw, namespace, namespaceLabels) {
+		return false, fmt.Sprintf("waypoint %s does not admit namespace %s, where %s %s is (allowedRoutes of its HBONE listener on port 15008; by default its own namespace only)",
+			ref, namespace, kind, name)
+	}
+	return true, ""
+}
+
+// hboneAdmits: istiod takes a waypoint's allowedRoutes from its listener of protocol HBONE on
+// port 15008; without one, the waypoint admits its own namespace only.
+func hboneAdmits(gw *unstructured.Unstructured, namespace string, namespaceLabels map[string]string) bool {
+	listeners, _, _ := unstructured.NestedSlice(gw.Object, "spec", "listeners")
+	for _, l := range listeners {
+		listener := asMap(l)
+		port, _, _ := unstructured.NestedInt64(listener, "port")
+		if listener["protocol"] == "HBONE" && port == 15008 {
+			name, _ := listener["name"].(string)
+			return RouteAllowedByGateway(gw, name, namespace, namespaceLabels)
+		}
+	}
+	return namespace == gw.GetNamespace()
 }
 
 // GatewayProgrammed reports whether a Gateway's status says Programmed=True, and the

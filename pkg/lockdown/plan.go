@@ -53,6 +53,9 @@ type Input struct {
 	// ReferenceGrants of Namespace: a route of another namespace sends to its Services only
 	// when one allows it.
 	ReferenceGrants []*unstructured.Unstructured
+	// GatewayClasses are the waypoint's class (istio-waypoint), when it exists: its
+	// istio.io/waypoint-for label says what its waypoints carry, unless a waypoint says.
+	GatewayClasses []*unstructured.Unstructured
 }
 
 // Options are the user's choices, and what telemetry adds to them.

@@ -66,6 +66,8 @@ func loadInput(t testing.TB, name, ns string) Input {
 			}
 		case "HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute":
 			in.Routes = append(in.Routes, obj)
+		case "GatewayClass":
+			in.GatewayClasses = append(in.GatewayClasses, obj)
 		default:
 			t.Fatalf("%s: unexpected kind %s", name, obj.GetKind())
 		}
@@ -115,6 +117,7 @@ func TestLockdownGolden(t *testing.T) {
 		{name: "existing-policies", input: "existing-policies", namespace: "shop", allowFrom: []string{"shop/api"}},
 		{name: "istio-rules", input: "istio-rules", namespace: "shop"},
 		{name: "ambient", input: "ambient", namespace: "amb", allowFrom: []string{"ns/amb"}},
+		{name: "ambient-waypoints", input: "ambient-waypoints", namespace: "amb", allowFrom: []string{"ns/amb"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -88,18 +88,28 @@ func describePolicy(ap *unstructured.Unstructured) string {
 	return fmt.Sprintf("%s (authorizationpolicy %s/%s)", what, ap.GetNamespace(), ap.GetName())
 }
 
-// dataplaneOf names a workload's data plane, with the waypoints of the Services that select
-// it in ambient mode.
+// dataplaneOf names a workload's data plane, with the waypoints istiod sends its traffic
+// through in ambient mode: those of the Services that select it, and its pods' own (a
+// workload waypoint), each once.
 func dataplaneOf(in Input, w *Workload) string {
 	if w.Dataplane != istio.DataplaneAmbient {
 		return w.Dataplane
 	}
 	var waypoints []string
-	for _, svc := range in.Services {
-		ref, uses := istio.UseWaypoint("Service", svc.Name, in.Namespace, svc.Labels, in.NamespaceLabels)
-		name := ref.Namespace + "/" + ref.Name
-		if uses && len(svc.Spec.Selector) > 0 && istio.SelectorMatches(svc.Spec.Selector, w.labels) && !slices.Contains(waypoints, name) {
+	add := func(gw *unstructured.Unstructured) {
+		if name := gw.GetNamespace() + "/" + gw.GetName(); !slices.Contains(waypoints, name) {
 			waypoints = append(waypoints, name)
+		}
+	}
+	for i := range in.Services {
+		svc := &in.Services[i]
+		if gw, _, _ := serviceWaypoint(in, svc); gw != nil && istio.SelectorMatches(svc.Spec.Selector, w.labels) {
+			add(gw)
+		}
+	}
+	for _, found := range workloadWaypoints(in, w) {
+		if found.gateway != nil {
+			add(found.gateway)
 		}
 	}
 	if len(waypoints) == 0 {

@@ -52,18 +52,18 @@ func WriteSummary(out io.Writer, p *Plan, suffix string) error {
 		fmt.Fprintf(out, "\nThrough waypoints (ztunnel sees the waypoint; the waypoint checks the callers):\n")
 		for _, b := range p.Waypoints {
 			if len(b.Kept) > 0 {
-				fmt.Fprintf(out, "  Service %s, at waypoint %s <- unchanged: its own ALLOW policies decide, as before (%s)\n", b.Service, b.Waypoint, strings.Join(b.Kept, ", "))
+				fmt.Fprintf(out, "  %s, at waypoint %s <- unchanged: its own ALLOW policies decide, as before (%s)\n", b.subject(), b.Waypoint, strings.Join(b.Kept, ", "))
 				continue
 			}
 			if len(b.Callers) == 0 {
-				fmt.Fprintf(out, "  Service %s, at waypoint %s <- no one (no caller to keep but the waypoint)\n", b.Service, b.Waypoint)
+				fmt.Fprintf(out, "  %s, at waypoint %s <- no one (no caller to keep but the waypoint)\n", b.subject(), b.Waypoint)
 				continue
 			}
 			var who []string
 			for _, c := range b.Callers {
 				who = append(who, fmt.Sprintf("%s (%s)", c, c.Reason))
 			}
-			fmt.Fprintf(out, "  Service %s, at waypoint %s <- %s\n", b.Service, b.Waypoint, strings.Join(who, ", "))
+			fmt.Fprintf(out, "  %s, at waypoint %s <- %s\n", b.subject(), b.Waypoint, strings.Join(who, ", "))
 		}
 	}
 	if len(p.Refused) > 0 {

@@ -20,7 +20,8 @@ import (
 // ambient), the routes of both APIs, the DestinationRules, the namespace's Services and
 // EndpointSlices (version Services and what is ready behind them), and its Argo Rollouts
 // (one may drive the route); then what the first round
-// names: the service's pods and, in ambient mode, the Gateways of the waypoint's namespace.
+// names: the service's pods and, in ambient mode, the Gateways of the waypoint's namespace
+// and the waypoints' GatewayClass.
 // The count of requests does not grow with the namespace. No discovery request comes first:
 // a cluster without Istio answers the list of VirtualServices 404, which says so.
 // Warnings say what could not be read.
@@ -41,10 +42,19 @@ func (c *Clients) ReadCanaryInput(ctx context.Context, svc istio.Service) (canar
 			return err
 		})
 	}
-	if ref, ok := istio.UseWaypoint("Service", svc.Name, svc.Namespace, in.ServiceLabels, in.NamespaceLabels); ok && istio.NamespaceIsAmbient(in.NamespaceLabels) {
+	ref, usesWaypoint := istio.UseWaypoint("Service", svc.Name, svc.Namespace, in.ServiceLabels, in.NamespaceLabels)
+	var class waypointClass
+	if usesWaypoint && istio.NamespaceIsAmbient(in.NamespaceLabels) {
 		g.Go(c.listOptional(gctx, K8sGateways, ref.Namespace, &w, &in.Waypoints))
+		g.Go(c.readWaypointClass(gctx, &class))
 	}
 	err := g.Wait()
+	in.GatewayClasses = class.classes
+	for _, gw := range in.Waypoints {
+		if gw.GetName() == ref.Name {
+			class.warn(&w, []*unstructured.Unstructured{gw})
+		}
+	}
 	return in, w.sorted(), err
 }
 

@@ -22,8 +22,9 @@ import (
 // ReadLockdownInput reads what lockdown planning needs: the namespace (which must exist) and
 // the mesh config, then in parallel the namespace's pods, services and security policies, the
 // mesh-wide PeerAuthentications, and the Gateways and VirtualServices of all namespaces; last,
-// the pods the Gateways routing into the namespace select. The count of requests does not grow
-// with the namespace's size. Warnings say what could not be read and what that leaves out.
+// the pods the Gateways routing into the namespace select and, when a waypoint leaves what it
+// carries to its class, the waypoints' GatewayClass. The count of requests does not grow with
+// the namespace's size. Warnings say what could not be read and what that leaves out.
 func (c *Clients) ReadLockdownInput(ctx context.Context, namespace string) (lockdown.Input, []string, error) {
 	in := lockdown.Input{Namespace: namespace}
 	w := warnings{namespace: namespace}
@@ -32,9 +33,28 @@ func (c *Clients) ReadLockdownInput(ctx context.Context, namespace string) (lock
 		err = c.readPolicyObjects(ctx, &in, &w)
 	}
 	if err == nil {
-		in.GatewayPods, err = c.gatewayPods(ctx, in)
+		err = c.readGatewayPodsAndClass(ctx, &in, &w)
 	}
 	return in, w.sorted(), err
+}
+
+// readGatewayPodsAndClass is the last round: the gateways' pods and, when a waypoint leaves
+// what it carries to its GatewayClass, that class.
+func (c *Clients) readGatewayPodsAndClass(ctx context.Context, in *lockdown.Input, w *warnings) error {
+	used := usedWaypoints(*in)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) {
+		in.GatewayPods, err = c.gatewayPods(gctx, *in)
+		return err
+	})
+	var class waypointClass
+	if len(waypointsLeavingTrafficToClass(used)) > 0 {
+		g.Go(c.readWaypointClass(gctx, &class))
+	}
+	err := g.Wait()
+	in.GatewayClasses = class.classes
+	class.warn(w, used)
+	return err
 }
 
 // warnings collects, from parallel reads, what could not be read.
