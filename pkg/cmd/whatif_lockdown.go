@@ -30,18 +30,18 @@ func (o *LockdownOptions) validateWhatIf() error {
 
 // whatIf is `lockdown NAMESPACE --what-if`: lockdown's plan, made as lockdown makes it and
 // not written, replayed on the edges seen into the namespace (its own, then the plan's
-// changes applied). A plan lockdown would refuse without --force (plaintext callers, pods
-// outside the mesh) is replayed as --force would write it, and the refusal is the exit error.
+// changes applied). Planned as a dry run is, past what would stop lockdown without --force
+// (plaintext callers, pods outside the mesh, a GitOps owner): the plan --force would write is
+// replayed, and what stops it is the exit error.
 func (o *LockdownOptions) whatIf(ctx context.Context, namespace string) error {
-	opts := lockdown.Options{AllowFrom: o.callers, Force: o.Force}
+	opts := lockdown.Options{AllowFrom: o.callers, Force: o.Force, DryRun: true}
 	var (
-		in               lockdown.Input
-		warnings         []string
-		readErr, promErr error
-		callersErr       error
-		seen             observation
-		edges            []whatif.Observation
-		wg               sync.WaitGroup
+		in                           lockdown.Input
+		warnings                     []string
+		readErr, callersErr, promErr error
+		seen                         observation
+		edges                        []whatif.Observation
+		wg                           sync.WaitGroup
 	)
 	wg.Go(func() { in, warnings, readErr = o.clients.ReadLockdownInput(ctx, namespace) })
 	wg.Go(func() { callersErr = o.checkCallerNamespaces(ctx) })
@@ -52,18 +52,13 @@ func (o *LockdownOptions) whatIf(ctx context.Context, namespace string) error {
 	if err := errors.Join(readErr, callersErr, promErr); err != nil {
 		return err
 	}
+	o.warn(seen.warnings...)
 	opts.Observed, opts.OutsideMesh = seen.callers, seen.outsideMesh
-	plan, refusal := lockdown.Lockdown(in, opts)
-	if refusal != nil && !o.Force {
-		opts.Force = true
-		var err error
-		if plan, err = lockdown.Lockdown(in, opts); err != nil {
-			return refusal
-		}
-	} else if refusal != nil {
-		return refusal
+	plan, err := lockdown.Lockdown(in, opts)
+	if err != nil {
+		return err
 	}
-	o.warn(warningsBeside(plan.Warnings, refusal)...)
+	o.warn(plan.Warnings...)
 	cluster, before := lockdownCluster(in)
 	after, steps, err := before.With(whatif.EditOf(plan.Changes), time.Now())
 	if err != nil {
@@ -73,8 +68,9 @@ func (o *LockdownOptions) whatIf(ctx context.Context, namespace string) error {
 	if err := o.printWhatIf(o.Output, whatif.NewReport(o.Window, []string{namespace}, false, steps, result), result.Unresolved); err != nil {
 		return err
 	}
-	if refusal != nil {
-		return fmt.Errorf("lockdown would stop without --force (the replay above is of its plan with --force): %w", refusal)
+	if len(plan.Blockers) > 0 {
+		return fmt.Errorf("without --force, lockdown %s would stop before writing anything (the replay above is of the plan --force would write):\n%s",
+			namespace, strings.Join(plan.Blockers, "\n"))
 	}
 	return nil
 }
@@ -91,17 +87,4 @@ func lockdownCluster(in lockdown.Input) (whatif.Cluster, whatif.Policies) {
 		p.PeerAuthentications = append(p.PeerAuthentications, in.MeshPeerAuthentications...)
 	}
 	return c, p
-}
-
-// warningsBeside are the plan's warnings but those that say again what refusal says (a plan
-// made with --force warns of what it goes ahead despite): said once, as the error.
-func warningsBeside(warnings []string, refusal error) []string {
-	if refusal == nil {
-		return warnings
-	}
-	first, _, _ := strings.Cut(refusal.Error(), "\n")
-	return slices.DeleteFunc(slices.Clone(warnings), func(w string) bool {
-		line, _, _ := strings.Cut(w, "\n")
-		return line == first
-	})
 }

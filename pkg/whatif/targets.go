@@ -155,27 +155,11 @@ func (r *replayer) destinationPods(d Destination, reporter string, svc *corev1.S
 }
 
 // appMatches: the pod's labels name it as telemetry's destination does, read as the report's
-// reporter names pods: a sidecar by its app and version labels ("unknown" without a version);
-// ztunnel (an ambient pod's own report) and waypoints by canonical service and revision
-// (service.istio.io/canonical-name, else app.kubernetes.io/name, else app; the revision
-// likewise, else "latest"), from the WorkloadInfo istiod gives them.
+// reporter names pods (a sidecar by app and version, ztunnel and waypoints by canonical
+// service and revision), as lockdown reads them.
 func appMatches(pod *corev1.Pod, d Destination, reporter, dataplane string) bool {
-	app, version := pod.Labels["app"], firstLabel(pod, "unknown", "version")
-	if reporter == ReporterWaypoint || dataplane == istio.DataplaneAmbient {
-		app = firstLabel(pod, "", "service.istio.io/canonical-name", "app.kubernetes.io/name", "app")
-		version = firstLabel(pod, "latest", "service.istio.io/canonical-revision", "app.kubernetes.io/version", "version")
-	}
+	app, version := istio.TelemetryName(reporter, dataplane, pod.Labels)
 	return app != "" && app == d.App && version == d.Version
-}
-
-// firstLabel is the value of the first of keys the pod has, else otherwise.
-func firstLabel(pod *corev1.Pod, otherwise string, keys ...string) string {
-	for _, k := range keys {
-		if v := pod.Labels[k]; v != "" {
-			return v
-		}
-	}
-	return otherwise
 }
 
 // workloadName is the workload Istio's telemetry names for pod: its controller (a

@@ -16,8 +16,8 @@ import (
 // (sidecar or ztunnel), and the waypoint, which names the original caller where the
 // destination's ztunnel sees only the waypoint.
 const (
-	ReporterDestination = "destination"
-	ReporterWaypoint    = "waypoint"
+	ReporterDestination = istio.ReporterDestination
+	ReporterWaypoint    = istio.ReporterWaypoint
 )
 
 // Observation is one edge telemetry saw over the window, as the proxy that enforced policy for
@@ -47,7 +47,7 @@ type Source struct {
 type Destination struct {
 	Workload  string `json:"workload,omitempty"`
 	Namespace string `json:"namespace"`
-	// App and Version name the pods as the reporter does (see appMatches); App is ""
+	// App and Version name the pods as the reporter does (istio.TelemetryName); App is ""
 	// when telemetry does not know it.
 	App     string `json:"-"`
 	Version string `json:"-"`

@@ -29,7 +29,7 @@ func TestWhatIfLockdownListsWhatLockdownCuts(t *testing.T) {
 	beforeAPs, beforePAs, versions := securityState(t, ns)
 
 	report, r := whatIf(t, "mesh", "lockdown", ns, "--what-if", "--prometheus-url", url)
-	if r.code != 1 || !strings.Contains(r.stderr, "error: lockdown would stop without --force (the replay above is of its plan with --force): STRICT mTLS would reject traffic") {
+	if r.code != 1 || !strings.Contains(r.stderr, "error: without --force, lockdown "+ns+" would stop before writing anything (the replay above is of the plan --force would write):\nSTRICT mTLS would reject traffic") {
 		t.Errorf("want exit 1 and lockdown's refusal after the replay\n%s", r)
 	}
 	if _, _, now := securityState(t, ns); now != versions {
