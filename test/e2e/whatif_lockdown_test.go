@@ -145,7 +145,7 @@ func TestWhatIfDocumentedRBAC(t *testing.T) {
 	}{
 		{"whatif-reader", []string{"mesh", "what-if", "-f", writeChange(t, fmt.Sprintf(tighter, ns)), "-n", ns}, 0},
 		{"whatif-reader", []string{"mesh", "what-if", "--delete", "peerauthentication/default", "-n", "istio-system"}, 1}, // mesh-wide: every namespace read
-		{"whatif-planner", []string{"mesh", "lockdown", ns, "--what-if"}, 1},                                               // the plaintext caller stops it
+		{"whatif-planner", []string{"mesh", "lockdown", ns, "--what-if"}, 1},                                              // the plaintext caller stops it
 	} {
 		r := plugin(t, cluster, append(tc.args, "--as", tc.user, "--prometheus-url", url)...)
 		if r.code != tc.code || strings.Contains(r.stderr, "forbidden") || strings.Contains(r.stderr, "may not") || strings.Contains(r.stderr, "cannot") {
