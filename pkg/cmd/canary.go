@@ -105,7 +105,7 @@ func NewCmdCanary(getter mesh.ClientGetter, streams genericiooptions.IOStreams) 
 	completeFlag(c, "canary", completer{getter}.subsets)
 	completeFlag(c, "api", fixedValues(canary.APIVirtualService, canary.APIHTTPRoute))
 	addDryRunFlag(c, &o.dryRunArg)
-	addObjectOutputFlag(c, &o.Output, "Print the route: one of yaml, json, name.")
+	addObjectOutputFlag(c, &o.Output, "With a change: print the route written, one of yaml, json, name. Without (the status): json or yaml of the status, name of the route.")
 	o.addAutoFlags(f)
 	f.StringVar(&o.PrometheusURL, "prometheus-url", "", "Prometheus for live figures and --auto (default: $MESH_PROMETHEUS_URL, else found in the cluster).")
 	o.addTelemetryNamespaceFlags(c, false)
@@ -286,6 +286,11 @@ func figureScope(plan *canary.Plan) telemetry.VersionScope {
 
 func (o *CanaryOptions) print(ctx context.Context, plan *canary.Plan, written []change.Change) error {
 	isStatus := o.Request.Percent == nil && !o.Request.Promote && !o.Request.Rollback
+	if isStatus && (o.Output == output.JSON || o.Output == output.YAML) {
+		// A status reports, as every other command's -o json does; the route is what
+		// kubectl get prints.
+		return output.PrintValue(o.streams.Out, o.Output, plan.Report(o.liveFigures(ctx, plan)))
+	}
 	if o.Output != "" {
 		return o.printObject(plan, written, isStatus)
 	}

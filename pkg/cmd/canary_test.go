@@ -2,10 +2,15 @@ package cmd
 
 import (
 	"context"
+	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/canary"
 )
 
 // A canary step costs the same few requests however many pods and versions the service has:
@@ -153,5 +158,26 @@ PromQL, by destination_version (canary v2, stable v1):
 		if a.GetVerb() != "list" {
 			t.Errorf("--auto --dry-run made a %s request", a.GetVerb())
 		}
+	}
+}
+
+// canary SERVICE -o json|yaml, without a change, is the status as data, not the route object.
+func TestCanaryStatusAsData(t *testing.T) {
+	stdout, stderr, code := run(newFakeCluster(3, 1), "canary", "reviews", "-o", "json")
+	var report canary.StatusReport
+	if err := json.Unmarshal([]byte(stdout), &report); code != 0 || err != nil {
+		t.Fatalf("exit %d, %v: %s\n%s", code, err, stderr, stdout)
+	}
+	if report.Service != "reviews" || report.Namespace != "default" || report.Route == nil || report.Route.Kind != "VirtualService" || len(report.Versions) != 3 {
+		t.Fatalf("report %+v", report)
+	}
+	v1 := report.Versions[0]
+	if v1.Name != "v1" || v1.Weight == nil || *v1.Weight != 100 || v1.ReadyPods == nil || *v1.ReadyPods != 1 || v1.Role != "stable" {
+		t.Errorf("v1: %+v", v1)
+	}
+	yamlOut, _, code := run(newFakeCluster(3, 1), "canary", "reviews", "-o", "yaml")
+	var fromYAML canary.StatusReport
+	if err := yaml.Unmarshal([]byte(yamlOut), &fromYAML); code != 0 || err != nil || !reflect.DeepEqual(fromYAML, report) {
+		t.Errorf("-o yaml (exit %d, %v):\n%s\nis not -o json's report", code, err, yamlOut)
 	}
 }
