@@ -124,7 +124,7 @@ func validateWhatIfFlags(format, failOn, window string) error {
 	if !contains(whatIfFailOn, failOn) {
 		return fmt.Errorf("--fail-on %q: use one of %s", failOn, strings.Join(whatIfFailOn, ", "))
 	}
-	if _, err := model.ParseDuration(window); err != nil {
+	if d, err := model.ParseDuration(window); err != nil || d <= 0 {
 		return fmt.Errorf("--window %q is not a duration: use a Prometheus duration such as 1h or 24h", window)
 	}
 	return nil

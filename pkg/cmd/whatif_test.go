@@ -98,6 +98,7 @@ func TestWhatIfRefusesBadInput(t *testing.T) {
 		{[]string{"--delete", "ap/x", "-o", "wide"}, "shop", `unknown output format "wide" for -o: use one of table, json, yaml`},
 		{[]string{"--delete", "ap/x", "--fail-on", "error"}, "shop", `--fail-on "error": use one of none, denied, allowed, any`},
 		{[]string{"--delete", "ap/x", "--window", "5x"}, "shop", `--window "5x" is not a duration`},
+		{[]string{"--delete", "ap/x", "--window", "0s"}, "shop", `--window "0s" is not a duration`},
 		{[]string{"--delete", "virtualservice/x"}, "shop", `--delete "virtualservice/x": give KIND/NAME`},
 		{[]string{"-f", "no-such.yaml"}, "shop", "-f no-such.yaml: no such file or directory"},
 		{[]string{"-f", "-"}, "other", `AuthorizationPolicy "deny-app0" is in namespace "shop", not -n "other"`},

@@ -3,6 +3,7 @@ package whatif
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -59,9 +60,17 @@ func decodeDocument(raw []byte) ([]*unstructured.Unstructured, error) {
 	if trimmed := strings.TrimSpace(string(data)); trimmed == "null" || trimmed == "" {
 		return nil, nil
 	}
+	// The shape first, in words: the decoder's own errors speak of Go types.
+	var shape any
+	if err := json.Unmarshal(data, &shape); err != nil {
+		return nil, fmt.Errorf("not valid YAML or JSON: %s", yamlMessage(err))
+	}
+	if m, ok := shape.(map[string]any); !ok || m["kind"] == nil || m["kind"] == "" {
+		return nil, fmt.Errorf("not a Kubernetes object: each needs apiVersion, kind and metadata.name")
+	}
 	obj := &unstructured.Unstructured{}
 	if err := obj.UnmarshalJSON(data); err != nil {
-		return nil, fmt.Errorf("not a Kubernetes object (%s): each needs apiVersion, kind and metadata.name", yamlMessage(err))
+		return nil, fmt.Errorf("not a Kubernetes object: each needs apiVersion, kind and metadata.name")
 	}
 	if !obj.IsList() {
 		return []*unstructured.Unstructured{obj}, nil

@@ -38,6 +38,10 @@ func TestDecodeTakesPoliciesOnlyAndPutsThemInTheirNamespace(t *testing.T) {
 			in:        "apiVersion: security.istio.io/v1\nkind: [AuthorizationPolicy\n",
 			wantError: "p.yaml, document 1: not valid YAML: line 2: did not find expected ',' or ']'"},
 		{name: "nothing", in: "# nothing\n", wantError: "p.yaml holds no object: give AuthorizationPolicies or PeerAuthentications"},
+		{name: "no kind", in: "apiVersion: security.istio.io/v1\nmetadata: {name: a}\n",
+			wantError: "p.yaml, document 1: not a Kubernetes object: each needs apiVersion, kind and metadata.name"},
+		{name: "a list of strings, not an object", in: "- a\n- b\n",
+			wantError: "p.yaml, document 1: not a Kubernetes object: each needs apiVersion, kind and metadata.name"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := Decode("p.yaml", []byte(tc.in), "shop", tc.explicit)
