@@ -259,9 +259,14 @@ func testGraphErrors(t *testing.T, path string, sb *sandbox.Sandbox) {
 		t.Errorf("empty Prometheus: %+v", r)
 	}
 	// Metrics, but no edge touches the namespace: a quiet graph, not an error.
-	r = kubectl(t, path, sb, "mesh", "graph", "-n", "nowhere", "--prometheus-url", sb.PrometheusURL)
+	r = kubectl(t, path, sb, "mesh", "graph", "-n", "kube-public", "--prometheus-url", sb.PrometheusURL)
 	if r.code != 0 || r.stdout != "no traffic in the last 5m\n" {
 		t.Errorf("quiet namespace: %+v", r)
+	}
+	// A namespace that does not exist is not a quiet one: a typo is said as such.
+	r = kubectl(t, path, sb, "mesh", "graph", "-n", "nowhere", "--prometheus-url", sb.PrometheusURL)
+	if r.code != 1 || r.stdout != "" || !strings.Contains(r.stderr, `namespace "nowhere" not found`) {
+		t.Errorf("missing namespace: %+v", r)
 	}
 	r = kubectl(t, path, sb, "mesh", "graph", "--window", "5x")
 	if r.code != 1 || !strings.Contains(r.stderr, `--window "5x" is not a duration`) {
