@@ -308,6 +308,10 @@ func (o *clusterOptions) printWhatIf(format string, r whatif.Report, unresolved 
 		o.warn(fmt.Sprintf("%d observed %s not replayed, their destination no longer running: %s", len(unresolved),
 			map[bool]string{true: "edge", false: "edges"}[len(unresolved) == 1], output.Abbreviate(unresolved, 3)))
 	}
+	if r.Replayed == 0 {
+		// An empty list would read as "the change breaks nothing".
+		o.warn(fmt.Sprintf("Prometheus saw no traffic into %s over %s: nothing was replayed, so nothing is known to break or open", r.Scope, r.Window))
+	}
 	if format == "table" {
 		return whatif.WriteTable(o.streams.Out, r)
 	}

@@ -83,6 +83,15 @@ func TestWhatIfListsWhatBreaksAndWritesNothing(t *testing.T) {
 	if code != 0 {
 		t.Errorf("without --fail-on: exit %d, want 0", code)
 	}
+	quiet := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"status":"success","data":{"resultType":"vector","result":[]}}`)
+	}))
+	defer quiet.Close()
+	_, stderr, code = run(f, "what-if", "-f", writeFile(t, denyApp0), "--prometheus-url", quiet.URL, "--fail-on", "denied")
+	if code != 0 || !strings.Contains(stderr, "warning: Prometheus saw no traffic into shop over 24h: nothing was replayed") {
+		t.Errorf("no traffic: exit %d, stderr %q; want 0 and a warning that nothing was replayed", code, stderr)
+	}
 }
 
 // Bad input exits 1 naming the flag, the file or the namespace, in the user's words.
