@@ -77,6 +77,9 @@ type Point struct {
 func (p Point) String() string {
 	switch p.At {
 	case AtWaypoint:
+		if p.Service == "" {
+			return "waypoint " + p.Gateway
+		}
 		return fmt.Sprintf("waypoint %s (Service %s)", p.Gateway, p.Service)
 	case AtGateway:
 		return "gateway " + p.Namespace

@@ -64,7 +64,11 @@ func (p *Plan) pointOf(in Input, w *Workload) (istio.Point, bool) {
 
 // waypointPoint is where the waypoint of b enforces policy for its Service.
 func waypointPoint(in Input, b WaypointBinding) istio.Point {
-	return istio.Point{At: istio.AtWaypoint, Namespace: in.Namespace, Gateway: b.Waypoint, Service: in.Namespace + "/" + b.Service}
+	p := istio.Point{At: istio.AtWaypoint, Namespace: in.Namespace, Gateway: b.Waypoint}
+	if b.Service != "" {
+		p.Service = in.Namespace + "/" + b.Service
+	}
+	return p
 }
 
 // keepExistingAllows leaves the workloads (and waypoints) that ALLOW policies already decide
@@ -100,7 +104,7 @@ func (p *Plan) keepExistingAllows(in Input) {
 			continue
 		}
 		b.Kept = existing
-		p.refuseBeside(before, point, fmt.Sprintf("Service %s at waypoint %s", b.Service, b.Waypoint), existing, b.Callers, in.Mesh)
+		p.refuseBeside(before, point, fmt.Sprintf("%s at waypoint %s", b.subject(), b.Waypoint), existing, b.Callers, in.Mesh)
 		b.Callers = nil
 	}
 }

@@ -109,9 +109,14 @@ func (p *Plan) checkPoints(in Input) []checkPoint {
 		}
 		out = append(out, checkPoint{point: point, target: w.Name, probes: probesFor(callers, in.Mesh)})
 	}
+	// A policy that targets a waypoint's Gateway applies to all it carries: every binding on one
+	// waypoint is tried with the callers of every binding on it.
+	onWaypoint := map[string][]Caller{}
 	for _, b := range p.Waypoints {
-		callers := slices.Concat(b.Callers, b.Identities)
-		out = append(out, checkPoint{point: waypointPoint(in, b), target: fmt.Sprintf("Service %s at waypoint %s", b.Service, b.Waypoint), probes: probesFor(callers, in.Mesh)})
+		onWaypoint[b.Waypoint] = slices.Concat(onWaypoint[b.Waypoint], b.Callers, b.Identities)
+	}
+	for _, b := range p.Waypoints {
+		out = append(out, checkPoint{point: waypointPoint(in, b), target: fmt.Sprintf("%s at waypoint %s", b.subject(), b.Waypoint), probes: probesFor(onWaypoint[b.Waypoint], in.Mesh)})
 	}
 	return out
 }

@@ -7,6 +7,8 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/istio"
 )
 
 // dataplanes are the status's data plane per workload.
@@ -194,4 +196,42 @@ spec: {gatewayClassName: istio-waypoint, listeners: [{name: mesh, port: 15008, p
 		t.Errorf("status of reviews-v1: %q", got)
 	}
 	assertNoWidening(t, in, plan)
+}
+
+// A policy targeting a waypoint's Gateway applies to every Service it carries too: where a
+// waypoint for all traffic carries a Service whose own narrow ALLOW policy is kept, the
+// policy lockdown would write for the pods (targeting the Gateway) would widen that Service's
+// traffic, and is refused.
+func TestLockdownWorkloadWaypointPolicyNeverWidensItsServices(t *testing.T) {
+	in := loadInput(t, "ambient", "amb")
+	in.NamespaceLabels = map[string]string{"istio.io/dataplane-mode": "ambient", "istio.io/use-waypoint": "waypoint"}
+	in.K8sGateways[0].SetLabels(map[string]string{"istio.io/waypoint-for": "all"})
+	in.AuthorizationPolicies = append(in.AuthorizationPolicies, object(t, `
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: reviews-from-web, namespace: amb}
+spec:
+  targetRefs: [{kind: Service, group: "", name: reviews}]
+  rules: [{from: [{source: {principals: [cluster.local/ns/shop/sa/web]}}]}]`))
+	plan, err := Lockdown(in, Options{AllowFrom: mustParse(t, "ns/amb")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range plan.Changes {
+		if c.After != nil && c.After.GetName() == "kubectl-mesh-workload-waypoint-allow-waypoint" {
+			t.Errorf("lockdown writes a policy on the waypoint that admits namespace amb to Service reviews:\n%s", renderPlan(t, plan, WriteSummary))
+		}
+	}
+	before := baseline(in)
+	after := istio.Authorizer{Policies: before.Policies, RootNamespace: before.RootNamespace}
+	for _, c := range plan.Changes {
+		if c.After != nil && c.After.GetKind() == "AuthorizationPolicy" {
+			after.Policies = append(after.Policies, c.After)
+		}
+	}
+	at := istio.Point{At: istio.AtWaypoint, Gateway: "amb/waypoint", Service: "amb/reviews"}
+	r := istio.Request{Principal: "cluster.local/ns/amb/sa/bookinfo-productpage"}
+	if b, a := before.Decide(at, r), after.Decide(at, r); istio.Wider(b, a) {
+		t.Errorf("Service reviews at its waypoint: before %s, after %s", b.Reason, a.Reason)
+	}
 }

@@ -6,6 +6,7 @@ import (
 
 	apinetworking "istio.io/api/networking/v1alpha3"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/istio"
 )
@@ -36,25 +37,57 @@ func (in Input) waypointOf(pod *corev1.Pod) (ref, principal string, step *Step) 
 	if !istio.InAmbient(pod, in.NamespaceLabels) {
 		return "", "", nil
 	}
-	var uses istio.WaypointRef
-	var ok bool
+	// The Service's waypoint carries requests to the Service; the pod's (or, for a request
+	// addressed to the pod, its namespace's) carries workload traffic. istiod binds either only
+	// where the waypoint takes that kind of traffic from this namespace.
+	type candidate struct {
+		kind, name string
+		labels     map[string]string
+	}
+	candidates := []candidate{{istio.TrafficWorkload, pod.Name, pod.Labels}}
 	if in.Service != nil {
-		uses, ok = istio.UseWaypoint("Service", in.Service.Name, in.Namespace, in.Service.Labels, in.NamespaceLabels)
+		candidates = []candidate{{istio.TrafficService, in.Service.Name, in.Service.Labels}}
 	}
-	if !ok {
-		uses, ok = istio.UseWaypoint("Pod", pod.Name, in.Namespace, pod.Labels, in.NamespaceLabels)
+	var notes []string
+	for _, c := range candidates {
+		uses, ok := istio.UseWaypoint(kindWord(c.kind), c.name, in.Namespace, c.labels, in.NamespaceLabels)
+		if !ok {
+			continue
+		}
+		gw := findGateway(in, uses)
+		if gw == nil {
+			notes = append(notes, fmt.Sprintf("%s uses waypoint %s/%s, which does not exist as a Gateway of class %s", uses.From, uses.Namespace, uses.Name, istio.GatewayClassWaypoint))
+			continue
+		}
+		if carries, why := istio.WaypointCarries(gw, nil, c.kind, c.name, in.Namespace, in.NamespaceLabels); !carries {
+			notes = append(notes, fmt.Sprintf("%s uses waypoint %s/%s, but istiod does not bind it: %s", uses.From, uses.Namespace, uses.Name, why))
+			continue
+		}
+		ref = uses.Namespace + "/" + uses.Name
+		principal = in.Mesh.Principal(uses.Namespace, istio.GatewayDeploymentName(gw))
+		return ref, principal, &Step{Step: "waypoint", Object: "gateway " + ref, Detail: fmt.Sprintf("%s uses it: it applies L7 policy, and %s's ztunnel sees its identity %s", uses.From, pod.Name, principal)}
 	}
-	if !ok {
-		return "", "", &Step{Step: "waypoint", Detail: "none: ztunnel carries the request at L4 (no HTTP routing or L7 policy)"}
+	detail := "none: ztunnel carries the request at L4 (no HTTP routing or L7 policy)"
+	if len(notes) > 0 {
+		detail = strings.Join(notes, "; ") + ": ztunnel carries the request at L4"
 	}
+	return "", "", &Step{Step: "waypoint", Detail: detail}
+}
+
+func kindWord(traffic string) string {
+	if traffic == istio.TrafficService {
+		return "Service"
+	}
+	return "Pod"
+}
+
+func findGateway(in Input, ref istio.WaypointRef) *unstructured.Unstructured {
 	for _, gw := range in.Waypoints {
-		if gw.GetNamespace() == uses.Namespace && gw.GetName() == uses.Name && istio.IsWaypoint(gw) {
-			ref = uses.Namespace + "/" + uses.Name
-			principal = in.Mesh.Principal(uses.Namespace, istio.GatewayDeploymentName(gw))
-			return ref, principal, &Step{Step: "waypoint", Object: "gateway " + ref, Detail: fmt.Sprintf("%s uses it: it applies L7 policy, and %s's ztunnel sees its identity %s", uses.From, pod.Name, principal)}
+		if gw.GetNamespace() == ref.Namespace && gw.GetName() == ref.Name {
+			return gw
 		}
 	}
-	return "", "", &Step{Step: "waypoint", Detail: fmt.Sprintf("%s uses waypoint %s/%s, which does not exist as a Gateway of class %s: ztunnel carries the request at L4", uses.From, uses.Namespace, uses.Name, istio.GatewayClassWaypoint)}
+	return nil
 }
 
 // mutualTLS says how the caller connects and whether the destination accepts it: plaintext

@@ -179,6 +179,19 @@ kind: AuthorizationPolicy
 metadata: {name: no-reviews-get, namespace: shop}
 spec: {action: DENY, targetRefs: [{kind: Service, group: "", name: reviews}], rules: [{to: [{operation: {methods: [GET]}}]}]}`))
 		}, verdict: Denied, response: "403", at: istio.AtWaypoint, decided: "shop/no-reviews-get#0"},
+		{name: "a waypoint for workload traffic carries no Service's", ambient: true, mutate: func(t *testing.T, in *Input) {
+			in.Service.Labels = map[string]string{istio.UseWaypointLabel: "waypoint"}
+			in.Waypoints = append(in.Waypoints, obj(t, `
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: waypoint, namespace: shop, labels: {istio.io/waypoint-for: workload}}
+spec: {gatewayClassName: istio-waypoint, listeners: [{name: mesh, port: 15008, protocol: HBONE}]}`))
+			in.AuthorizationPolicies = append(in.AuthorizationPolicies, obj(t, `
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: no-reviews-get, namespace: shop}
+spec: {action: DENY, targetRefs: [{kind: Service, group: "", name: reviews}], rules: [{to: [{operation: {methods: [GET]}}]}]}`))
+		}, verdict: Allowed, response: "200", at: istio.AtZtunnel, says: "istiod does not bind it: waypoint shop/waypoint is not for service traffic"},
 	}
 }
 
