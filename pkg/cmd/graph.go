@@ -175,7 +175,7 @@ func (o *GraphOptions) Run(ctx context.Context) error {
 	}
 	tick := time.NewTicker(o.Interval)
 	defer tick.Stop()
-	for {
+	for first := true; ; first = false {
 		var frame bytes.Buffer
 		if err := o.draw(ctx, &frame, prom, policy); err != nil {
 			if ctx.Err() != nil {
@@ -185,10 +185,13 @@ func (o *GraphOptions) Run(ctx context.Context) error {
 			frame.Reset()
 			fmt.Fprintf(&frame, "error: %v\n(trying again in %s)\n", mesh.Explain(err), o.Interval)
 		}
-		if terminal {
+		switch {
+		case terminal:
 			fmt.Fprint(o.streams.Out, "\033[H\033[2J") // home and clear, as watch does
+		case !first:
+			fmt.Fprintln(o.streams.Out) // in a file or a pipe, a blank line ends each frame
 		}
-		fmt.Fprintf(o.streams.Out, "Every %s: kubectl mesh graph, window %s, %s\n\n", o.Interval, o.Window, time.Now().Format("15:04:05"))
+		fmt.Fprintf(o.streams.Out, "Every %s: %s, %s\n\n", o.Interval, o.commandLine(), time.Now().Format("15:04:05"))
 		if _, err := o.streams.Out.Write(frame.Bytes()); err != nil {
 			return err
 		}
@@ -198,6 +201,23 @@ func (o *GraphOptions) Run(ctx context.Context) error {
 		case <-tick.C:
 		}
 	}
+}
+
+// commandLine is the command a --watch frame shows, with what decides what it shows: the
+// scope, the window, and the sort and format when they are not the defaults.
+func (o *GraphOptions) commandLine() string {
+	line := "kubectl mesh graph -n " + o.namespace
+	if o.AllNamespaces {
+		line = "kubectl mesh graph -A"
+	}
+	line += " --window " + o.Window
+	if o.Sort != graph.SortKeys[0] {
+		line += " --sort " + o.Sort
+	}
+	if o.Output != "table" {
+		line += " -o " + o.Output
+	}
+	return line
 }
 
 // meshPolicy is what edges are checked against: every PeerAuthentication, and the root

@@ -57,7 +57,7 @@ Every command that writes can show what it would do first (--dry-run, -o yaml).`
 	flags.AddFlags(root.PersistentFlags())
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		// cobra reads a negative number as shorthand flags: say what is really wrong.
-		if m := negativeNumber.FindStringSubmatch(err.Error()); m != nil && c.Name() == "canary" {
+		if m := negativeNumber.FindStringSubmatch(err.Error()); m != nil && strings.TrimPrefix(c.Name(), "mesh-") == "canary" {
 			return fmt.Errorf("PERCENT -%s is out of range: give a whole number from 0 to 100", m[1])
 		}
 		return fmt.Errorf("%w\nSee '%s --help' for usage.", flagError(err), c.CommandPath())
@@ -100,11 +100,26 @@ func execute(ctx context.Context, root *cobra.Command, streams genericiooptions.
 
 // ExecutePlugin runs one operation as its own plugin binary (kubectl-mesh_canary is reached
 // as `kubectl mesh-canary ...`). It runs the same command tree with the operation's name put
-// in front of the arguments, so flags, help and usage lines are those of `kubectl mesh NAME`.
+// in front of the arguments, so flags and help are those of `kubectl mesh NAME`; usage lines
+// and hints name it as called, `kubectl mesh-NAME`.
 func ExecutePlugin(name string, streams genericiooptions.IOStreams, args []string) int {
 	root := NewCmdMesh(streams)
-	root.SetArgs(pluginArgs(name, args))
+	root.SetArgs(pluginArgs(asPlugin(root, name), args))
 	return executeWithSignals(root, streams)
+}
+
+// asPlugin names the operation as the plugin binary is called, `kubectl mesh-graph`, in its
+// usage line and in hints ("See 'kubectl mesh-graph --help'"), since its user typed no
+// `kubectl mesh graph`; it returns the name the command now answers to.
+func asPlugin(root *cobra.Command, name string) string {
+	for _, sub := range root.Commands() {
+		if sub.Name() == name {
+			root.Annotations[cobra.CommandDisplayNameAnnotation] = "kubectl"
+			sub.Use = "mesh-" + sub.Use
+			return sub.Name()
+		}
+	}
+	return name
 }
 
 // ExecuteAs runs the command tree as the binary named binary would: the release archives ship
@@ -112,7 +127,12 @@ func ExecutePlugin(name string, streams genericiooptions.IOStreams, args []strin
 // kubectl_complete-mesh), and it behaves as the name it was started by.
 func ExecuteAs(binary string, streams genericiooptions.IOStreams, args []string) int {
 	root := NewCmdMesh(streams)
-	root.SetArgs(argsForBinary(binary, args))
+	if op, ok := strings.CutPrefix(strings.TrimSuffix(filepath.Base(binary), ".exe"), "kubectl-mesh_"); ok {
+		// kubectl turns the dashes of a plugin's name into underscores: what-if is mesh_what_if.
+		root.SetArgs(pluginArgs(asPlugin(root, strings.ReplaceAll(op, "_", "-")), args))
+	} else {
+		root.SetArgs(argsForBinary(binary, args))
+	}
 	return executeWithSignals(root, streams)
 }
 

@@ -1,9 +1,12 @@
 package cmd
 
 import (
+	"bytes"
 	"reflect"
 	"strings"
 	"testing"
+
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 )
 
 func TestPluginArgs(t *testing.T) {
@@ -71,5 +74,22 @@ func TestNegativePercent(t *testing.T) {
 	_, stderr, code := run(nil, "canary", "reviews", "-5")
 	if code != 1 || stderr != "error: PERCENT -5 is out of range: give a whole number from 0 to 100\n" {
 		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+}
+
+// A plugin binary's help and hints name it as the user called it.
+func TestPluginUsageNamesThePlugin(t *testing.T) {
+	var out, errOut bytes.Buffer
+	streams := genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}
+	if code := ExecutePlugin("graph", streams, []string{"--help"}); code != 0 || !strings.Contains(out.String(), "Usage:\n  kubectl mesh-graph [flags]") {
+		t.Errorf("kubectl mesh-graph --help: exit %d\n%s", code, out.String())
+	}
+	out.Reset()
+	if code := ExecuteAs("/usr/local/bin/kubectl-mesh_what_if", streams, []string{"--bogus"}); code != 1 || !strings.Contains(errOut.String(), "See 'kubectl mesh-what-if --help' for usage.") {
+		t.Errorf("kubectl mesh-what-if --bogus: exit %d, stderr %q", code, errOut.String())
+	}
+	out.Reset()
+	if code := ExecuteAs("kubectl-mesh", streams, []string{"graph", "--help"}); code != 0 || !strings.Contains(out.String(), "Usage:\n  kubectl mesh graph [flags]") {
+		t.Errorf("kubectl mesh graph --help: exit %d\n%s", code, out.String())
 	}
 }

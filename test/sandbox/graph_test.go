@@ -301,12 +301,17 @@ func testGraphWatch(t *testing.T, path string, sb *sandbox.Sandbox) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	frames := 0
+	frames, previous := 0, ""
 	scanner := bufio.NewScanner(stdout)
 	for scanner.Scan() && frames < 3 {
-		if strings.HasPrefix(scanner.Text(), "Every 1s: kubectl mesh graph, window 10s") {
+		// The header says what the frame shows; piped, a blank line sets frames apart.
+		if strings.HasPrefix(scanner.Text(), "Every 1s: kubectl mesh graph -n default --window 10s, ") {
+			if frames > 0 && previous != "" {
+				t.Errorf("frame %d runs into the one before: %q precedes its header", frames+1, previous)
+			}
 			frames++
 		}
+		previous = scanner.Text()
 	}
 	if frames < 3 {
 		t.Fatalf("saw %d frames before the output ended", frames)
