@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make demo`: starts the sandbox, walks the Istio tutorial with kubectl mesh as a user would
-# (observe, canary, traces, lockdown, why, doctor, undo, rollback), printing each command and what it shows, then
+# (observe, canary, traces, lockdown and what it would cut, why, doctor, undo, rollback), printing each command and what it shows, then
 # stops the sandbox.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -48,6 +48,7 @@ step kubectl mesh traces reviews -n default --slowest 2
 step kubectl mesh traces -n default --check
 step kubectl mesh lockdown default --window 2m
 step kubectl mesh lockdown default --window 2m --force --dry-run
+step kubectl mesh lockdown default --window 2m --what-if
 step kubectl mesh lockdown default --window 2m --force
 step kubectl mesh lockdown default --status
 step kubectl mesh why productpage reviews -n default --path /reviews/0 --window 2m
