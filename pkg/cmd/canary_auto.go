@@ -31,9 +31,9 @@ func (o *autoOptions) addAutoFlags(f *pflag.FlagSet) {
 	o.flags = f
 	f.BoolVar(&o.Auto, "auto", false, "Step through --steps, judging the canary's telemetry after each --interval; roll back on a failed gate, promote after the last step.")
 	f.IntSliceVar(&o.Steps, "steps", []int{10, 25, 50, 100}, "Canary weights for --auto, in percent, ascending.")
-	f.DurationVar(&o.Interval, "interval", time.Minute, "How long --auto holds each step before judging it.")
+	durationVar(f, &o.Interval, "interval", time.Minute, "How long --auto holds each step before judging it.")
 	f.Float64Var(&o.Limits.MaxErrorRatePercent, "max-error-rate", 1, "--auto gate: the canary's highest acceptable error rate, in percent (5xx and no response).")
-	f.DurationVar(&o.Limits.MaxP99, "max-p99", 0, "--auto gate: the canary's highest acceptable p99 latency, e.g. 500ms (default: no latency gate).")
+	durationVar(f, &o.Limits.MaxP99, "max-p99", 0, "--auto gate: the canary's highest acceptable p99 latency, e.g. 500ms (default: no latency gate).")
 	f.Float64Var(&o.maxErrorIncrease, "max-error-increase", 0, "--auto gate: how many percentage points the canary's error rate may exceed stable's over the same interval (default: no such gate).")
 	f.Float64Var(&o.Limits.MaxP99Ratio, "max-p99-ratio", 0, "--auto gate: how many times stable's p99 the canary's may be over the same interval, e.g. 1.5 (default: no such gate).")
 	f.IntVar(&o.Limits.MinRequests, "min-requests", 20, "--auto: the fewest canary requests in an interval worth judging; fewer holds the step for another interval.")

@@ -96,11 +96,11 @@ func NewCmdGraph(getter mesh.ClientGetter, streams genericiooptions.IOStreams) *
 	}
 	f := c.Flags()
 	f.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "Every edge in the mesh (default: edges into or out of the namespace).")
-	f.StringVar(&o.Window, "window", "5m", "How far back to look, as a Prometheus duration (30s, 5m, 1h).")
+	windowVar(f, &o.Window, "5m", "How far back to look (30s, 5m, 1h).")
 	f.StringVarP(&o.Output, "output", "o", "table", "One of: "+strings.Join(graph.Formats, ", ")+".")
 	f.StringVar(&o.Sort, "sort", graph.SortKeys[0], "Order of the table: p99 (slowest first), rps (busiest first) or errors.")
 	f.BoolVarP(&o.Watch, "watch", "w", false, "Redraw every --interval until interrupted.")
-	f.DurationVar(&o.Interval, "interval", 5*time.Second, "How often --watch redraws.")
+	durationVar(f, &o.Interval, "interval", 5*time.Second, "How often --watch redraws.")
 	f.StringVar(&o.PrometheusURL, "prometheus-url", "", "Prometheus to query (default: $MESH_PROMETHEUS_URL, else found in the cluster).")
 	f.StringVar(&o.At, "time", "", "Evaluate at this instant (RFC 3339 or Unix seconds) instead of now.")
 	f.BoolVar(&o.Traces, "traces", false, "Add per edge the slowest trace seen on it in the window, from Jaeger (-o wide, JSON slowestTrace).")

@@ -110,7 +110,7 @@ func NewCmdLockdown(getter mesh.ClientGetter, streams genericiooptions.IOStreams
 	f.BoolVar(&o.WhatIf, "what-if", false, "Write nothing: replay the traffic seen in --window against the plan and list the edges whose verdict it changes (-o table, json or yaml; see kubectl mesh what-if).")
 	addDryRunFlag(c, &o.dryRunArg)
 	addObjectOutputFlag(c, &o.Output, "Print the objects written: one of yaml, json, name (with --status: yaml or json).")
-	f.StringVar(&o.Window, "window", "24h", "How far back telemetry counts as traffic to keep allowed (a Prometheus duration).")
+	windowVar(f, &o.Window, "24h", "How far back telemetry counts as traffic to keep allowed (1h, 24h, 7d).")
 	f.StringVar(&o.PrometheusURL, "prometheus-url", "", "Prometheus to read observed callers from (default: $MESH_PROMETHEUS_URL, else found in the cluster).")
 	o.addTelemetryNamespaceFlags(c, false)
 	return c

@@ -86,7 +86,7 @@ func NewCmdTraces(getter mesh.ClientGetter, streams genericiooptions.IOStreams) 
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&o.Window, "window", "15m", "How far back to look (30s, 15m, 1h).")
+	windowVar(f, &o.Window, "15m", "How far back to look (30s, 15m, 1h).")
 	f.IntVar(&o.Slowest, "slowest", 5, "How many traces to show, slowest first.")
 	f.IntVar(&o.Limit, "limit", 500, "Traces to read from Jaeger per service (Jaeger returns the most recent).")
 	f.StringVarP(&o.Output, "output", "o", "table", "One of: table, json, yaml.")

@@ -86,7 +86,7 @@ func NewCmdWhy(getter mesh.ClientGetter, streams genericiooptions.IOStreams) *co
 	f.IntVar(&o.Port, "port", 0, "Destination port (default: the Service's first port).")
 	f.StringVar(&o.Principal, "principal", "", "Stand for a mesh caller the cluster does not hold: TRUSTDOMAIN/ns/NAMESPACE/sa/SERVICEACCOUNT (SOURCE then only names its namespace).")
 	f.StringVar(&o.JWT, "jwt", "", "The request carries a valid JWT of ISSUER/SUBJECT (as requestPrincipals write it).")
-	f.StringVar(&o.Window, "window", "1h", "How far back to count what this edge saw (a Prometheus duration).")
+	windowVar(f, &o.Window, "1h", "How far back to count what this edge saw (30m, 1h, 1d).")
 	f.StringVar(&o.PrometheusURL, "prometheus-url", "", "Prometheus to read the edge's traffic from (default: $MESH_PROMETHEUS_URL, else found in the cluster).")
 	f.StringVarP(&o.Output, "output", "o", "table", "One of: table, json, yaml.")
 	o.addTelemetryNamespaceFlags(c, false)
