@@ -34,6 +34,7 @@ type SpanReport struct {
 	Depth      int     `json:"depth"`
 	Service    string  `json:"service"`
 	Namespace  string  `json:"namespace,omitempty"`
+	Revision   string  `json:"revision,omitempty"` // the version that served it (istio.canonical_revision)
 	Kind       Kind    `json:"kind,omitempty"`
 	Operation  string  `json:"operation"`
 	DurationMs float64 `json:"durationMs"`
@@ -48,7 +49,7 @@ func NewTraceReport(t Trace, url string) TraceReport {
 	r := TraceReport{TraceID: t.ID, URL: url, DurationMs: ms(t.Duration())}
 	for _, n := range Tree(t) {
 		r.Spans = append(r.Spans, SpanReport{
-			SpanID: n.ID, ParentID: n.ParentID, Depth: n.Depth, Service: n.Workload.Service, Namespace: n.Workload.Namespace,
+			SpanID: n.ID, ParentID: n.ParentID, Depth: n.Depth, Service: n.Workload.Service, Namespace: n.Workload.Namespace, Revision: n.Workload.Revision,
 			Kind: n.Kind, Operation: n.Operation, DurationMs: ms(n.Duration), StatusCode: n.StatusCode, Flags: n.Flags,
 			Share: float64(int(n.Share*1000+0.5)) / 1000, Critical: n.Critical,
 		})
@@ -76,7 +77,7 @@ func WriteTraces(w io.Writer, r Report) error {
 			if s.Critical {
 				mark = "*"
 			}
-			fmt.Fprintf(tw, "%s %s%s\t%s\t%s\t%s\t%s\t%.0f%%\n", mark, strings.Repeat("  ", s.Depth), Workload{Service: s.Service, Namespace: s.Namespace},
+			fmt.Fprintf(tw, "%s %s%s\t%s\t%s\t%s\t%s\t%.0f%%\n", mark, strings.Repeat("  ", s.Depth), Workload{Service: s.Service, Namespace: s.Namespace, Revision: s.Revision},
 				dash(string(s.Kind)), s.Operation, duration(s.DurationMs), code(s), s.Share*100)
 		}
 		if err := tw.Flush(); err != nil {
