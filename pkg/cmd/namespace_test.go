@@ -3,6 +3,7 @@ package cmd
 import (
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 )
 
@@ -52,5 +53,17 @@ func TestCanaryNamespaceNotFound(t *testing.T) {
 	_, stderr, code := run(f, "canary", "reviews")
 	if want := "error: namespace \"nosuch\" not found: check the name (kubectl get namespaces)\n"; code != 1 || stderr != want {
 		t.Errorf("exit %d, stderr %q, want %q", code, stderr, want)
+	}
+}
+
+// A misspelled Service gets the closest name of its namespace.
+func TestCanaryDidYouMean(t *testing.T) {
+	_, stderr, code := run(newFakeCluster(2, 1), "canary", "reviewz", "10")
+	if want := "error: service \"reviewz\" not found in namespace \"default\": did you mean reviews? check the name (kubectl get services -n default), or pick the namespace with -n\n"; code != 1 || stderr != want {
+		t.Errorf("exit %d, stderr %q, want %q", code, stderr, want)
+	}
+	_, stderr, _ = run(newFakeCluster(2, 1), "canary", "checkout", "10")
+	if strings.Contains(stderr, "did you mean") {
+		t.Errorf("nothing near checkout, yet: %q", stderr)
 	}
 }

@@ -136,7 +136,8 @@ func (c *Clients) readService(ctx context.Context, in *canary.Input) error {
 	svc := in.Service
 	service, err := c.Core.Services(svc.Namespace).Get(ctx, svc.Name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
-		return fmt.Errorf("service %q not found in namespace %q: check the name, or pick the namespace with -n", svc.Name, svc.Namespace)
+		return fmt.Errorf("service %q not found in namespace %q:%s check the name (kubectl get services -n %s), or pick the namespace with -n",
+			svc.Name, svc.Namespace, c.didYouMean(ctx, svc.Namespace, svc.Name), svc.Namespace)
 	}
 	if err != nil {
 		return err

@@ -159,3 +159,14 @@ func TestMeshConfigProblem(t *testing.T) {
 		t.Errorf("cancelled read: problem %q, want none", problem)
 	}
 }
+
+func TestEditDistance(t *testing.T) {
+	for _, tt := range []struct {
+		a, b string
+		want int
+	}{{"reviews", "reviews", 0}, {"reviewz", "reviews", 1}, {"revews", "reviews", 1}, {"ratings", "reviews", 4}, {"", "abc", 3}} {
+		if got := editDistance(tt.a, tt.b); got != tt.want {
+			t.Errorf("editDistance(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
+		}
+	}
+}
