@@ -43,6 +43,9 @@ type GraphOptions struct {
 	at     time.Time
 	style  graph.Style
 	jaeger *telemetry.Jaeger
+	// dataCoversWindow: Prometheus's data is known to reach back over the window, or the
+	// note that it does not was given.
+	dataCoversWindow bool
 }
 
 const graphLong = `Show the service graph from Istio's standard metrics in Prometheus: every edge (source
@@ -220,6 +223,25 @@ func (o *GraphOptions) commandLine() string {
 	return line
 }
 
+// noteYoungData says, once, when Prometheus's Istio metrics begin inside the window: rate()
+// averages over the whole window what only its last part saw, so every figure reads low (0.95
+// rps where the traffic is 4). One small request, until the data covers a window.
+func (o *GraphOptions) noteYoungData(ctx context.Context, prom *telemetry.Prometheus, at time.Time) {
+	if o.dataCoversWindow {
+		return
+	}
+	window, _ := model.ParseDuration(o.Window)
+	start := at.Add(-time.Duration(window))
+	found, err := prom.HasIstioMetrics(ctx, start.Add(-time.Minute), start.Add(30*time.Second))
+	if err != nil {
+		return // the figures stand as they are; the next draw asks again
+	}
+	o.dataCoversWindow = true // so far as this note goes: said once
+	if !found {
+		fmt.Fprintf(o.streams.ErrOut, "note: Prometheus's Istio metrics begin less than %s ago: the rates are averaged over all of --window %s and read low; pass a shorter --window\n", o.Window, o.Window)
+	}
+}
+
 // meshPolicy is what edges are checked against: every PeerAuthentication, and the root
 // namespace that makes some of them mesh-wide. Empty when there is no cluster to read.
 type meshPolicy struct {
@@ -348,6 +370,9 @@ func (o *GraphOptions) draw(ctx context.Context, w io.Writer, prom *telemetry.Pr
 		if !found {
 			return fmt.Errorf("Prometheus at %s has no Istio metrics (istio_requests_total, istio_tcp_sent_bytes_total): is it scraping the sidecars (port 15090 or 15020)?", prom.Where)
 		}
+	}
+	if len(g.Edges) > 0 {
+		o.noteYoungData(ctx, prom, at)
 	}
 	graph.CheckMTLS(g, policy.peerAuthentications, policy.rootNamespace)
 	if o.Traces {
