@@ -5,6 +5,8 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/output"
 )
 
 // WriteStatus prints where the service's traffic goes: the route and rule, the canary in
@@ -57,9 +59,9 @@ func (p *Plan) writeTable(w io.Writer, live map[string]Figures) error {
 			case !ok:
 				row += "\t-\t-\t-"
 			case f.HasP99:
-				row += fmt.Sprintf("\t%.2f\t%.1f%%\t%.0fms", f.RPS, f.ErrorRate*100, f.P99Ms)
+				row += fmt.Sprintf("\t%.2f\t%s\t%s", f.RPS, output.Share(f.ErrorRate), output.Millis(f.P99Ms))
 			default:
-				row += fmt.Sprintf("\t%.2f\t%.1f%%\t-", f.RPS, f.ErrorRate*100)
+				row += fmt.Sprintf("\t%.2f\t%s\t-", f.RPS, output.Share(f.ErrorRate))
 			}
 		}
 		fmt.Fprintln(tw, row)

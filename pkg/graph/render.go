@@ -39,24 +39,10 @@ func ms(v *float64) string {
 	if v == nil {
 		return "-"
 	}
-	switch {
-	case *v >= 1000:
-		return fmt.Sprintf("%.2fs", *v/1000)
-	case *v >= 10:
-		return fmt.Sprintf("%.0fms", *v)
-	}
-	return fmt.Sprintf("%.1fms", *v)
+	return output.Millis(*v)
 }
 
-func percent(v float64) string {
-	if v == 0 {
-		return "0%"
-	}
-	if v < 0.001 {
-		return "<0.1%"
-	}
-	return fmt.Sprintf("%.1f%%", v*100)
-}
+func percent(v float64) string { return output.Share(v) }
 
 // mtlsMark: a lock for all mTLS, a half mark for some, an open mark for none.
 func mtlsMark(e Edge, style Style) string {

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/output"
 )
 
 // Report is what `kubectl mesh traces` prints: the slowest traces through a service (or
@@ -99,16 +101,7 @@ func code(s SpanReport) string {
 	return text
 }
 
-func duration(msValue float64) string {
-	d := time.Duration(msValue * float64(time.Millisecond))
-	switch {
-	case d >= time.Second:
-		return fmt.Sprintf("%.2fs", d.Seconds())
-	case d >= time.Millisecond:
-		return fmt.Sprintf("%.1fms", msValue)
-	}
-	return fmt.Sprintf("%dµs", d.Microseconds())
-}
+func duration(msValue float64) string { return output.Millis(msValue) }
 
 func dash(s string) string {
 	if s == "" {
