@@ -10,19 +10,36 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 GO=${GO:-go}
 
+# Each stage's time and result, by its index in stages (indexed arrays: macOS's bash 3.2
+# has no associative ones).
 stages=(unit fuzz components end-to-end sandbox)
-declare -A took result
+took=() result=()
 begin=$SECONDS
 log=$(mktemp)
+
+index() {
+	local i
+	for i in "${!stages[@]}"; do
+		[[ ${stages[$i]} == "$1" ]] && echo "$i" && return
+	done
+}
+
+# record NAME SECONDS RESULT
+record() {
+	local i
+	i=$(index "$1")
+	took[i]=$2 result[i]=$3
+}
 
 report() {
 	printf '\nmake test: time per stage\n'
 	printf '  %-12s %9s  %s\n' STAGE TIME RESULT
-	for s in "${stages[@]}"; do
-		if [[ -n ${took[$s]:-} ]]; then
-			printf '  %-12s %5dm%02ds  %s\n' "$s" $((took[$s] / 60)) $((took[$s] % 60)) "${result[$s]}"
+	local i
+	for i in "${!stages[@]}"; do
+		if [[ -n ${took[i]:-} ]]; then
+			printf '  %-12s %5dm%02ds  %s\n' "${stages[i]}" $((took[i] / 60)) $((took[i] % 60)) "${result[i]}"
 		else
-			printf '  %-12s %9s  %s\n' "$s" - "not run"
+			printf '  %-12s %9s  %s\n' "${stages[i]}" - "not run"
 		fi
 	done
 	if [[ -n ${suites:-} ]]; then
@@ -36,12 +53,12 @@ trap report EXIT
 
 # stage NAME COMMAND...: runs and times one stage; a failure ends the run.
 stage() {
-	local name=$1 start=$SECONDS
+	local name=$1 start=$SECONDS ok=ok
 	shift
 	echo "== $name: $*"
-	if "$@"; then result[$name]=ok; else result[$name]=FAILED; fi
-	took[$name]=$((SECONDS - start))
-	[[ ${result[$name]} == ok ]] || exit 1
+	"$@" || ok=FAILED
+	record "$name" $((SECONDS - start)) "$ok"
+	[[ $ok == ok ]] || exit 1
 }
 
 # The end-to-end tests use the kubectl on PATH; a machine without one gets it built from the
@@ -72,11 +89,10 @@ for s in end-to-end sandbox; do
 	[[ $s == sandbox ]] && pkg=sandbox
 	line=$(grep -E "^(ok|FAIL)[[:space:]]+[^[:space:]]+/test/$pkg[[:space:]]+[0-9.]+s" "$log" | tail -1)
 	if [[ -z $line ]]; then
-		took[$s]=$suites result[$s]="FAILED (no result for test/$pkg)"
+		record "$s" "$suites" "FAILED (no result for test/$pkg)"
 		continue
 	fi
 	secs=$(awk '{ sub(/s$/, "", $3); printf "%d", $3 + 0.5 }' <<<"$line")
-	took[$s]=$secs
-	if [[ $line == ok* ]]; then result[$s]=ok; else result[$s]=FAILED; fi
+	if [[ $line == ok* ]]; then record "$s" "$secs" ok; else record "$s" "$secs" FAILED; fi
 done
 exit "$rc"
