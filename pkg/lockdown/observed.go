@@ -26,6 +26,8 @@ type Observation struct {
 	MTLS            bool
 	Protocol        string  // http, grpc or tcp
 	Rate            float64 // requests (or connections) per second over the window
+	// Requests are the requests (or connections) over the whole window; 0 when not known.
+	Requests float64
 }
 
 // Verdict is what the planned policies do to one observed edge.
@@ -45,6 +47,23 @@ func (o Observation) caller(mesh istio.MeshConfig) (Caller, bool) {
 	c, err := ParsePrincipal(o.SourcePrincipal, mesh)
 	c.Reason = "seen in traffic"
 	return c, err == nil
+}
+
+// volume says how much of an edge telemetry saw: its requests (connections, for TCP) over the
+// window, which a rate averaged over a long window hides (0.00/s minutes after the traffic
+// began); the rate when the count is not known.
+func (o Observation) volume() string {
+	if o.Requests <= 0 {
+		return fmt.Sprintf("%.2f/s", o.Rate)
+	}
+	unit := "requests"
+	if o.Protocol == "tcp" {
+		unit = "connections"
+	}
+	if o.Requests < 1.5 {
+		unit = strings.TrimSuffix(unit, "s")
+	}
+	return fmt.Sprintf("%.0f %s", o.Requests, unit)
 }
 
 func (o Observation) from() string {
@@ -79,7 +98,7 @@ func workloadsOfObservation(workloads []*Workload, o Observation) []*Workload {
 // observedCallers adds the mTLS callers seen in traffic to each workload's allow-list, and
 // returns the plaintext traffic that STRICT would reject, one line per destination.
 func (p *Plan) observedCallers(observed []Observation, outsideMesh []string) (plaintext []string) {
-	rates := map[string]float64{}
+	rates, counts := map[string]float64{}, map[string]float64{}
 	invalid := map[string]bool{}
 	for _, o := range observed {
 		for _, w := range workloadsOfObservation(p.Workloads, o) {
@@ -87,6 +106,7 @@ func (p *Plan) observedCallers(observed []Observation, outsideMesh []string) (pl
 				p.Allowed[w.Name] = appendCallers(p.Allowed[w.Name], c)
 			} else if !o.MTLS {
 				rates[w.Name] += o.Rate
+				counts[w.Name] += o.Requests
 			} else if _, err := ParsePrincipal(o.SourcePrincipal, p.mesh); err != nil && !invalid[o.SourcePrincipal] {
 				invalid[o.SourcePrincipal] = true
 				p.Warnings = append(p.Warnings, fmt.Sprintf("telemetry names a caller of %s/%s whose %v: not allowed (pass --allow-from if it is a real caller)", p.Namespace, w.Name, err))
@@ -98,7 +118,8 @@ func (p *Plan) observedCallers(observed []Observation, outsideMesh []string) (pl
 		candidates = "; workloads outside the mesh that may be the callers: " + strings.Join(outsideMesh, ", ")
 	}
 	for _, name := range slices.Sorted(maps.Keys(rates)) {
-		plaintext = append(plaintext, fmt.Sprintf("%s/%s receives plaintext traffic (%.2f/s) from callers outside the mesh%s", p.Namespace, name, rates[name], candidates))
+		seen := Observation{Rate: rates[name], Requests: counts[name]}
+		plaintext = append(plaintext, fmt.Sprintf("%s/%s receives plaintext traffic (%s) from callers outside the mesh%s", p.Namespace, name, seen.volume(), candidates))
 	}
 	return plaintext
 }

@@ -81,7 +81,7 @@ func WriteSummary(out io.Writer, p *Plan, suffix string) error {
 	if len(p.Observed) > 0 {
 		fmt.Fprintf(out, "\nTraffic seen into namespace %s, under the lockdown:\n", p.Namespace)
 		for _, v := range p.Observed {
-			fmt.Fprintf(out, "  %s -> %s (%s, %.2f/s): %s\n", v.from(), v.Workload, v.Protocol, v.Rate, v.Why)
+			fmt.Fprintf(out, "  %s -> %s (%s, %s): %s\n", v.from(), v.Workload, v.Protocol, v.volume(), v.Why)
 		}
 	}
 	return nil

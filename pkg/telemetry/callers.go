@@ -30,6 +30,12 @@ func (p *Prometheus) ObservedCallers(ctx context.Context, namespace, window stri
 		fmt.Sprintf(`sum by (%s) (rate(istio_requests_total{reporter=~"destination|waypoint",destination_workload_namespace=%q,response_code!="403",grpc_response_status!="7",response_flags!~%q}[%s]))`, group, namespace, refusedFlags, window),
 		fmt.Sprintf(`sum by (%s) (rate(istio_tcp_connections_opened_total{reporter="destination",destination_workload_namespace=%q,response_flags!~%q}[%s]))`, group, namespace, refusedFlags, window),
 	}
+	// rate() over the window times the window is the count over it (what increase() gives).
+	span, err := model.ParseDuration(window)
+	if err != nil {
+		return nil, fmt.Errorf("window %q is not a Prometheus duration", window)
+	}
+	seconds := time.Duration(span).Seconds()
 	var out []lockdown.Observation
 	for _, q := range queries {
 		vector, err := p.Query(ctx, q, at)
@@ -54,6 +60,7 @@ func (p *Prometheus) ObservedCallers(ctx context.Context, namespace, window stri
 				DestinationApp: l("destination_app"), DestinationVersion: l("destination_version"),
 				SourcePrincipal: principal, SourceNamespace: l("source_workload_namespace"), SourceWorkload: l("source_workload"),
 				MTLS: l("connection_security_policy") == "mutual_tls", Protocol: protocol, Rate: float64(s.Value),
+				Requests: float64(s.Value) * seconds,
 			})
 		}
 	}

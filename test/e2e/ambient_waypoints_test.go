@@ -101,7 +101,7 @@ func TestLockdownAmbientCallersByCanonicalRevision(t *testing.T) {
 	prom.tcp.Store([]series{ztunnelSaw("api", "1.4.2", caller), ztunnelSaw("api", "1.4.2", "")})
 
 	r := plugin(t, cluster, "mesh", "lockdown", ns, "--prometheus-url", prom.URL)
-	if want := ns + "/api-v1 receives plaintext traffic (1.00/s) from callers outside the mesh"; r.code != 1 || !strings.Contains(r.stderr, want) {
+	if want := ns + "/api-v1 receives plaintext traffic (86400 connections) from callers outside the mesh"; r.code != 1 || !strings.Contains(r.stderr, want) {
 		t.Errorf("plaintext seen by ztunnel under the canonical revision: want %q, got:\n%s", want, r)
 	}
 	if got := policies(t, ns); got != "" {
@@ -112,7 +112,7 @@ func TestLockdownAmbientCallersByCanonicalRevision(t *testing.T) {
 	r = mustSucceed(t, plugin(t, cluster, "mesh", "lockdown", ns, "--prometheus-url", prom.URL))
 	for _, want := range []string{
 		"\n  api-v1 <- " + ns + "/web (seen in traffic)\n",
-		ns + "/stale -> api (tcp, 1.00/s): no running workload: not covered", // no pod is v1 to ztunnel
+		ns + "/stale -> api (tcp, 86400 connections): no running workload: not covered", // no pod is v1 to ztunnel
 	} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("lockdown output lacks %q:\n%s", want, r)
