@@ -99,6 +99,7 @@ func workloadsOfObservation(workloads []*Workload, o Observation) []*Workload {
 // returns the plaintext traffic that STRICT would reject, one line per destination.
 func (p *Plan) observedCallers(observed []Observation, outsideMesh []string) (plaintext []string) {
 	rates, counts := map[string]float64{}, map[string]float64{}
+	http := map[string]bool{} // whether a workload's plaintext includes requests, not only connections
 	invalid := map[string]bool{}
 	for _, o := range observed {
 		for _, w := range workloadsOfObservation(p.Workloads, o) {
@@ -107,6 +108,7 @@ func (p *Plan) observedCallers(observed []Observation, outsideMesh []string) (pl
 			} else if !o.MTLS {
 				rates[w.Name] += o.Rate
 				counts[w.Name] += o.Requests
+				http[w.Name] = http[w.Name] || o.Protocol != "tcp"
 			} else if _, err := ParsePrincipal(o.SourcePrincipal, p.mesh); err != nil && !invalid[o.SourcePrincipal] {
 				invalid[o.SourcePrincipal] = true
 				p.Warnings = append(p.Warnings, fmt.Sprintf("telemetry names a caller of %s/%s whose %v: not allowed (pass --allow-from if it is a real caller)", p.Namespace, w.Name, err))
@@ -118,7 +120,10 @@ func (p *Plan) observedCallers(observed []Observation, outsideMesh []string) (pl
 		candidates = "; workloads outside the mesh that may be the callers: " + strings.Join(outsideMesh, ", ")
 	}
 	for _, name := range slices.Sorted(maps.Keys(rates)) {
-		seen := Observation{Rate: rates[name], Requests: counts[name]}
+		seen := Observation{Rate: rates[name], Requests: counts[name], Protocol: "tcp"}
+		if http[name] {
+			seen.Protocol = "http"
+		}
 		plaintext = append(plaintext, fmt.Sprintf("%s/%s receives plaintext traffic (%s) from callers outside the mesh%s", p.Namespace, name, seen.volume(), candidates))
 	}
 	return plaintext
