@@ -49,6 +49,12 @@ func Explain(in Input) Report {
 		r.Steps = append(r.Steps, steps...)
 		outcomes = append(outcomes, o)
 	}
+	if len(outcomes) == 0 {
+		// Every destination weighs 0: nothing is sent anywhere, and Istio answers 500.
+		r.Steps = append(r.Steps, Step{Step: "version", Detail: "every destination of the route weighs 0: Istio answers 500"})
+		r.Verdict, r.Response = Unroutable, "500"
+		return r
+	}
 	r.settle(outcomes)
 	return r
 }

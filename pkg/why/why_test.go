@@ -153,6 +153,13 @@ kind: VirtualService
 metadata: {name: reviews, namespace: shop}
 spec: {hosts: [reviews], http: [{match: [{uri: {prefix: /admin}}], route: [{destination: {host: reviews, subset: v1}}]}]}`))
 		}, verdict: Unroutable, response: "404 NR"},
+		{name: "every destination weighs 0", mutate: func(t *testing.T, in *Input) {
+			in.VirtualServices = append(in.VirtualServices, obj(t, `
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews, namespace: shop}
+spec: {hosts: [reviews], http: [{route: [{destination: {host: reviews, subset: v1}, weight: 0}, {destination: {host: reviews, subset: v2}, weight: 0}]}]}`))
+		}, verdict: Unroutable, response: "500", says: "every destination of the route weighs 0"},
 		{name: "an HTTPRoute split", mutate: func(t *testing.T, in *Input) {
 			in.Routes = append(in.Routes, obj(t, `
 apiVersion: gateway.networking.k8s.io/v1
