@@ -222,19 +222,7 @@ func (s *Simulator) deliver(m *Mesh, src *Workload, srcPod *corev1.Pod, t Target
 		}
 	}
 
-	code, duration := s.serve(m, dst, t.Pod, depth, h.serverContext(), serverStart(req.At))
-	flags, took := t.delayFlag(), duration
-	for try := 0; try < t.Retries.Attempts && t.Retries.retriable(code); try++ {
-		// Each attempt reaches the destination, which reports it; the source reports the
-		// request once, with URX when the attempts ran out.
-		dest.Code, dest.DurationMs = code, duration
-		report(t.Pod, dest)
-		code, duration = s.serve(m, dst, t.Pod, depth, h.serverContext(), serverStart(req.At))
-		took += duration
-	}
-	if t.Retries.Attempts > 0 && t.Retries.retriable(code) {
-		flags = joinFlags(flags, "URX")
-	}
+	code, duration, took, flags := s.serveWithRetries(m, t, req, depth, h, dest)
 	traced(code, "-", duration)
 	duration += t.Delay
 	dest.Code, dest.DurationMs = code, duration
@@ -242,6 +230,25 @@ func (s *Simulator) deliver(m *Mesh, src *Workload, srcPod *corev1.Pod, t Target
 	report(t.Pod, dest)
 	report(srcPod, source)
 	return code, took + t.Delay + 0.3
+}
+
+// serveWithRetries serves the request at t's destination, again while t's retry policy
+// retries it. Each attempt reaches the destination, which reports it (dest); the source
+// reports the request once, with URX among flags when the attempts ran out. It returns the
+// last attempt's code and duration, the attempts' total, and the source's flags.
+func (s *Simulator) serveWithRetries(m *Mesh, t Target, req Request, depth int, h *hop, dest Report) (code int, duration, took float64, flags string) {
+	code, duration = s.serve(m, t.Workload, t.Pod, depth, h.serverContext(), serverStart(req.At))
+	flags, took = t.delayFlag(), duration
+	for try := 0; try < t.Retries.Attempts && t.Retries.retriable(code); try++ {
+		dest.Code, dest.DurationMs = code, duration
+		s.report(t.Pod, dest)
+		code, duration = s.serve(m, t.Workload, t.Pod, depth, h.serverContext(), serverStart(req.At))
+		took += duration
+	}
+	if t.Retries.Attempts > 0 && t.Retries.retriable(code) {
+		flags = joinFlags(flags, "URX")
+	}
+	return code, duration, took, flags
 }
 
 // report records r on pod's proxy, if the pod has one reporting.
