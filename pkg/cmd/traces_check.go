@@ -72,12 +72,17 @@ func (o *TracesOptions) failOn(hops []traces.Verdict) error {
 // ofService keeps the edges into or out of service ("": every edge): traces SERVICE --check
 // judges that service's calls and its callers'.
 func ofService(edges []traces.Edge, service string) []traces.Edge {
-	if service == "" {
+	return touching(edges, service, func(w traces.Workload) string { return w.Service })
+}
+
+// touching keeps the edges one of whose ends has value as field says ("": every edge).
+func touching(edges []traces.Edge, value string, field func(traces.Workload) string) []traces.Edge {
+	if value == "" {
 		return edges
 	}
 	var out []traces.Edge
 	for _, e := range edges {
-		if e.From.Service == service || e.To.Service == service {
+		if field(e.From) == value || field(e.To) == value {
 			out = append(out, e)
 		}
 	}
@@ -144,14 +149,5 @@ func servicesOf(known []string, edges []traces.Edge) []string {
 }
 
 func inNamespace(edges []traces.Edge, namespace string) []traces.Edge {
-	if namespace == "" {
-		return edges
-	}
-	var out []traces.Edge
-	for _, e := range edges {
-		if e.From.Namespace == namespace || e.To.Namespace == namespace {
-			out = append(out, e)
-		}
-	}
-	return out
+	return touching(edges, namespace, func(w traces.Workload) string { return w.Namespace })
 }
