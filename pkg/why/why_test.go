@@ -133,32 +133,16 @@ metadata: {name: default, namespace: shop}
 spec: {mtls: {mode: STRICT}}`))
 		}, verdict: Denied, response: "connection reset", at: istio.AtSidecar, says: "by peerauthentication shop/default"},
 		{name: "a subset no DestinationRule defines", mutate: func(t *testing.T, in *Input) {
-			in.VirtualServices = append(in.VirtualServices, obj(t, `
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: reviews, namespace: shop}
-spec: {hosts: [reviews], http: [{route: [{destination: {host: reviews, subset: v9}}]}]}`))
+			in.VirtualServices = append(in.VirtualServices, reviewsRoute(t, `[{route: [{destination: {host: reviews, subset: v9}}]}]`))
 		}, verdict: Unroutable, response: "503 NC", says: "subset v9 is defined by no DestinationRule"},
 		{name: "a subset with no ready pod", mutate: func(t *testing.T, in *Input) {
-			in.VirtualServices = append(in.VirtualServices, obj(t, `
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: reviews, namespace: shop}
-spec: {hosts: [reviews], http: [{route: [{destination: {host: reviews, subset: v1}, weight: 90}, {destination: {host: reviews, subset: v3}, weight: 10}]}]}`))
+			in.VirtualServices = append(in.VirtualServices, reviewsRoute(t, `[{route: [{destination: {host: reviews, subset: v1}, weight: 90}, {destination: {host: reviews, subset: v3}, weight: 10}]}]`))
 		}, verdict: Unroutable, response: "503 UH", says: "route 0 matches: v1 90%, v3 10%"},
 		{name: "no route matches", mutate: func(t *testing.T, in *Input) {
-			in.VirtualServices = append(in.VirtualServices, obj(t, `
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: reviews, namespace: shop}
-spec: {hosts: [reviews], http: [{match: [{uri: {prefix: /admin}}], route: [{destination: {host: reviews, subset: v1}}]}]}`))
+			in.VirtualServices = append(in.VirtualServices, reviewsRoute(t, `[{match: [{uri: {prefix: /admin}}], route: [{destination: {host: reviews, subset: v1}}]}]`))
 		}, verdict: Unroutable, response: "404 NR"},
 		{name: "every destination weighs 0", mutate: func(t *testing.T, in *Input) {
-			in.VirtualServices = append(in.VirtualServices, obj(t, `
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: reviews, namespace: shop}
-spec: {hosts: [reviews], http: [{route: [{destination: {host: reviews, subset: v1}, weight: 0}, {destination: {host: reviews, subset: v2}, weight: 0}]}]}`))
+			in.VirtualServices = append(in.VirtualServices, reviewsRoute(t, `[{route: [{destination: {host: reviews, subset: v1}, weight: 0}, {destination: {host: reviews, subset: v2}, weight: 0}]}]`))
 		}, verdict: Unroutable, response: "500", says: "every destination of the route weighs 0"},
 		{name: "an HTTPRoute split", mutate: func(t *testing.T, in *Input) {
 			in.Routes = append(in.Routes, obj(t, `
@@ -225,6 +209,15 @@ func TestExplain(t *testing.T) {
 			}
 		})
 	}
+}
+
+// reviewsRoute is VirtualService reviews of namespace shop with these http routes.
+func reviewsRoute(t *testing.T, http string) *unstructured.Unstructured {
+	return obj(t, `
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews, namespace: shop}
+spec: {hosts: [reviews], http: `+http+`}`)
 }
 
 func decided(r Report) string {
