@@ -3,7 +3,6 @@ package graph
 import (
 	"bytes"
 	"maps"
-	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -11,6 +10,8 @@ import (
 	dotlang "gonum.org/v1/gonum/graph/formats/dot"
 	"gonum.org/v1/gonum/graph/formats/dot/ast"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/kubectl-mesh/kubectl-mesh/internal/dotcheck"
 )
 
 // parsedDOT is what a DOT file says, read by a parser of the DOT language: the graph's
@@ -36,10 +37,10 @@ func parseDOT(t *testing.T, src string) parsedDOT {
 	for _, stmt := range file.Graphs[0].Stmts {
 		switch s := stmt.(type) {
 		case *ast.Attr:
-			p.attrs[s.Key] = unquoteDOT(s.Val)
+			p.attrs[s.Key] = dotcheck.Unquote(s.Val)
 		case *ast.AttrStmt:
 		case *ast.NodeStmt:
-			p.nodes = append(p.nodes, unquoteDOT(s.Node.ID))
+			p.nodes = append(p.nodes, dotcheck.Unquote(s.Node.ID))
 		case *ast.EdgeStmt:
 			from, ok := s.From.(*ast.Node)
 			if !ok || s.To.To != nil || !s.To.Directed {
@@ -49,13 +50,13 @@ func parseDOT(t *testing.T, src string) parsedDOT {
 			if !ok {
 				t.Fatalf("-o dot: edge statement %s does not end at a node", s)
 			}
-			key := unquoteDOT(from.ID) + " -> " + unquoteDOT(to.ID)
+			key := dotcheck.Unquote(from.ID) + " -> " + dotcheck.Unquote(to.ID)
 			if p.edges[key] != nil {
 				t.Errorf("-o dot: edge %s drawn twice", key)
 			}
 			attrs := map[string]string{}
 			for _, a := range s.Attrs {
-				attrs[a.Key] = unquoteDOT(a.Val)
+				attrs[a.Key] = dotcheck.Unquote(a.Val)
 			}
 			p.edges[key] = attrs
 		default:
@@ -69,38 +70,6 @@ func parseDOT(t *testing.T, src string) parsedDOT {
 		}
 	}
 	return p
-}
-
-// unquoteDOT is an ID as DOT reads it: in a quoted string only \" is an escape, and a
-// backslash before a newline continues the line.
-func unquoteDOT(id string) string {
-	if len(id) < 2 || id[0] != '"' || id[len(id)-1] != '"' {
-		return id
-	}
-	return strings.NewReplacer(`\"`, `"`, "\\\n", "").Replace(id[1 : len(id)-1])
-}
-
-// renderDOT renders with Graphviz where it is installed; DOT's grammar is checked without it.
-func renderDOT(t *testing.T, src string, want ...string) {
-	t.Helper()
-	if _, err := exec.LookPath("dot"); err != nil {
-		t.Log("Graphviz's dot is not installed: -o dot checked with the DOT parser only, not rendered")
-		return
-	}
-	render := exec.Command("dot", "-Tsvg")
-	render.Stdin = strings.NewReader(src)
-	var stderr bytes.Buffer
-	render.Stderr = &stderr
-	svg, err := render.Output()
-	if err != nil {
-		t.Fatalf("dot -Tsvg: %v\n%s\non:\n%s", err, stderr.String(), src)
-	}
-	for _, w := range want {
-		if !strings.Contains(string(svg), w) {
-			t.Errorf("dot -Tsvg: %q missing from the rendering of:\n%s", w, src)
-		}
-	}
-	t.Log("-o dot rendered by Graphviz's dot")
 }
 
 // -o dot, read back by a DOT parser, draws exactly the graph's edges between declared nodes:
@@ -149,7 +118,7 @@ func TestDOTParsesAsTheGraph(t *testing.T) {
 	if warned == 0 {
 		t.Error("no edge carries a warning: the red edges are not covered")
 	}
-	renderDOT(t, out.String(), "productpage-v1", "Istio traffic, last 5m")
+	dotcheck.Render(t, out.String(), "productpage-v1", "Istio traffic, last 5m")
 }
 
 // The DOT reader itself: it refuses what is not DOT, and unquotes as DOT does.

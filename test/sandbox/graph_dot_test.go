@@ -3,15 +3,15 @@
 package sandbox_test
 
 import (
-	"bytes"
 	"fmt"
-	"os/exec"
 	"slices"
 	"strings"
 	"testing"
 
 	dotlang "gonum.org/v1/gonum/graph/formats/dot"
 	"gonum.org/v1/gonum/graph/formats/dot/ast"
+
+	"github.com/kubectl-mesh/kubectl-mesh/internal/dotcheck"
 )
 
 // checkDOT reads graph -o dot with a parser of the DOT language (gonum's, no Graphviz needed)
@@ -32,7 +32,7 @@ func checkDOT(t *testing.T, src string, g graphJSON) {
 	for _, stmt := range file.Graphs[0].Stmts {
 		switch s := stmt.(type) {
 		case *ast.NodeStmt:
-			nodes = append(nodes, unquoteDOT(s.Node.ID))
+			nodes = append(nodes, dotcheck.Unquote(s.Node.ID))
 		case *ast.EdgeStmt:
 			from, _ := s.From.(*ast.Node)
 			to, _ := s.To.Vertex.(*ast.Node)
@@ -41,9 +41,9 @@ func checkDOT(t *testing.T, src string, g graphJSON) {
 			}
 			attrs := map[string]string{}
 			for _, a := range s.Attrs {
-				attrs[a.Key] = unquoteDOT(a.Val)
+				attrs[a.Key] = dotcheck.Unquote(a.Val)
 			}
-			edges[unquoteDOT(from.ID)+" -> "+unquoteDOT(to.ID)] = attrs
+			edges[dotcheck.Unquote(from.ID)+" -> "+dotcheck.Unquote(to.ID)] = attrs
 		}
 	}
 	if len(edges) != len(g.Edges) {
@@ -71,7 +71,7 @@ func checkDOT(t *testing.T, src string, g graphJSON) {
 			t.Errorf("-o dot: edge %s -> %s color %q tooltip %q, warning %q", from, to, attrs["color"], attrs["tooltip"], e.Warning)
 		}
 	}
-	renderDOT(t, src)
+	dotcheck.Render(t, src, "productpage")
 }
 
 // nodeName names a graph node as the plugin does: the workload, else the service, else unknown.
@@ -83,32 +83,4 @@ func nodeName(namespace, workload, service string) string {
 		return service
 	}
 	return "unknown"
-}
-
-// unquoteDOT is an ID as DOT reads it: in a quoted string only \" is an escape, and a
-// backslash before a newline continues the line.
-func unquoteDOT(id string) string {
-	if len(id) < 2 || id[0] != '"' || id[len(id)-1] != '"' {
-		return id
-	}
-	return strings.NewReplacer(`\"`, `"`, "\\\n", "").Replace(id[1 : len(id)-1])
-}
-
-// renderDOT renders with Graphviz's dot where it is installed, and says so where it is not:
-// the parser's checks above do not depend on it.
-func renderDOT(t *testing.T, src string) {
-	t.Helper()
-	if _, err := exec.LookPath("dot"); err != nil {
-		t.Log("Graphviz's dot is not installed: -o dot checked with the DOT parser only, not rendered")
-		return
-	}
-	render := exec.Command("dot", "-Tsvg")
-	render.Stdin = strings.NewReader(src)
-	var stderr bytes.Buffer
-	render.Stderr = &stderr
-	svg, err := render.Output()
-	if err != nil || !strings.Contains(string(svg), "productpage") {
-		t.Errorf("dot -Tsvg failed (%v): %s\non:\n%s", err, stderr.String(), src)
-	}
-	t.Log("-o dot rendered by Graphviz's dot")
 }
