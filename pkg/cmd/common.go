@@ -24,6 +24,9 @@ type clusterOptions struct {
 	namespaceExplicit bool // -n was given
 	clients           *mesh.Clients
 
+	// The clusters of a multi-cluster mesh (--contexts); none: the current context alone.
+	clusterSet
+
 	// The one namespace searched for Prometheus and Jaeger ("": istio-system), and the
 	// Services found there, said once each.
 	prometheusNamespace, jaegerNamespace string

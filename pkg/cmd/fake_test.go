@@ -60,6 +60,8 @@ type fakeCluster struct {
 	slow    bool // every request takes a second (see roundTrips)
 	// namespace, when set, is the namespace chosen as with -n; else the kubeconfig's default.
 	namespace string
+	// contexts are the other clusters --contexts may name, by context.
+	contexts map[string]*fakeCluster
 }
 
 func (f *fakeCluster) Namespace() (string, bool, error) {
@@ -70,6 +72,20 @@ func (f *fakeCluster) Namespace() (string, bool, error) {
 }
 
 func (f *fakeCluster) RequestTimeout() time.Duration { return 0 }
+
+func (f *fakeCluster) ExplicitContext() string { return "" }
+
+// ClientsFor reaches the fake cluster of a context: f itself for "fake", else one of
+// f.contexts; any other name is not in the kubeconfig.
+func (f *fakeCluster) ClientsFor(name string) (*mesh.Clients, error) {
+	if other, ok := f.contexts[name]; ok {
+		return other.Clients()
+	}
+	if name == "fake" {
+		return f.Clients()
+	}
+	return nil, fmt.Errorf("context %q is not in the kubeconfig", name)
+}
 
 func (f *fakeCluster) Clients() (*mesh.Clients, error) {
 	c := &mesh.Clients{

@@ -36,6 +36,10 @@ type ClientGetter interface {
 	Clients() (*Clients, error)
 	// RequestTimeout is --request-timeout; 0 when it is not given.
 	RequestTimeout() time.Duration
+	// The clusters of a multi-cluster mesh, by kubeconfig context (--contexts).
+	ClustersGetter
+	// ExplicitContext is --context, "" when not given.
+	ExplicitContext() string
 }
 
 // Clients builds clients for the selected kubeconfig context. Building them makes no request.

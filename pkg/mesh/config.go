@@ -65,11 +65,16 @@ func (f *ConfigFlags) RESTConfig() (*rest.Config, error) {
 	if err != nil {
 		return nil, explainConfigError(err)
 	}
+	configure(cfg)
+	return cfg, nil
+}
+
+// configure sets what every client of ours shares, whichever context it reaches.
+func configure(cfg *rest.Config) {
 	// Plugins are short-lived CLIs, like kubectl: allow bursts of reads at start-up.
 	cfg.QPS, cfg.Burst = 50, 100
 	cfg.UserAgent = "kubectl-mesh"
 	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { return checkAnswers{rt} })
-	return cfg, nil
 }
 
 func explainConfigError(err error) error {

@@ -90,6 +90,7 @@ func setUpAndRun(m *testing.M) int {
 	}
 	code := m.Run()
 	stopBareCluster()
+	stopTwo()
 	if code != 0 {
 		fmt.Fprintf(os.Stderr, "cluster logs: %s (set E2E_KEEP=1 to keep them)\n", cluster.Dir())
 	}
