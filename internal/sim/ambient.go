@@ -31,7 +31,7 @@ func (m *Mesh) waypointFor(svc *corev1.Service) *Workload {
 		return nil
 	}
 	for _, w := range m.Workloads {
-		if w.Waypoint && w.Namespace == svc.Namespace && w.Labels["gateway.networking.k8s.io/gateway-name"] == name && len(w.Pods) > 0 {
+		if w.Waypoint && w.Cluster == m.Cluster && w.Namespace == svc.Namespace && w.Labels["gateway.networking.k8s.io/gateway-name"] == name && len(w.Pods) > 0 {
 			return w
 		}
 	}
@@ -41,7 +41,7 @@ func (m *Mesh) waypointFor(svc *corev1.Service) *Workload {
 // ztunnel is the ztunnel pod that reports for the node (the sandbox has one node).
 func (m *Mesh) ztunnel() *corev1.Pod {
 	for _, w := range m.Workloads {
-		if w.App == ZtunnelApp && len(w.Pods) > 0 {
+		if w.App == ZtunnelApp && w.Cluster == m.Cluster && len(w.Pods) > 0 {
 			return w.Pods[0]
 		}
 	}

@@ -24,14 +24,14 @@ func (s *Simulator) deliverToAmbient(m *Mesh, src *Workload, srcPod *corev1.Pod,
 		s.report(srcPod, source)
 		return 0, 0.5
 	}
-	if !mtls && EffectiveMTLS(m.PeerAuthentications, dst, port) == Strict {
+	if !mtls && EffectiveMTLS(m.In(dst.Cluster).PeerAuthentications, dst, port) == Strict {
 		return refuse("DENY") // STRICT: the plaintext connection is refused
 	}
 	call := Call{Method: req.Method, Path: req.Path, Host: req.Host, Port: port, Headers: req.Headers}
 	if mtls {
 		call.Principal, call.Namespace = principalOf(src), src.Namespace
 	}
-	if !AuthorizeL4(m.AuthorizationPolicies, dst, call) {
+	if !AuthorizeL4(m.In(dst.Cluster).AuthorizationPolicies, dst, call) {
 		return refuse("DENY")
 	}
 	code, duration := s.serve(m, dst, t.Pod, depth, nil, req.At)

@@ -52,19 +52,19 @@ func newSidecarMetrics() *sidecarMetrics {
 	return m
 }
 
-// Metrics holds every simulated sidecar's metrics, by pod.
+// Metrics holds every simulated sidecar's metrics, by cluster and pod.
 type Metrics struct {
 	mu   sync.Mutex
-	pods map[string]*sidecarMetrics // namespace/pod
+	pods map[string]*sidecarMetrics // cluster/namespace/pod
 }
 
 // NewMetrics returns an empty set.
 func NewMetrics() *Metrics { return &Metrics{pods: map[string]*sidecarMetrics{}} }
 
-func (m *Metrics) of(pod *corev1.Pod) *sidecarMetrics {
+func (m *Metrics) of(cluster string, pod *corev1.Pod) *sidecarMetrics {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	key := pod.Namespace + "/" + pod.Name
+	key := cluster + "/" + pod.Namespace + "/" + pod.Name
 	s, ok := m.pods[key]
 	if !ok {
 		s = newSidecarMetrics()
@@ -73,10 +73,15 @@ func (m *Metrics) of(pod *corev1.Pod) *sidecarMetrics {
 	return s
 }
 
-// ServeHTTP serves /stats/prometheus/NAMESPACE/POD, one sidecar's metrics, like Envoy's
-// /stats/prometheus on port 15090.
+// ServeHTTP serves /stats/prometheus/NAMESPACE/POD, one sidecar's metrics of the cluster
+// DefaultCluster, like Envoy's /stats/prometheus on port 15090, and
+// /stats/prometheus/CLUSTER/NAMESPACE/POD, a sidecar's of any cluster: each cluster's
+// Prometheus scrapes its own pods' paths.
 func (m *Metrics) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	key := strings.TrimPrefix(r.URL.Path, "/stats/prometheus/")
+	if strings.Count(key, "/") == 1 {
+		key = DefaultCluster + "/" + key
+	}
 	m.mu.Lock()
 	s, ok := m.pods[key]
 	m.mu.Unlock()
@@ -103,9 +108,14 @@ type Report struct {
 	RecvBytes   float64
 }
 
-// Record counts r on the reporting pod's sidecar.
+// MetricsPath is where ServeHTTP serves the metrics of a pod's proxy in cluster.
+func MetricsPath(cluster, namespace, pod string) string {
+	return "/stats/prometheus/" + cluster + "/" + namespace + "/" + pod
+}
+
+// Record counts r on the reporting pod's sidecar, in the reporting proxy's cluster.
 func (m *Metrics) Record(pod *corev1.Pod, r Report) {
-	s := m.of(pod)
+	s := m.of(r.reporterCluster(), pod)
 	values := r.labels()
 	if r.Protocol == "tcp" {
 		s.tcpOpened.WithLabelValues(values...).Inc()
@@ -126,6 +136,8 @@ func (r Report) labels() []string {
 		src = workloadLabels(nil)
 	}
 	dst := workloadLabels(r.Destination)
+	reporting := r.reporterCluster()
+	srcCluster, dstCluster := clusterOf(r.Source, reporting), clusterOf(r.Destination, reporting)
 	svcName, svcNS, svcHost := "unknown", "unknown", "unknown"
 	if r.Service != nil {
 		svcName, svcNS = r.Service.Name, r.Service.Namespace
@@ -137,9 +149,9 @@ func (r Report) labels() []string {
 	}
 	return []string{
 		r.Reporter,
-		src.workload, src.namespace, src.principal, src.app, src.version, src.canonical, src.revision, "Kubernetes",
+		src.workload, src.namespace, src.principal, src.app, src.version, src.canonical, src.revision, srcCluster,
 		dst.workload, dst.namespace, dst.principal, dst.app, dst.version,
-		svcHost, svcName, svcNS, dst.canonical, dst.revision, "Kubernetes",
+		svcHost, svcName, svcNS, dst.canonical, dst.revision, dstCluster,
 		r.Protocol, flags, r.Security,
 	}
 }

@@ -11,14 +11,21 @@ import (
 	corev1 "k8s.io/api/core/v1"
 )
 
-// Mesh is a snapshot with the lookups routing needs.
+// Mesh is a snapshot with the lookups routing needs: one cluster's configuration, and the
+// workloads of every cluster in the mesh (NewMeshes).
 type Mesh struct {
 	*Snapshot
 	Workloads []*Workload
+	Cluster   string // the ID of the cluster whose configuration this is
+
+	clusters map[string]*Mesh // every cluster's view, by ID; nil in a mesh of one cluster
+	order    []*Mesh
 }
 
-// NewMesh indexes a snapshot.
-func NewMesh(s *Snapshot) *Mesh { return &Mesh{Snapshot: s, Workloads: s.Workloads()} }
+// NewMesh indexes a snapshot of a mesh of one cluster.
+func NewMesh(s *Snapshot) *Mesh {
+	return &Mesh{Snapshot: s, Workloads: s.Workloads(), Cluster: s.clusterID()}
+}
 
 // Request is an HTTP request as the simulator sends it.
 type Request struct {
@@ -49,20 +56,19 @@ type Target struct {
 	Retries Retries
 }
 
-// Service finds a Service by name and namespace.
+// Service finds a Service by name and namespace: this cluster's, else another cluster's.
 func (m *Mesh) Service(name, namespace string) *corev1.Service {
-	for i := range m.Services {
-		if m.Services[i].Name == name && m.Services[i].Namespace == namespace {
-			return &m.Services[i]
-		}
+	if svc := m.localService(name, namespace); svc != nil {
+		return svc
 	}
-	return nil
+	return m.remoteService(name, namespace)
 }
 
-// WorkloadByApp finds a namespace's workload by app label (the first, for callers).
+// WorkloadByApp finds a namespace's workload of this cluster by app label (the first, for
+// callers).
 func (m *Mesh) WorkloadByApp(namespace, app string) *Workload {
 	for _, w := range m.Workloads {
-		if w.Namespace == namespace && w.App == app {
+		if w.Cluster == m.Cluster && w.Namespace == namespace && w.App == app {
 			return w
 		}
 	}
@@ -72,7 +78,8 @@ func (m *Mesh) WorkloadByApp(namespace, app string) *Workload {
 // route picks where a caller's request for svc goes, as its data plane does: a sidecar (or a
 // gateway) routes by the Service's routes; an ambient caller hands it to the Service's waypoint
 // when it has one, and otherwise to one of its pods (ztunnel is L4 and does not route
-// requests); a caller outside the mesh reaches a pod directly.
+// requests); a caller outside the mesh reaches a pod directly. Only sidecars reach other
+// clusters: kube-proxy and ztunnel know their own cluster's endpoints.
 func (m *Mesh) route(rng *rand.Rand, caller *Workload, svc *corev1.Service, req Request) Target {
 	switch {
 	case caller.Sidecar:
@@ -82,7 +89,7 @@ func (m *Mesh) route(rng *rand.Rand, caller *Workload, svc *corev1.Service, req 
 			return Target{Service: svc, Via: wp}
 		}
 	}
-	return m.pick(rng, svc, nil)
+	return m.pickIn(rng, svc, nil, m.Cluster)
 }
 
 // RouteMesh routes a sidecar's request for svc: an HTTPRoute attached to the Service, else
@@ -261,11 +268,15 @@ func pickDestination(rng *rand.Rand, dests []*networkingapi.HTTPRouteDestination
 	return nil
 }
 
+// serviceForHost is the Service host names, written in namespace fromNS: this cluster's,
+// else another cluster's.
 func (m *Mesh) serviceForHost(host, fromNS string) *corev1.Service {
-	for i := range m.Services {
-		s := &m.Services[i]
-		if hostNames(host, fromNS, s.Name, s.Namespace) {
-			return s
+	for _, o := range append([]*Mesh{m}, m.order...) {
+		for i := range o.Services {
+			s := &o.Services[i]
+			if hostNames(host, fromNS, s.Name, s.Namespace) {
+				return s
+			}
 		}
 	}
 	return nil
@@ -273,9 +284,16 @@ func (m *Mesh) serviceForHost(host, fromNS string) *corev1.Service {
 
 type subsetRef struct{ name, from string }
 
-// pick chooses a ready pod of svc, within a subset when one is named: the subset must be in
-// a DestinationRule for the service (else NC), and select ready pods (else UH).
+// pick chooses a ready pod of svc, in any cluster, within a subset when one is named: the
+// subset must be in a DestinationRule for the service (else NC), and select ready pods (else
+// UH).
 func (m *Mesh) pick(rng *rand.Rand, svc *corev1.Service, subset *subsetRef) Target {
+	return m.pickIn(rng, svc, subset, "")
+}
+
+// pickIn is pick among the pods of cluster only ("": every cluster's). In each cluster the
+// Service of svc's name there selects the pods; the subset's labels are this cluster's.
+func (m *Mesh) pickIn(rng *rand.Rand, svc *corev1.Service, subset *subsetRef, cluster string) Target {
 	t := Target{Service: svc}
 	var subsetLabels map[string]string
 	if subset != nil && subset.name != "" {
@@ -300,14 +318,17 @@ func (m *Mesh) pick(rng *rand.Rand, svc *corev1.Service, subset *subsetRef) Targ
 		pod *corev1.Pod
 	}
 	var pool []candidate
-	if len(svc.Spec.Selector) > 0 {
-		for _, w := range m.Workloads {
-			if w.Namespace != svc.Namespace || !matchesLabels(svc.Spec.Selector, w.Labels) || !matchesLabels(subsetLabels, w.Labels) {
-				continue
-			}
-			for _, p := range w.Pods {
-				pool = append(pool, candidate{w, p})
-			}
+	selectors := m.selectorsIn(svc)
+	for _, w := range m.Workloads {
+		selector := selectors[w.Cluster]
+		if len(selector) == 0 || (cluster != "" && w.Cluster != cluster) {
+			continue
+		}
+		if w.Namespace != svc.Namespace || !matchesLabels(selector, w.Labels) || !matchesLabels(subsetLabels, w.Labels) {
+			continue
+		}
+		for _, p := range w.Pods {
+			pool = append(pool, candidate{w, p})
 		}
 	}
 	if len(pool) == 0 {

@@ -36,11 +36,16 @@ const (
 	TraceContextAnnotation = "sandbox.kubectl-mesh.dev/trace-context"
 )
 
+// DefaultCluster is the cluster ID istiod runs with when CLUSTER_ID is not set.
+const DefaultCluster = "Kubernetes"
+
 // RootNamespace holds mesh-wide policies.
 const RootNamespace = "istio-system"
 
 // Snapshot is the cluster's mesh configuration at one moment.
 type Snapshot struct {
+	// Cluster is the cluster's ID, as its istiod's CLUSTER_ID names it ("": DefaultCluster).
+	Cluster               string
 	Namespaces            []corev1.Namespace
 	Pods                  []corev1.Pod
 	Services              []corev1.Service
@@ -117,6 +122,9 @@ func Load(ctx context.Context, kube kubernetes.Interface, istio istioclient.Inte
 // Workload is what one Deployment runs: the unit Istio's metrics name as source_workload and
 // destination_workload.
 type Workload struct {
+	// Cluster is the ID of the cluster the workload runs in (source_cluster and
+	// destination_cluster in its reports).
+	Cluster         string
 	Namespace, Name string
 	App, Version    string
 	ServiceAccount  string
@@ -171,6 +179,7 @@ func (s *Snapshot) Workloads() []*Workload {
 		w, ok := byKey[key]
 		if !ok {
 			w = &Workload{
+				Cluster:   s.clusterID(),
 				Namespace: pod.Namespace, Name: name,
 				App: app, Version: pod.Labels["version"],
 				ServiceAccount: pod.Spec.ServiceAccountName, Labels: pod.Labels,
@@ -195,6 +204,14 @@ func (s *Snapshot) Workloads() []*Workload {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Namespace+"/"+out[i].Name < out[j].Namespace+"/"+out[j].Name })
 	return out
+}
+
+// clusterID is the snapshot's cluster ID, DefaultCluster when it names none.
+func (s *Snapshot) clusterID() string {
+	if s.Cluster == "" {
+		return DefaultCluster
+	}
+	return s.Cluster
 }
 
 // enrolledInAmbient: the pod's own dataplane-mode label decides, else its namespace's.

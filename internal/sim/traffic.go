@@ -36,6 +36,8 @@ var defaultLatencyMs = map[string]float64{
 
 // Entry is a source of traffic into the mesh.
 type Entry struct {
+	// Cluster is the ID of the calling workload's cluster ("": the first cluster's).
+	Cluster        string
 	Namespace, App string  // the calling workload
 	Service        string  // service.namespace it calls; empty: the ingress gateway's routes
 	RPS            float64 // requests per second
@@ -46,16 +48,20 @@ type Simulator struct {
 	Kube    kubernetes.Interface
 	Istio   istioclient.Interface
 	Dynamic dynamic.Interface // Gateway API's objects
-	Metrics *Metrics
-	Entries []Entry
+	// Clusters, when set, are the API servers of one mesh spanning several clusters, read
+	// instead of Kube, Istio and Dynamic (whose cluster is DefaultCluster).
+	Clusters []ClusterSource
+	Metrics  *Metrics
+	Entries  []Entry
 	// Refresh is how often the cluster is re-read; changes take effect within it.
 	Refresh time.Duration
 	// Tracer, when set, records every sampled hop's spans and sends them once a second.
 	Tracer *Tracer
 
-	mu   sync.RWMutex
-	mesh *Mesh
-	rng  *rand.Rand
+	mu     sync.RWMutex
+	mesh   *Mesh
+	meshes []*Mesh
+	rng    *rand.Rand
 }
 
 // Bookinfo is the sandbox's traffic: the ingress gateway's routes at 10 requests per second,
@@ -72,7 +78,8 @@ func Bookinfo() []Entry {
 	}
 }
 
-// Mesh is the snapshot in use (nil before the first read).
+// Mesh is the snapshot in use (nil before the first read); of several clusters, the first's
+// view.
 func (s *Simulator) Mesh() *Mesh {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -121,18 +128,20 @@ func (s *Simulator) Run(ctx context.Context) error {
 }
 
 func (s *Simulator) refresh(ctx context.Context) error {
-	snap, err := Load(ctx, s.Kube, s.Istio, s.Dynamic)
+	meshes, err := s.loadMeshes(ctx)
 	if err != nil {
 		return err
 	}
-	m := NewMesh(snap)
 	s.mu.Lock()
-	s.mesh = m
+	s.mesh, s.meshes = meshes[0], meshes
 	s.mu.Unlock()
 	return nil
 }
 
 func (s *Simulator) send(m *Mesh, e Entry) {
+	if e.Cluster != "" {
+		m = m.In(e.Cluster)
+	}
 	src := m.WorkloadByApp(e.Namespace, e.App)
 	if src == nil || len(src.Pods) == 0 {
 		return
@@ -186,9 +195,11 @@ func (s *Simulator) deliver(m *Mesh, src *Workload, srcPod *corev1.Pod, t Target
 	traced := func(code int, flags string, took float64) {
 		s.Tracer.finish(h, src, dst, t.Service, port, code, flags, ms(took))
 	}
+	// The destination's proxy enforces its own cluster's policies.
+	at := m.In(dst.Cluster)
 	mode := Permissive
 	if dst.Sidecar {
-		mode = EffectiveMTLS(m.PeerAuthentications, dst, port)
+		mode = EffectiveMTLS(at.PeerAuthentications, dst, port)
 	}
 	mtls := src.Sidecar && dst.Sidecar && mode != Disable
 	if dst.Sidecar && !mtls && mode == Strict {
@@ -212,7 +223,7 @@ func (s *Simulator) deliver(m *Mesh, src *Workload, srcPod *corev1.Pod, t Target
 			call.Principal = strings.TrimPrefix(src.Principal(), "spiffe://")
 			call.Namespace = src.Namespace
 		}
-		if !Authorize(m.AuthorizationPolicies, dst, call) {
+		if !Authorize(at.AuthorizationPolicies, dst, call) {
 			dest.Code, dest.DurationMs = 403, 0.2
 			source.Code, source.DurationMs = 403, 0.5
 			report(t.Pod, dest)
@@ -262,6 +273,7 @@ func (s *Simulator) report(pod *corev1.Pod, r Report) {
 // trace is the context its calls may carry (its server span; nil when untraced), and at when
 // the request reached it: its calls leave once it has done half its own work.
 func (s *Simulator) serve(m *Mesh, dst *Workload, pod *corev1.Pod, depth int, trace *TraceContext, at time.Time) (int, float64) {
+	m = m.In(dst.Cluster) // its calls are routed by its own cluster's istiod
 	duration := s.latency(dst)
 	if s.rng.Float64() < dst.ErrorRate {
 		return 503, duration
@@ -324,7 +336,7 @@ func (s *Simulator) connect(m *Mesh, w *Workload, pod *corev1.Pod, svc *corev1.S
 	port := uint32(svc.Spec.Ports[0].Port)
 	mode := Permissive
 	if dst.Sidecar {
-		mode = EffectiveMTLS(m.PeerAuthentications, dst, port)
+		mode = EffectiveMTLS(m.In(dst.Cluster).PeerAuthentications, dst, port)
 	}
 	mtls := w.Sidecar && dst.Sidecar && mode != Disable
 	if dst.Sidecar && !mtls && mode == Strict {
