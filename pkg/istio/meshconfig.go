@@ -22,6 +22,9 @@ type MeshConfig struct {
 	// HoldApplicationUntilProxyStarts is the proxies' default (defaultConfig): the app's
 	// containers start once the sidecar is ready.
 	HoldApplicationUntilProxyStarts bool `json:"-"`
+	// MeshID is meshId, else defaultConfig.meshId; "" when neither is set (Istio then takes
+	// the trust domain): the clusters of one mesh share it.
+	MeshID string `json:"meshId,omitempty"`
 }
 
 // DefaultMeshConfig is what Istio assumes when the mesh config says nothing.
@@ -35,7 +38,8 @@ func ParseMeshConfig(data string) (MeshConfig, error) {
 	var parsed struct {
 		MeshConfig    `json:",inline"`
 		DefaultConfig struct {
-			Hold bool `json:"holdApplicationUntilProxyStarts"`
+			Hold   bool   `json:"holdApplicationUntilProxyStarts"`
+			MeshID string `json:"meshId"`
 		} `json:"defaultConfig"`
 	}
 	if err := yaml.Unmarshal([]byte(data), &parsed); err != nil {
@@ -48,6 +52,10 @@ func ParseMeshConfig(data string) (MeshConfig, error) {
 	}
 	if parsed.TrustDomain != "" {
 		mc.TrustDomain = parsed.TrustDomain
+	}
+	mc.MeshID = parsed.MeshID
+	if mc.MeshID == "" {
+		mc.MeshID = parsed.DefaultConfig.MeshID
 	}
 	return mc, nil
 }

@@ -13,6 +13,8 @@ func TestParseMeshConfig(t *testing.T) {
 		{"trustDomain: corp.example\n", MeshConfig{RootNamespace: "istio-system", TrustDomain: "corp.example"}, false},
 		{"rootNamespace: [not, a, string]", DefaultMeshConfig(), true},
 		{"defaultConfig:\n  holdApplicationUntilProxyStarts: true\n", MeshConfig{RootNamespace: "istio-system", TrustDomain: "cluster.local", HoldApplicationUntilProxyStarts: true}, false},
+		{"meshId: shop\ndefaultConfig:\n  meshId: other\n", MeshConfig{RootNamespace: "istio-system", TrustDomain: "cluster.local", MeshID: "shop"}, false},
+		{"defaultConfig:\n  meshId: shop\n", MeshConfig{RootNamespace: "istio-system", TrustDomain: "cluster.local", MeshID: "shop"}, false},
 	}
 	for _, tt := range tests {
 		got, err := ParseMeshConfig(tt.data)
