@@ -29,7 +29,6 @@ type CanaryOptions struct {
 	Request    canary.Request
 
 	autoOptions
-	PrometheusURL string
 
 	// From Complete.
 	service istio.Service
@@ -107,7 +106,7 @@ func NewCmdCanary(getter mesh.ClientGetter, streams genericiooptions.IOStreams) 
 	addDryRunFlag(c, &o.dryRunArg)
 	addObjectOutputFlag(c, &o.Output, "With a change: print the route written, one of yaml, json, name. Without (the status): json or yaml of the status, name of the route.")
 	o.addAutoFlags(f)
-	f.StringVar(&o.PrometheusURL, "prometheus-url", "", "Prometheus for live figures and --auto (default: $MESH_PROMETHEUS_URL, else found in the cluster).")
+	o.prom.addFlags(c, "Prometheus for live figures and --auto.")
 	o.addTelemetryNamespaceFlags(c, false)
 	return c
 }
@@ -136,6 +135,9 @@ func (o *CanaryOptions) Complete(args []string) error {
 
 // Validate checks that the flags and arguments make one request.
 func (o *CanaryOptions) Validate() error {
+	if err := o.prom.validate(); err != nil {
+		return err
+	}
 	if _, _, ok := istio.ParseService(o.serviceArg, ""); !ok {
 		return fmt.Errorf("SERVICE %q is not a service name: use NAME, NAME.NAMESPACE or NAME.NAMESPACE.svc.cluster.local", o.serviceArg)
 	}
@@ -247,7 +249,7 @@ func (o *CanaryOptions) apply(ctx context.Context, req canary.Request) (plan *ca
 }
 
 func (o *CanaryOptions) prometheus(ctx context.Context) (*telemetry.Prometheus, error) {
-	return o.locator(o.PrometheusURL).Locate(ctx)
+	return o.locator("").Locate(ctx)
 }
 
 // liveFigures are the versions' figures over the last minute, by version name; nil (with a

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/mesh"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/output"
@@ -27,11 +28,13 @@ type clusterOptions struct {
 	// The clusters of a multi-cluster mesh (--contexts); none: the current context alone.
 	clusterSet
 
-	// The one namespace searched for Prometheus and Jaeger ("": istio-system), and the
-	// Services found there, said once each.
-	prometheusNamespace, jaegerNamespace string
-	announced                            map[string]bool
-	announcing                           sync.Mutex // Locate may run beside other reads
+	// Which Prometheus to ask and how (--prometheus-url and the rest); the one namespace
+	// searched for Jaeger ("": istio-system); and the Services found and warnings said, once
+	// each.
+	prom            prometheusFlags
+	jaegerNamespace string
+	announced       map[string]bool
+	announcing      sync.Mutex // Locate may run beside other reads
 }
 
 // completeCluster resolves the namespace and builds clients. It sends no request.
@@ -55,20 +58,66 @@ func (o *clusterOptions) prometheusTimeout() time.Duration {
 	return 30 * time.Second
 }
 
-// locator finds Prometheus (or, inside a JaegerLocator, Jaeger): flagURL, else the
-// environment, else the cluster when there is one to ask, each query bounded.
+// locator finds the Prometheus of the one cluster a command reads: flagURL, else
+// --prometheus-url or the environment (the current context's entry when there is one per
+// cluster), else the cluster when there is one to ask, each query bounded.
 func (o *clusterOptions) locator(flagURL string) telemetry.Locator {
-	l := telemetry.Locator{FlagURL: flagURL, Namespace: o.prometheusNamespace, Timeout: o.prometheusTimeout(),
-		Found: func(where string) { o.announce("Prometheus " + where) }}
-	if o.clients != nil {
-		l.Services, l.RESTConfig = o.clients.Core, o.clients.Config
+	var err error
+	if flagURL == "" && o.prom.validated {
+		flagURL, err = o.prom.single(o.currentContext())
+	}
+	l := o.locatorFor(flagURL, o.clients)
+	l.Err = err
+	return l
+}
+
+// locatorFor finds the Prometheus of a cluster whose clients are given (nil: none to ask):
+// url when given, else the one discovered in it, with the headers, token and TLS options
+// of the flags. Prometheus's warnings are said once each.
+func (o *clusterOptions) locatorFor(url string, clients *mesh.Clients) telemetry.Locator {
+	l := telemetry.Locator{FlagURL: url, Namespace: o.prom.namespace, Timeout: o.prometheusTimeout(),
+		Found:   func(where string) { o.announce("Prometheus " + where) },
+		Options: o.prom.options, Warn: o.warnOnce, Resolved: o.prom.validated}
+	if o.prom.validated && url != "" {
+		l.URLFrom = o.prom.from + " "
+		if o.prom.from != "--prometheus-url" {
+			l.URLFrom = o.prom.from + "="
+		}
+	}
+	if o.prom.perCluster() && url == "" {
+		l.Looked = o.prom.from + " (no entry for this cluster)"
+	}
+	if clients != nil {
+		l.Services, l.RESTConfig = clients.Core, clients.Config
 	}
 	return l
 }
 
+// currentContext is the kubeconfig context the command reads: --context, else the
+// kubeconfig's current one; "" when the getter has no kubeconfig (tests).
+func (o *clusterOptions) currentContext() string {
+	f, ok := o.getter.(interface {
+		ExplicitContext() string
+		ToRawKubeConfigLoader() clientcmd.ClientConfig
+	})
+	if !ok {
+		return ""
+	}
+	if name := f.ExplicitContext(); name != "" {
+		return name
+	}
+	raw, err := f.ToRawKubeConfigLoader().RawConfig()
+	if err != nil {
+		return ""
+	}
+	return raw.CurrentContext
+}
+
 // jaegerLocator finds Jaeger: flagURL, else the environment, else the cluster.
 func (o *clusterOptions) jaegerLocator(flagURL string) telemetry.JaegerLocator {
-	l := telemetry.JaegerLocator{FlagURL: flagURL, Namespace: o.jaegerNamespace, Locator: o.locator("")}
+	prom := o.locatorFor("", o.clients)
+	prom.Options = telemetry.ClientOptions{} // Prometheus's headers and token are not Jaeger's
+	l := telemetry.JaegerLocator{FlagURL: flagURL, Namespace: o.jaegerNamespace, Locator: prom}
 	l.Found = func(where string) { o.announce("Jaeger " + where) }
 	return l
 }
@@ -88,10 +137,24 @@ func (o *clusterOptions) announce(what string) {
 	fmt.Fprintf(o.streams.ErrOut, "telemetry: %s\n", what)
 }
 
-// addTelemetryNamespaceFlags registers --prometheus-namespace and, with jaeger,
+// warnOnce says a warning on stderr once, however many queries (or clusters) repeat it.
+func (o *clusterOptions) warnOnce(warning string) {
+	o.announcing.Lock()
+	defer o.announcing.Unlock()
+	if o.announced["warning: "+warning] {
+		return
+	}
+	if o.announced == nil {
+		o.announced = map[string]bool{}
+	}
+	o.announced["warning: "+warning] = true
+	o.warn(warning)
+}
+
+// addTelemetryNamespaceFlags completes --prometheus-namespace (registered by
+// prometheusFlags.addFlags, which goes first) and, with jaeger, registers
 // --jaeger-namespace: the one namespace each is searched for when no URL names it.
 func (o *clusterOptions) addTelemetryNamespaceFlags(c *cobra.Command, jaeger bool) {
-	c.Flags().StringVar(&o.prometheusNamespace, "prometheus-namespace", "", "Namespace to find Prometheus in when no URL names it: service prometheus, else one labelled app.kubernetes.io/name=prometheus (default: istio-system).")
 	completeFlag(c, "prometheus-namespace", completer{o.getter}.namespaces)
 	if jaeger {
 		c.Flags().StringVar(&o.jaegerNamespace, "jaeger-namespace", "", "Namespace to find Jaeger (service tracing) in when no URL names it (default: istio-system).")

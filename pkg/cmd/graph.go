@@ -35,7 +35,6 @@ type GraphOptions struct {
 	Sort          string
 	Watch         bool
 	Interval      time.Duration
-	PrometheusURL string
 	At            string
 	Traces        bool
 	JaegerURL     string
@@ -104,7 +103,7 @@ func NewCmdGraph(getter mesh.ClientGetter, streams genericiooptions.IOStreams) *
 	f.StringVar(&o.Sort, "sort", graph.SortKeys[0], "Order of the table: p99 (slowest first), rps (busiest first) or errors.")
 	f.BoolVarP(&o.Watch, "watch", "w", false, "Redraw every --interval until interrupted.")
 	durationVar(f, &o.Interval, "interval", 5*time.Second, "How often --watch redraws.")
-	f.StringVar(&o.PrometheusURL, "prometheus-url", "", "Prometheus to query (default: $MESH_PROMETHEUS_URL, else found in the cluster).")
+	o.prom.addFlags(c, "Prometheus to query.")
 	f.StringVar(&o.At, "time", "", "Evaluate at this instant (RFC 3339 or Unix seconds) instead of now.")
 	f.BoolVar(&o.Traces, "traces", false, "Add per edge the slowest trace seen on it in the window, from Jaeger (-o wide, JSON slowestTrace).")
 	f.StringVar(&o.JaegerURL, "jaeger-url", "", "Jaeger for --traces (default: $MESH_JAEGER_URL, else found in the cluster).")
@@ -117,6 +116,9 @@ func NewCmdGraph(getter mesh.ClientGetter, streams genericiooptions.IOStreams) *
 
 // Validate checks the flags without the cluster or Prometheus.
 func (o *GraphOptions) Validate() error {
+	if err := o.prom.validate(); err != nil {
+		return err
+	}
 	if _, err := model.ParseDuration(o.Window); err != nil {
 		return fmt.Errorf("--window %q is not a duration: use a Prometheus duration such as 30s, 5m or 1h", o.Window)
 	}
@@ -254,7 +256,7 @@ type meshPolicy struct {
 // they are read while Prometheus answers. Without a cluster, a Prometheus given by flag or
 // environment still draws the graph, without the policy check. Warnings go to stderr.
 func (o *GraphOptions) connect(ctx context.Context) (*telemetry.Prometheus, func() (meshPolicy, error), error) {
-	promGiven := o.PrometheusURL != "" || os.Getenv(telemetry.EnvPrometheusURL) != ""
+	promGiven := o.prom.given()
 	if err := o.completeCluster(); err != nil {
 		if !promGiven {
 			return nil, nil, err
@@ -262,7 +264,7 @@ func (o *GraphOptions) connect(ctx context.Context) (*telemetry.Prometheus, func
 		o.clients = nil // no cluster to search either
 		o.warn(fmt.Sprintf("no cluster to read PeerAuthentications from (%v): mTLS policy checks skipped", mesh.Explain(err)))
 		o.AllNamespaces = o.AllNamespaces || !o.namespaceExplicit
-		prom, err := o.locator(o.PrometheusURL).Locate(ctx)
+		prom, err := o.locator("").Locate(ctx)
 		return prom, func() (meshPolicy, error) { return meshPolicy{}, nil }, err
 	}
 	read := make(chan func() (meshPolicy, error), 1)
@@ -274,7 +276,7 @@ func (o *GraphOptions) connect(ctx context.Context) (*telemetry.Prometheus, func
 		}
 	}()
 	policy := sync.OnceValues(func() (meshPolicy, error) { return (<-read)() })
-	prom, err := o.locator(o.PrometheusURL).Locate(ctx)
+	prom, err := o.locator("").Locate(ctx)
 	if err != nil {
 		// That Istio is missing explains more than where Prometheus is not.
 		if _, istioErr := policy(); istioErr != nil {

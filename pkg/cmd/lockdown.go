@@ -28,16 +28,15 @@ import (
 type LockdownOptions struct {
 	clusterOptions
 
-	namespaceArg  string
-	allowFrom     []string
-	dryRunArg     string
-	Output        string
-	Undo          bool
-	Status        bool
-	Force         bool
-	WhatIf        bool
-	Window        string
-	PrometheusURL string
+	namespaceArg string
+	allowFrom    []string
+	dryRunArg    string
+	Output       string
+	Undo         bool
+	Status       bool
+	Force        bool
+	WhatIf       bool
+	Window       string
 
 	callers []lockdown.Caller
 	dryRun  mesh.DryRun
@@ -111,7 +110,7 @@ func NewCmdLockdown(getter mesh.ClientGetter, streams genericiooptions.IOStreams
 	addDryRunFlag(c, &o.dryRunArg)
 	addObjectOutputFlag(c, &o.Output, "Print the objects written: one of yaml, json, name (with --status: yaml or json).")
 	windowVar(f, &o.Window, "24h", "How far back telemetry counts as traffic to keep allowed (1h, 24h, 7d).")
-	f.StringVar(&o.PrometheusURL, "prometheus-url", "", "Prometheus to read observed callers from (default: $MESH_PROMETHEUS_URL, else found in the cluster).")
+	o.prom.addFlags(c, "Prometheus to read observed callers from.")
 	o.addTelemetryNamespaceFlags(c, false)
 	return c
 }
@@ -139,6 +138,9 @@ func (o *LockdownOptions) Complete(args []string) error {
 
 // Validate checks that the flags make one request.
 func (o *LockdownOptions) Validate() error {
+	if err := o.prom.validate(); err != nil {
+		return err
+	}
 	if o.WhatIf {
 		return o.validateWhatIf()
 	}
@@ -276,7 +278,7 @@ type observation struct {
 // sidecar that may be its plaintext callers. Without a reachable Prometheus it says so and
 // the lockdown goes on with what the flags and the mesh config give.
 func (o *LockdownOptions) observe(ctx context.Context, namespace string) observation {
-	locator := o.locator(o.PrometheusURL)
+	locator := o.locator("")
 	prom, err := locator.Locate(ctx)
 	var seen observation
 	if err == nil {

@@ -39,7 +39,7 @@ func TestTelemetrySaysWhichPrometheusOnce(t *testing.T) {
 	if _, err := o.jaegerLocator("").Locate(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	o.prometheusNamespace = "tenant"
+	o.prom.namespace = "tenant"
 	if _, err := o.locator("").Locate(context.Background()); err != nil {
 		t.Fatal(err)
 	}

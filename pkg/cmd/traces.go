@@ -22,15 +22,14 @@ import (
 type TracesOptions struct {
 	clusterOptions
 
-	Service       string
-	Window        string
-	Slowest       int
-	Limit         int
-	Output        string
-	Check         bool
-	FailOn        string
-	JaegerURL     string
-	PrometheusURL string
+	Service   string
+	Window    string
+	Slowest   int
+	Limit     int
+	Output    string
+	Check     bool
+	FailOn    string
+	JaegerURL string
 
 	window           time.Duration
 	serviceNamespace string // from SERVICE.NAMESPACE
@@ -93,7 +92,7 @@ func NewCmdTraces(getter mesh.ClientGetter, streams genericiooptions.IOStreams) 
 	f.BoolVar(&o.Check, "check", false, "Judge each edge (into or out of SERVICE, when given): does the caller forward the trace context?")
 	f.StringVar(&o.FailOn, "fail-on", "none", "With --check: exit 1 when a hop drops the trace context, wholly or in part (drops), or never (none).")
 	f.StringVar(&o.JaegerURL, "jaeger-url", "", "Jaeger's query service, base path included (default: $MESH_JAEGER_URL, else found in the cluster).")
-	f.StringVar(&o.PrometheusURL, "prometheus-url", "", "Prometheus, for --check's edges (default: $MESH_PROMETHEUS_URL, else found in the cluster).")
+	o.prom.addFlags(c, "Prometheus, for --check's edges.")
 	o.addTelemetryNamespaceFlags(c, true)
 	// SERVICE completes from the namespace's Services, whose names Istio's canonical
 	// services usually are.
@@ -110,6 +109,9 @@ func NewCmdTraces(getter mesh.ClientGetter, streams genericiooptions.IOStreams) 
 
 // Validate checks the flags without the cluster, Jaeger or Prometheus.
 func (o *TracesOptions) Validate() error {
+	if err := o.prom.validate(); err != nil {
+		return err
+	}
 	window, err := model.ParseDuration(o.Window)
 	if err != nil || window <= 0 {
 		return fmt.Errorf("--window %q is not a duration: use one such as 30s, 15m or 1h", o.Window)

@@ -3,7 +3,6 @@ package cmd
 import (
 	"context"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/graph"
@@ -95,9 +94,9 @@ func touching(edges []traces.Edge, value string, field func(traces.Workload) str
 // ask, the edges come from the traces themselves ("traces"), which cannot show a hop whose
 // caller left no span.
 func (o *TracesOptions) promEdges(ctx context.Context, at time.Time) ([]traces.Edge, string, error) {
-	prom, err := o.locator(o.PrometheusURL).Locate(ctx)
+	prom, err := o.locator("").Locate(ctx)
 	if err != nil {
-		if o.PrometheusURL != "" || os.Getenv(telemetry.EnvPrometheusURL) != "" {
+		if o.prom.given() {
 			return nil, "", err
 		}
 		o.warn(fmt.Sprintf("%v: judging the edges the traces show, which cannot show a hop whose caller left no span", mesh.Explain(err)))

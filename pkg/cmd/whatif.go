@@ -29,12 +29,11 @@ import (
 type WhatIfOptions struct {
 	clusterOptions
 
-	Files         []string
-	Deletes       []string
-	Output        string
-	FailOn        string
-	Window        string
-	PrometheusURL string
+	Files   []string
+	Deletes []string
+	Output  string
+	FailOn  string
+	Window  string
 }
 
 const whatIfLong = `Say what a change to AuthorizationPolicies and PeerAuthentications would do to the traffic
@@ -94,7 +93,7 @@ func NewCmdWhatIf(getter mesh.ClientGetter, streams genericiooptions.IOStreams) 
 	f.StringVarP(&o.Output, "output", "o", "table", "One of: table, json, yaml.")
 	addWhatIfFailOn(c, &o.FailOn)
 	f.StringVar(&o.Window, "window", "24h", "How far back observed traffic is replayed (a Prometheus duration).")
-	f.StringVar(&o.PrometheusURL, "prometheus-url", "", "Prometheus to read observed traffic from (default: $MESH_PROMETHEUS_URL, else found in the cluster).")
+	o.prom.addFlags(c, "Prometheus to read observed traffic from.")
 	o.addTelemetryNamespaceFlags(c, false)
 	if err := c.MarkFlagFilename("filename", "yaml", "yml", "json"); err != nil {
 		panic(err) // only a flag that does not exist fails: the command-tree test catches it
@@ -111,6 +110,9 @@ func addWhatIfFailOn(c *cobra.Command, value *string) {
 
 // Validate checks the flags without the cluster.
 func (o *WhatIfOptions) Validate() error {
+	if err := o.prom.validate(); err != nil {
+		return err
+	}
 	if len(o.Files) == 0 && len(o.Deletes) == 0 {
 		return fmt.Errorf("nothing to replay: give the change with -f FILE (objects applied) or --delete KIND/NAME")
 	}
@@ -181,7 +183,7 @@ func (o *WhatIfOptions) read(ctx context.Context, scope []string, root string) (
 		wg               sync.WaitGroup
 	)
 	wg.Go(func() { cluster, policies, warnings, readErr = o.clients.ReadWhatIfInput(ctx, scope) })
-	wg.Go(func() { observed, promErr = o.observedEdgesFrom(ctx, o.PrometheusURL, o.Window, scope) })
+	wg.Go(func() { observed, promErr = o.observedEdgesFrom(ctx, "", o.Window, scope) })
 	wg.Wait()
 	o.warn(warnings...)
 	if readErr != nil {

@@ -46,7 +46,7 @@ func (o *LockdownOptions) whatIf(ctx context.Context, namespace string) error {
 	wg.Go(func() { in, warnings, readErr = o.clients.ReadLockdownInput(ctx, namespace) })
 	wg.Go(func() { callersErr = o.checkCallerNamespaces(ctx) })
 	wg.Go(func() { seen = o.observe(ctx, namespace) })
-	wg.Go(func() { edges, promErr = o.observedEdgesFrom(ctx, o.PrometheusURL, o.Window, []string{namespace}) })
+	wg.Go(func() { edges, promErr = o.observedEdgesFrom(ctx, "", o.Window, []string{namespace}) })
 	wg.Wait()
 	o.warn(warnings...)
 	if err := errors.Join(readErr, callersErr, promErr); err != nil {

@@ -22,13 +22,12 @@ import (
 type WhyOptions struct {
 	clusterOptions
 
-	Method, Path  string
-	Port          int
-	Principal     string
-	JWT           string
-	Window        string
-	PrometheusURL string
-	Output        string
+	Method, Path string
+	Port         int
+	Principal    string
+	JWT          string
+	Window       string
+	Output       string
 
 	args  []string
 	query mesh.WhyQuery
@@ -87,7 +86,7 @@ func NewCmdWhy(getter mesh.ClientGetter, streams genericiooptions.IOStreams) *co
 	f.StringVar(&o.Principal, "principal", "", "Stand for a mesh caller the cluster does not hold: TRUSTDOMAIN/ns/NAMESPACE/sa/SERVICEACCOUNT (SOURCE then only names its namespace).")
 	f.StringVar(&o.JWT, "jwt", "", "The request carries a valid JWT of ISSUER/SUBJECT (as requestPrincipals write it).")
 	windowVar(f, &o.Window, "1h", "How far back to count what this edge saw (30m, 1h, 1d).")
-	f.StringVar(&o.PrometheusURL, "prometheus-url", "", "Prometheus to read the edge's traffic from (default: $MESH_PROMETHEUS_URL, else found in the cluster).")
+	o.prom.addFlags(c, "Prometheus to read the edge's traffic from.")
 	f.StringVarP(&o.Output, "output", "o", "table", "One of: table, json, yaml.")
 	o.addTelemetryNamespaceFlags(c, false)
 	c.ValidArgsFunction = completer{getter}.whyEnds
@@ -97,6 +96,9 @@ func NewCmdWhy(getter mesh.ClientGetter, streams genericiooptions.IOStreams) *co
 
 // Validate checks arguments and flags without the cluster.
 func (o *WhyOptions) Validate() error {
+	if err := o.prom.validate(); err != nil {
+		return err
+	}
 	if len(o.args) != 2 {
 		return fmt.Errorf("give SOURCE and DESTINATION: kubectl mesh why SOURCE DESTINATION (got %d arguments)", len(o.args))
 	}
@@ -175,7 +177,7 @@ func (o *WhyOptions) resolveArgs() error {
 
 // observe adds what Prometheus saw of the edge, when it can be asked; nil otherwise (said).
 func (o *WhyOptions) observe(ctx context.Context, in why.Input, r why.Report) *why.Observed {
-	prom, err := o.locator(o.PrometheusURL).Locate(ctx)
+	prom, err := o.locator("").Locate(ctx)
 	if err != nil {
 		o.warn(fmt.Sprintf("no telemetry (%v): what the edge really saw is not shown", err))
 		return nil

@@ -3,6 +3,7 @@ package telemetry
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -27,11 +28,20 @@ func (e *apiError) Error() string { return e.kind + ": " + e.message }
 // encoding/json spends most of the graph's time on them. Label names and values repeat from
 // sample to sample, so each distinct one is allocated once.
 func decodeVector(r io.Reader, each func(model.Metric, float64)) error {
+	_, err := decodeAnswer(r, each)
+	return err
+}
+
+// decodeAnswer is decodeVector that also returns the answer's warnings (Thanos says so of a
+// partial answer); its infos are left out.
+func decodeAnswer(r io.Reader, each func(model.Metric, float64)) (warnings []string, err error) {
 	d := &vectorDecoder{r: bufio.NewReaderSize(r, 64<<10), interned: map[string]string{}}
 	var status, kind, message string
-	err := d.object(func(key string) error {
+	err = d.object(func(key string) error {
 		var err error
 		switch key {
+		case "warnings":
+			warnings, err = d.strs()
 		case "status":
 			status, err = d.str()
 		case "errorType":
@@ -59,11 +69,11 @@ func decodeVector(r io.Reader, each func(model.Metric, float64)) error {
 	})
 	switch {
 	case err != nil:
-		return err
+		return nil, err
 	case status != "success":
-		return &apiError{kind: kind, message: message}
+		return nil, &apiError{kind: kind, message: message}
 	}
-	return nil
+	return warnings, nil
 }
 
 type vectorDecoder struct {
@@ -206,6 +216,31 @@ func (d *vectorDecoder) list(end byte, item func() error) error {
 			return fmt.Errorf("invalid JSON: want ',' or %q, found %q", end, c)
 		}
 	}
+}
+
+// strs reads an array of strings; null is none.
+func (d *vectorDecoder) strs() ([]string, error) {
+	c, err := d.next()
+	if err == nil {
+		err = d.r.UnreadByte()
+	}
+	if err != nil || c != '[' {
+		return nil, cmp.Or(err, d.skip())
+	}
+	var out []string
+	err = d.array(func() error {
+		c, err := d.next()
+		if err == nil {
+			err = d.r.UnreadByte()
+		}
+		if err != nil || c != '"' {
+			return cmp.Or(err, d.skip()) // the APIs' warnings are text; anything else says nothing
+		}
+		s, err := d.str()
+		out = append(out, s)
+		return err
+	})
+	return out, err
 }
 
 func (d *vectorDecoder) str() (string, error) {

@@ -1,6 +1,7 @@
 package telemetry
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/http"
@@ -35,6 +36,20 @@ type Locator struct {
 	Timeout time.Duration
 	// Found, when set, is told which Service in the cluster was chosen, for the user.
 	Found func(string)
+	// Options are the headers, token and TLS trust for a Prometheus reached by URL; through
+	// the API server's proxy only plain headers apply.
+	Options ClientOptions
+	// Warn, when set, is told what Prometheus warned about an answer (a partial answer from
+	// Thanos, say): such an answer is not the whole. Without it, warnings are errors.
+	Warn func(string)
+	// URLFrom says how FlagURL was given, for messages ("$MESH_PROMETHEUS_URL="); "" is
+	// --prometheus-url. Resolved means the caller has read the environment already (it may
+	// hold one URL per cluster): then Looked, when set, says where it looked.
+	URLFrom  string
+	Resolved bool
+	Looked   string
+	// Err, when set, is what Locate returns: the caller could not tell which Prometheus.
+	Err error
 }
 
 // Locate returns a client for the Prometheus to use, or an error saying where it looked.
@@ -47,13 +62,19 @@ func (l Locator) Locate(ctx context.Context) (*Prometheus, error) {
 }
 
 func (l Locator) locate(ctx context.Context) (*Prometheus, error) {
+	if l.Err != nil {
+		return nil, l.Err
+	}
 	if l.FlagURL != "" {
-		return directPrometheus(l.FlagURL, "--prometheus-url ")
+		return l.directPrometheus(l.FlagURL, cmp.Or(l.URLFrom, "--prometheus-url "))
 	}
-	if env := os.Getenv(EnvPrometheusURL); env != "" {
-		return directPrometheus(env, EnvPrometheusURL+"=")
+	if env := os.Getenv(EnvPrometheusURL); env != "" && !l.Resolved {
+		return l.directPrometheus(env, EnvPrometheusURL+"=")
 	}
-	looked := "--prometheus-url (not given), $" + EnvPrometheusURL + " (not set)"
+	looked := cmp.Or(l.Looked, "--prometheus-url (not given), $"+EnvPrometheusURL+" (not set)")
+	if flag := l.Options.tlsOrToken(); flag != "" {
+		return nil, fmt.Errorf("%s needs --prometheus-url: without one, Prometheus is found in the cluster and reached through the API server's proxy, with the cluster's credentials and TLS (looked at %s)", flag, looked)
+	}
 	if l.Services == nil || l.RESTConfig == nil {
 		return nil, fmt.Errorf("no Prometheus to ask: looked at %s, and there is no cluster to search; pass --prometheus-url", looked)
 	}
@@ -71,8 +92,9 @@ func (l Locator) locate(ctx context.Context) (*Prometheus, error) {
 	if err != nil {
 		return nil, err
 	}
+	e.client = withHeaders(e.client, l.Options, e.url)
 	e.name, e.flag = "Prometheus", "--prometheus-url"
-	return &Prometheus{e}, nil
+	return &Prometheus{endpoint: e, warn: l.Warn}, nil
 }
 
 func (l Locator) namespace() string {
@@ -124,13 +146,17 @@ func (l Locator) throughAPIServer(svc *corev1.Service, port, basePath string) (e
 	return e, nil
 }
 
-func directPrometheus(raw, given string) (*Prometheus, error) {
+func (l Locator) directPrometheus(raw, given string) (*Prometheus, error) {
 	e, err := direct(raw, given)
 	if err != nil {
 		return nil, err
 	}
+	u, _ := url.Parse(raw) // parsed by direct
+	if e.client, err = l.Options.client(u); err != nil {
+		return nil, err
+	}
 	e.name, e.flag = "Prometheus", "--prometheus-url"
-	return &Prometheus{e}, nil
+	return &Prometheus{endpoint: e, warn: l.Warn}, nil
 }
 
 // direct is the endpoint at a URL the user gave (given says how: "--prometheus-url "),

@@ -27,15 +27,15 @@ func (p *Prometheus) Query(ctx context.Context, query string, at time.Time) (mod
 // decoded, so that a large answer is never held whole, neither as bytes nor as samples. The
 // metric passed to each is reused: each copies what it keeps.
 func (p *Prometheus) stream(ctx context.Context, query string, at time.Time, each func(model.Metric, float64)) error {
-	params := url.Values{"query": {query}, "time": {strconv.FormatFloat(float64(at.UnixMilli())/1000, 'f', 3, 64)}}
+	params := thanosParams(url.Values{"query": {query}, "time": {strconv.FormatFloat(float64(at.UnixMilli())/1000, 'f', 3, 64)}})
 	// GET, which the API server's service proxy allows with the "get services/proxy" our RBAC
 	// grants; the queries are short enough for a URL.
 	return p.get(ctx, "/api/v1/query?"+params.Encode(), prometheusHint, func(resp *http.Response) error {
-		err := decodeVector(resp.Body, each)
+		warnings, err := decodeAnswer(resp.Body, each)
 		var promErr *apiError
 		switch {
 		case err == nil:
-			return nil
+			return p.warned(warnings)
 		case errors.As(err, &promErr) && promErr.kind == "bad_data":
 			return fmt.Errorf("Prometheus at %s rejected a query (HTTP %s): %s", p.Where, resp.Status, promErr.message)
 		case errors.As(err, &promErr) && promErr.kind != "":
@@ -51,18 +51,19 @@ func (p *Prometheus) stream(ctx context.Context, query string, at time.Time, eac
 // from and to, asking for one series (limit=1, which Prometheus 3 honours): a quiet namespace
 // in a large mesh costs an index lookup, not a read of every series.
 func (p *Prometheus) HasIstioMetrics(ctx context.Context, from, to time.Time) (bool, error) {
-	params := url.Values{
+	params := thanosParams(url.Values{
 		"match[]": {"istio_requests_total", "istio_tcp_sent_bytes_total"},
 		"start":   {strconv.FormatInt(from.Unix(), 10)},
 		"end":     {strconv.FormatInt(to.Unix(), 10)},
 		"limit":   {"1"},
-	}
+	})
 	var found bool
 	err := p.get(ctx, "/api/v1/series?"+params.Encode(), prometheusHint, func(resp *http.Response) error {
 		var body struct {
-			Status string            `json:"status"`
-			Error  string            `json:"error"`
-			Data   []json.RawMessage `json:"data"`
+			Status   string            `json:"status"`
+			Error    string            `json:"error"`
+			Data     []json.RawMessage `json:"data"`
+			Warnings []string          `json:"warnings"`
 		}
 		if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
 			return p.failed(resp.Request.Context(), fmt.Errorf("cannot read the answer of Prometheus at %s (HTTP %s): %s", p.Where, resp.Status, unreadable(err)))
@@ -71,7 +72,7 @@ func (p *Prometheus) HasIstioMetrics(ctx context.Context, from, to time.Time) (b
 			return fmt.Errorf("Prometheus at %s answered with an error (HTTP %s): %s", p.Where, resp.Status, body.Error)
 		}
 		found = len(body.Data) > 0
-		return nil
+		return p.warned(body.Warnings)
 	})
 	return found, err
 }
