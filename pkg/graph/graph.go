@@ -15,6 +15,9 @@ import (
 
 // Workload is one end of an edge.
 type Workload struct {
+	// Cluster is the Istio cluster ID of the workload's cluster (source_cluster,
+	// destination_cluster); empty when the graph is of one cluster.
+	Cluster   string `json:"cluster,omitempty"`
 	Namespace string `json:"namespace"`
 	Workload  string `json:"workload"`
 	App       string `json:"app"`
@@ -23,13 +26,17 @@ type Workload struct {
 	Service string `json:"service,omitempty"`
 }
 
-// Name is "namespace/workload", or "unknown" for a caller without a sidecar.
+// Name is "namespace/workload" ("cluster/namespace/workload" in a graph of several clusters),
+// or "unknown" for a caller without a sidecar.
 func (w Workload) Name() string {
 	if w.Workload == "unknown" || w.Workload == "" {
 		if w.Service != "" && w.Service != "unknown" {
 			return w.Service
 		}
 		return "unknown"
+	}
+	if w.Cluster != "" && w.Cluster != "unknown" {
+		return w.Cluster + "/" + w.Namespace + "/" + w.Workload
 	}
 	return w.Namespace + "/" + w.Workload
 }
@@ -70,6 +77,9 @@ type Edge struct {
 	Warning string `json:"warning,omitempty"`
 	// SlowestTrace is the ID of the trace in which the hop took longest (graph --traces).
 	SlowestTrace string `json:"slowestTrace,omitempty"`
+	// CrossCluster marks a call from one cluster into another (through an east-west gateway
+	// or a flat network): one edge, counted once, whichever cluster's Prometheus reported it.
+	CrossCluster bool `json:"crossCluster,omitempty"`
 }
 
 // Graph is every edge with traffic in Window.
@@ -77,7 +87,16 @@ type Graph struct {
 	// Scope is the namespace whose edges these are, or output.AllNamespaces.
 	Scope  string `json:"scope"`
 	Window string `json:"window"`
-	Edges  []Edge `json:"edges"`
+	// Clusters are the clusters read (--contexts), by cluster ID and kubeconfig context.
+	Clusters []Cluster `json:"clusters,omitempty"`
+	Edges    []Edge    `json:"edges"`
+}
+
+// Cluster is one cluster of the graph: the ID telemetry names it by, and the kubeconfig
+// context it was read through ("" when its telemetry came in without being asked for).
+type Cluster struct {
+	ID      string `json:"id"`
+	Context string `json:"context,omitempty"`
 }
 
 // Build computes the graph from samples: HTTP and gRPC edges from the requests (each counted
@@ -114,6 +133,7 @@ func Build(s *telemetry.Samples, window, namespace string) *Graph {
 			continue
 		}
 		setLatency(e, k, latency)
+		e.CrossCluster = crossCluster(e.Source.Cluster, e.Destination.Cluster)
 		g.Edges = append(g.Edges, *e)
 	}
 	return g
@@ -143,8 +163,8 @@ type key struct {
 func keyOf(m model.Metric) key {
 	l := func(name string) string { return string(m[model.LabelName(name)]) }
 	return key{
-		src:      Workload{Namespace: l("source_workload_namespace"), Workload: l("source_workload"), App: l("source_app"), Version: l("source_version")},
-		dst:      Workload{Namespace: l("destination_workload_namespace"), Workload: l("destination_workload"), App: l("destination_app"), Version: l("destination_version"), Service: l("destination_service")},
+		src:      Workload{Cluster: l("source_cluster"), Namespace: l("source_workload_namespace"), Workload: l("source_workload"), App: l("source_app"), Version: l("source_version")},
+		dst:      Workload{Cluster: l("destination_cluster"), Namespace: l("destination_workload_namespace"), Workload: l("destination_workload"), App: l("destination_app"), Version: l("destination_version"), Service: l("destination_service")},
 		protocol: l("request_protocol"),
 	}
 }

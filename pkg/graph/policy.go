@@ -13,9 +13,19 @@ import (
 // DISABLE does. The destination's pod labels are known to the telemetry only as app and
 // version, so workload PeerAuthentications are matched on those.
 func CheckMTLS(g *Graph, peerAuthentications []*unstructured.Unstructured, rootNamespace string) {
+	checkMTLS(g, peerAuthentications, rootNamespace, func(*Edge) bool { return true })
+}
+
+// CheckMTLSIn is CheckMTLS for the edges into one cluster of several, against that cluster's
+// PeerAuthentications: each cluster's istiod programs its own proxies.
+func CheckMTLSIn(g *Graph, clusterID string, peerAuthentications []*unstructured.Unstructured, rootNamespace string) {
+	checkMTLS(g, peerAuthentications, rootNamespace, func(e *Edge) bool { return e.Destination.Cluster == clusterID })
+}
+
+func checkMTLS(g *Graph, peerAuthentications []*unstructured.Unstructured, rootNamespace string, judged func(*Edge) bool) {
 	for i := range g.Edges {
 		e := &g.Edges[i]
-		if e.MTLS == nil {
+		if e.MTLS == nil || !judged(e) {
 			continue
 		}
 		labels := map[string]string{"app": e.Destination.App, "version": e.Destination.Version}

@@ -137,6 +137,13 @@ func table(w io.Writer, g *Graph, wide bool, style Style) error {
 	for _, warning := range warnings {
 		fmt.Fprintln(w, warning)
 	}
+	if len(g.Clusters) > 0 {
+		names := make([]string, len(g.Clusters))
+		for i, c := range g.Clusters {
+			names[i] = c.String()
+		}
+		fmt.Fprintf(w, "clusters: %s\n", strings.Join(names, ", "))
+	}
 	return nil
 }
 
@@ -172,13 +179,28 @@ func nodes(g *Graph) []string {
 func dot(w io.Writer, g *Graph) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "digraph mesh {\n  label=%q;\n  rankdir=LR;\n  node [shape=box, style=rounded];\n", "Istio traffic, last "+g.Window)
-	for _, n := range nodes(g) {
+	groups, loose := byCluster(g)
+	for i, c := range g.Clusters {
+		if len(groups[c.ID]) == 0 {
+			continue
+		}
+		// Graphviz draws a subgraph whose name begins with "cluster" as a box around its nodes.
+		fmt.Fprintf(&b, "  subgraph \"cluster_%d\" {\n    label=%q;\n", i, c.String())
+		for _, n := range groups[c.ID] {
+			fmt.Fprintf(&b, "    %q;\n", n)
+		}
+		b.WriteString("  }\n")
+	}
+	for _, n := range loose {
 		fmt.Fprintf(&b, "  %q;\n", n)
 	}
 	for _, e := range g.Edges {
 		attrs := []string{fmt.Sprintf("label=%q", edgeLabel(e))}
 		if e.MTLS != nil && *e.MTLS < 1 {
 			attrs = append(attrs, "style=dashed")
+		}
+		if e.CrossCluster {
+			attrs = append(attrs, "penwidth=2")
 		}
 		if e.Warning != "" {
 			attrs = append(attrs, "color=red", fmt.Sprintf("tooltip=%q", e.Warning))
@@ -197,13 +219,27 @@ func mermaid(w io.Writer, g *Graph) error {
 	var b strings.Builder
 	b.WriteString("flowchart LR\n")
 	id := func(n string) string { return "n_" + mermaidID.ReplaceAllString(n, "_") }
-	for _, n := range nodes(g) {
+	groups, loose := byCluster(g)
+	for i, c := range g.Clusters {
+		if len(groups[c.ID]) == 0 {
+			continue
+		}
+		fmt.Fprintf(&b, "  subgraph cluster_%d[\"%s\"]\n", i, c.String())
+		for _, n := range groups[c.ID] {
+			fmt.Fprintf(&b, "    %s[\"%s\"]\n", id(n), n)
+		}
+		b.WriteString("  end\n")
+	}
+	for _, n := range loose {
 		fmt.Fprintf(&b, "  %s[\"%s\"]\n", id(n), n)
 	}
 	for _, e := range g.Edges {
 		arrow := "-->"
-		if e.MTLS != nil && *e.MTLS < 1 {
+		switch {
+		case e.MTLS != nil && *e.MTLS < 1:
 			arrow = "-.->"
+		case e.CrossCluster:
+			arrow = "==>"
 		}
 		fmt.Fprintf(&b, "  %s %s|\"%s\"| %s\n", id(e.Source.Name()), arrow, edgeLabel(e), id(e.Destination.Name()))
 	}

@@ -16,8 +16,8 @@ import (
 // service, as which reporter saw it. Every query groups by them.
 var EdgeLabels = []string{
 	"reporter",
-	"source_workload", "source_workload_namespace", "source_app", "source_version",
-	"destination_workload", "destination_workload_namespace", "destination_app", "destination_version",
+	"source_workload", "source_workload_namespace", "source_app", "source_version", "source_cluster",
+	"destination_workload", "destination_workload_namespace", "destination_app", "destination_version", "destination_cluster",
 	"destination_service", "request_protocol",
 }
 

@@ -1,0 +1,79 @@
+package graph
+
+import (
+	"slices"
+	"strings"
+)
+
+// crossCluster tells whether a call went from one cluster into another: both ends' clusters
+// known and different. A caller without a sidecar reports no cluster ("unknown").
+func crossCluster(src, dst string) bool {
+	known := func(c string) bool { return c != "" && c != "unknown" }
+	return known(src) && known(dst) && src != dst
+}
+
+// ClusterIDs are the clusters the edges name, sorted.
+func (g *Graph) ClusterIDs() []string {
+	var ids []string
+	for _, e := range g.Edges {
+		for _, c := range []string{e.Source.Cluster, e.Destination.Cluster} {
+			if c != "" && c != "unknown" && !slices.Contains(ids, c) {
+				ids = append(ids, c)
+			}
+		}
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// DropClusters clears the clusters of every edge: a graph of one cluster says nothing by
+// naming it, and keeps the names and JSON of a single-cluster mesh.
+func (g *Graph) DropClusters() {
+	for i := range g.Edges {
+		g.Edges[i].Source.Cluster, g.Edges[i].Destination.Cluster = "", ""
+		g.Edges[i].CrossCluster = false
+	}
+}
+
+// AddClusters lists the clusters read, and any other cluster the edges name (a cluster whose
+// telemetry a global Prometheus holds though no context was given for it).
+func (g *Graph) AddClusters(read []Cluster) {
+	g.Clusters = slices.Clone(read)
+	for _, id := range g.ClusterIDs() {
+		if !slices.ContainsFunc(g.Clusters, func(c Cluster) bool { return c.ID == id }) {
+			g.Clusters = append(g.Clusters, Cluster{ID: id})
+		}
+	}
+}
+
+// String names the cluster for people: "cluster-east (context east)".
+func (c Cluster) String() string {
+	if c.Context == "" || c.Context == c.ID {
+		return c.ID
+	}
+	return c.ID + " (context " + c.Context + ")"
+}
+
+// clusterOf is the cluster a node's name begins with, "" for a node of no cluster.
+func clusterOf(g *Graph, node string) string {
+	for _, c := range g.Clusters {
+		if strings.HasPrefix(node, c.ID+"/") {
+			return c.ID
+		}
+	}
+	return ""
+}
+
+// byCluster sorts the graph's nodes into their clusters, in the order nodes() gives; loose
+// are the nodes of no cluster (callers without a sidecar, a graph of one cluster).
+func byCluster(g *Graph) (groups map[string][]string, loose []string) {
+	groups = map[string][]string{}
+	for _, n := range nodes(g) {
+		if c := clusterOf(g, n); c != "" {
+			groups[c] = append(groups[c], n)
+		} else {
+			loose = append(loose, n)
+		}
+	}
+	return groups, loose
+}
