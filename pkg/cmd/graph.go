@@ -65,7 +65,13 @@ Five PromQL queries, run in parallel: with -n, over the series with the namespac
 side, so that one namespace of a large mesh costs what the namespace costs (and, only when its
 calls go through a waypoint in another namespace, a second round for that waypoint's hops);
 with -A, over the whole mesh. Quantiles are computed from the bucket rates, as
-histogram_quantile computes them.`
+histogram_quantile computes them.
+
+With --contexts, one graph of several clusters: edges keyed by cluster (source_cluster,
+destination_cluster), clusters named by the cluster ID their istiod runs with. A call between
+clusters is one edge, counted once, whether Prometheus is one per cluster (each holding its
+own proxies' reports) or one for the whole mesh. A cluster that does not answer is named on
+stderr and the graph is drawn from the others.`
 
 const graphExample = `  # Edges into or out of namespace default over the last 5 minutes, slowest first
   kubectl mesh graph -n default
@@ -76,6 +82,10 @@ const graphExample = `  # Edges into or out of namespace default over the last 5
   # Graphviz and Mermaid
   kubectl mesh graph -n default -o dot | dot -Tsvg > mesh.svg
   kubectl mesh graph -n default -o mermaid
+
+  # Two clusters, each with its own Prometheus found in it, or one global Prometheus
+  kubectl mesh graph -A --contexts east,west
+  kubectl mesh graph -A --contexts east,west --prometheus-url http://prometheus-global:9090
 
   # Live, redrawn every 5 seconds
   kubectl mesh graph -n default --window 1m --watch`
@@ -108,6 +118,7 @@ func NewCmdGraph(getter mesh.ClientGetter, streams genericiooptions.IOStreams) *
 	f.BoolVar(&o.Traces, "traces", false, "Add per edge the slowest trace seen on it in the window, from Jaeger (-o wide, JSON slowestTrace).")
 	f.StringVar(&o.JaegerURL, "jaeger-url", "", "Jaeger for --traces (default: $MESH_JAEGER_URL, else found in the cluster).")
 	o.addTelemetryNamespaceFlags(c, true)
+	o.addContextsFlag(c, "one graph of every cluster's traffic, edges keyed by cluster, a call between clusters counted once.")
 	c.ValidArgsFunction = cobra.NoFileCompletions
 	completeFlag(c, "output", fixedValues(graph.Formats...))
 	completeFlag(c, "sort", fixedValues(graph.SortKeys...))
@@ -121,6 +132,12 @@ func (o *GraphOptions) Validate() error {
 	}
 	if _, err := model.ParseDuration(o.Window); err != nil {
 		return fmt.Errorf("--window %q is not a duration: use a Prometheus duration such as 30s, 5m or 1h", o.Window)
+	}
+	if err := o.validateContexts(); err != nil {
+		return err
+	}
+	if o.multiCluster() && o.Traces {
+		return fmt.Errorf("--traces reads one cluster's Jaeger: drop --traces, or graph one cluster with --context")
 	}
 	if !contains(graph.Formats, o.Output) {
 		return fmt.Errorf("unknown output format %q for -o: use one of %s", o.Output, strings.Join(graph.Formats, ", "))
@@ -165,24 +182,42 @@ func contains(list []string, s string) bool {
 
 // Run finds Prometheus, then draws once, or again every --interval with --watch.
 func (o *GraphOptions) Run(ctx context.Context) error {
-	prom, policy, err := o.connect(ctx)
-	if err != nil {
-		return err
+	var draw func(context.Context, io.Writer) error
+	if o.multiCluster() {
+		src, err := o.connectClusters(ctx)
+		if err != nil {
+			return err
+		}
+		draw = func(ctx context.Context, w io.Writer) error { return o.drawClusters(ctx, w, src) }
+	} else {
+		prom, policy, err := o.connect(ctx)
+		if err != nil {
+			return err
+		}
+		if o.Watch {
+			if _, err := policy(); err != nil {
+				return err // no Istio, or no such namespace: no later frame would show anything else
+			}
+		}
+		draw = func(ctx context.Context, w io.Writer) error { return o.draw(ctx, w, prom, policy) }
 	}
 	f, isFile := o.streams.Out.(*os.File)
 	terminal := isFile && term.IsTerminal(int(f.Fd()))
 	o.style = graph.Style{Symbols: terminal && os.Getenv("NO_COLOR") == ""}
 	if !o.Watch {
-		return o.draw(ctx, o.streams.Out, prom, policy)
+		return draw(ctx, o.streams.Out)
 	}
-	if _, err := policy(); err != nil {
-		return err // no Istio, or no such namespace: no later frame would show anything else
-	}
+	return o.watch(ctx, terminal, draw)
+}
+
+// watch draws a frame every --interval until interrupted; a failed frame says why and the
+// next one tries again.
+func (o *GraphOptions) watch(ctx context.Context, terminal bool, draw func(context.Context, io.Writer) error) error {
 	tick := time.NewTicker(o.Interval)
 	defer tick.Stop()
 	for first := true; ; first = false {
 		var frame bytes.Buffer
-		if err := o.draw(ctx, &frame, prom, policy); err != nil {
+		if err := draw(ctx, &frame); err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
@@ -214,6 +249,9 @@ func (o *GraphOptions) commandLine() string {
 	line := "kubectl mesh graph -n " + o.namespace
 	if o.AllNamespaces {
 		line = "kubectl mesh graph -A"
+	}
+	if o.multiCluster() {
+		line += " --contexts " + strings.Join(o.contexts, ",")
 	}
 	line += " --window " + o.Window
 	if o.Sort != graph.SortKeys[0] {
@@ -375,6 +413,9 @@ func (o *GraphOptions) draw(ctx context.Context, w io.Writer, prom *telemetry.Pr
 	}
 	if len(g.Edges) > 0 {
 		o.noteYoungData(ctx, prom, at)
+	}
+	if len(g.ClusterIDs()) <= 1 {
+		g.DropClusters() // one cluster: naming it says nothing
 	}
 	graph.CheckMTLS(g, policy.peerAuthentications, policy.rootNamespace)
 	if o.Traces {
