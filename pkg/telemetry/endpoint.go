@@ -3,6 +3,8 @@ package telemetry
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -51,10 +53,16 @@ func (e *endpoint) get(ctx context.Context, path, hint string, read func(*http.R
 		if redirect, ok := mesh.AsRedirectError(err); ok {
 			return fmt.Errorf("%s at %s %v\n(if %s really is at %s, pass %s with its URL)", e.name, e.Where, redirect, e.name, redirect.Target, e.flag)
 		}
+		if e.proxied == nil && e.name == "Prometheus" && untrusted(err) {
+			return fmt.Errorf("cannot reach Prometheus at %s: its TLS certificate is signed by an authority not trusted here\n(pass %s with the CA's PEM file, or %s)", e.Where, flagCA, flagInsecure)
+		}
 		return e.failed(ctx, fmt.Errorf("cannot reach %s at %s: %s\n(check that it is up, or pass %s)", e.name, e.Where, mesh.Reason(err), e.flag))
 	}
 	defer resp.Body.Close()
 	if err := e.refusedByRBAC(resp); err != nil {
+		return err
+	}
+	if err := e.unauthorized(resp); err != nil {
 		return err
 	}
 	if !strings.Contains(resp.Header.Get("Content-Type"), "json") {
@@ -115,4 +123,21 @@ func (e *endpoint) failed(ctx context.Context, err error) error {
 		return fmt.Errorf("interrupted while waiting for %s at %s", e.name, e.Where)
 	}
 	return err
+}
+
+// untrusted tells a certificate from an unknown authority: the fix is --prometheus-ca, not
+// the kubeconfig's CA that mesh.Reason speaks of.
+func untrusted(err error) bool {
+	var unknown x509.UnknownAuthorityError
+	var verification *tls.CertificateVerificationError
+	return errors.As(err, &unknown) || (errors.As(err, &verification) && errors.As(verification.Err, &unknown))
+}
+
+// unauthorized is a Prometheus reached by URL that refuses us (401, 403): say which
+// credentials it may want. Its answer is not quoted: a proxy may echo what it was sent.
+func (e *endpoint) unauthorized(resp *http.Response) error {
+	if e.proxied != nil || e.name != "Prometheus" || (resp.StatusCode != http.StatusUnauthorized && resp.StatusCode != http.StatusForbidden) {
+		return nil
+	}
+	return fmt.Errorf("Prometheus at %s answered HTTP %s: it wants credentials it was not given, or refused them\n(pass %s, %s (e.g. 'X-Scope-OrgID: TENANT'), or user:password in the URL)", e.Where, resp.Status, flagToken, flagHeader)
 }
