@@ -5,7 +5,6 @@
 package doctor
 
 import (
-	"cmp"
 	"slices"
 
 	corev1 "k8s.io/api/core/v1"
@@ -52,6 +51,9 @@ type Finding struct {
 	Object   Object   `json:"object"`
 	Why      string   `json:"why"`
 	Fix      string   `json:"fix"`
+	// Clusters are where the finding is, with --contexts: the cluster of a cluster's own
+	// finding, the clusters that disagree for a drift.
+	Clusters []Cluster `json:"clusters,omitempty"`
 }
 
 // The checks, by name.
@@ -112,9 +114,7 @@ func Check(in Input) []Finding {
 		findings = append(findings, injectionGaps(in)...)
 		findings = append(findings, mtlsPosture(in)...)
 	}
-	slices.SortStableFunc(findings, func(a, b Finding) int {
-		return cmp.Or(cmp.Compare(a.Severity.Rank(), b.Severity.Rank()), cmp.Compare(a.Check, b.Check), cmp.Compare(a.Object.String(), b.Object.String()))
-	})
+	SortFindings(findings)
 	return findings
 }
 

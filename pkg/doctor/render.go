@@ -15,7 +15,9 @@ const AllNamespaces = output.AllNamespaces
 // Report is what doctor prints with -o json|yaml: the scope (a namespace, or AllNamespaces),
 // each finding, and how many there are of each severity.
 type Report struct {
-	Scope    string           `json:"scope"`
+	Scope string `json:"scope"`
+	// Clusters are the clusters checked, with --contexts (those that did not answer too).
+	Clusters []Cluster        `json:"clusters,omitempty"`
 	Findings []Finding        `json:"findings"`
 	Summary  map[Severity]int `json:"summary"`
 }
@@ -53,21 +55,31 @@ func WriteTable(w io.Writer, r Report, wide bool) error {
 	if where != AllNamespaces {
 		where = "namespace " + where
 	}
+	if len(r.Clusters) > 0 {
+		where += " of " + listClusters(r.Clusters)
+	}
 	if len(r.Findings) == 0 {
 		_, err := fmt.Fprintf(w, "no findings in %s\n", where)
 		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	clusterColumn := ""
+	if len(r.Clusters) > 0 {
+		clusterColumn = "CLUSTER\t"
+	}
 	if wide {
-		fmt.Fprintln(tw, "SEVERITY\tCHECK\tNAMESPACE\tOBJECT\tWHY\tFIX")
+		fmt.Fprintf(tw, "SEVERITY\tCHECK\t%sNAMESPACE\tOBJECT\tWHY\tFIX\n", clusterColumn)
 	} else {
-		fmt.Fprintln(tw, "SEVERITY\tCHECK\tNAMESPACE\tOBJECT\tWHY")
+		fmt.Fprintf(tw, "SEVERITY\tCHECK\t%sNAMESPACE\tOBJECT\tWHY\n", clusterColumn)
 	}
 	for _, f := range r.Findings {
+		if clusterColumn != "" {
+			clusterColumn = clusterNames(f.Clusters) + "\t"
+		}
 		if wide {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s/%s\t%s\t%s\n", f.Severity, f.Check, f.Object.namespaceColumn(), f.Object.Kind, f.Object.Name, f.Why, f.Fix)
+			fmt.Fprintf(tw, "%s\t%s\t%s%s\t%s/%s\t%s\t%s\n", f.Severity, f.Check, clusterColumn, f.Object.namespaceColumn(), f.Object.Kind, f.Object.Name, f.Why, f.Fix)
 		} else {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s/%s\t%s\n", f.Severity, f.Check, f.Object.namespaceColumn(), f.Object.Kind, f.Object.Name, shorten(f.Why, summaryWidth))
+			fmt.Fprintf(tw, "%s\t%s\t%s%s\t%s/%s\t%s\n", f.Severity, f.Check, clusterColumn, f.Object.namespaceColumn(), f.Object.Kind, f.Object.Name, shorten(f.Why, summaryWidth))
 		}
 	}
 	if err := tw.Flush(); err != nil {
