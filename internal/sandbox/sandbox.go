@@ -6,13 +6,10 @@ package sandbox
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"time"
@@ -33,6 +30,8 @@ type Options struct {
 	TraceSampling float64
 	// NoTracing leaves Jaeger out, and the spans unsent: less work for tests of the rest.
 	NoTracing bool
+	// Clusters is how many clusters the mesh spans: 1 (the default) or 2 (StartClusters).
+	Clusters int
 }
 
 // DropsTraceContext is the sandbox's app that does not forward trace headers: its calls to
@@ -46,25 +45,25 @@ type Sandbox struct {
 	PrometheusURL string
 	JaegerURL     string // Jaeger's query API and UI, under /jaeger
 	Simulator     *sim.Simulator
+	// Members are the mesh's clusters, the first the one of Cluster, Fixture and
+	// PrometheusURL; GlobalPrometheusURL federates theirs ("" with one cluster); Kubeconfig
+	// reaches them all (with one cluster, Cluster.Kubeconfig).
+	Members             []*Member
+	GlobalPrometheusURL string
+	Kubeconfig          string
 
-	stop       []func()
-	prometheus *exec.Cmd
+	stop []func()
 }
 
 // Start brings everything up and returns once Prometheus has scraped the first traffic.
 func Start(ctx context.Context, opts Options) (*Sandbox, error) {
-	if opts.BinDir == "" {
-		opts.BinDir = filepath.Join(opts.RepoRoot, ".cache", "bin")
-	}
-	if opts.Scrape == 0 {
-		opts.Scrape = 5 * time.Second
+	if opts.Clusters > 1 {
+		return startClusters(ctx, opts)
 	}
 	if opts.Entries == nil {
 		opts.Entries = sim.Bookinfo()
 	}
-	if opts.TraceSampling == 0 {
-		opts.TraceSampling = 0.25
-	}
+	opts = withDefaults(opts)
 	s := &Sandbox{}
 	ok := false
 	defer func() {
@@ -79,35 +78,67 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 	if err != nil {
 		return nil, err
 	}
-	var tracer *sim.Tracer
-	if !opts.NoTracing {
-		jaeger, err := StartJaeger(ctx, opts.BinDir, opts.Dir)
-		if err != nil {
-			return nil, err
-		}
-		s.stop = append(s.stop, jaeger.Stop)
-		s.JaegerURL = jaeger.QueryURL
-		tracer = &sim.Tracer{Endpoint: jaeger.OTLPURL, SampleRate: opts.TraceSampling, DropsContext: map[string]bool{DropsTraceContext: true}}
+	tracer, err := s.startTracing(ctx, opts)
+	if err != nil {
+		return nil, err
 	}
 	targets := filepath.Join(opts.Dir, "targets.json")
+	s.Simulator = &sim.Simulator{Kube: s.Fixture.Kube, Istio: s.Fixture.Istio, Dynamic: s.Fixture.Dynamic, Metrics: sim.NewMetrics(), Entries: opts.Entries, Refresh: opts.Refresh, Tracer: tracer}
+	runCtx, simErr := s.runSimulator()
+	go s.writeTargets(runCtx, targets, metricsAddr, opts.Refresh, "")
+	if err := s.startPrometheus(opts, targets); err != nil {
+		return nil, err
+	}
+	if err := waitForTraffic(ctx, s.PrometheusURL, simErr); err != nil {
+		return nil, err
+	}
+	s.Kubeconfig = s.Cluster.Kubeconfig
+	s.Members = []*Member{{ID: sim.DefaultCluster, Context: "admin", Cluster: s.Cluster, Fixture: s.Fixture, PrometheusURL: s.PrometheusURL}}
+	ok = true
+	return s, nil
+}
+
+// withDefaults fills in the options left zero.
+func withDefaults(opts Options) Options {
+	if opts.BinDir == "" {
+		opts.BinDir = filepath.Join(opts.RepoRoot, ".cache", "bin")
+	}
+	if opts.Scrape == 0 {
+		opts.Scrape = 5 * time.Second
+	}
+	if opts.TraceSampling == 0 {
+		opts.TraceSampling = 0.25
+	}
+	return opts
+}
+
+// startTracing starts Jaeger and returns the tracer the simulator sends spans with; none with
+// NoTracing.
+func (s *Sandbox) startTracing(ctx context.Context, opts Options) (*sim.Tracer, error) {
+	if opts.NoTracing {
+		return nil, nil
+	}
+	jaeger, err := StartJaeger(ctx, opts.BinDir, opts.Dir)
+	if err != nil {
+		return nil, err
+	}
+	s.stop = append(s.stop, jaeger.Stop)
+	s.JaegerURL = jaeger.QueryURL
+	return &sim.Tracer{Endpoint: jaeger.OTLPURL, SampleRate: opts.TraceSampling, DropsContext: map[string]bool{DropsTraceContext: true}}, nil
+}
+
+// runSimulator runs s.Simulator until Stop; the context ends with it, and the channel says why
+// it stopped early.
+func (s *Sandbox) runSimulator() (context.Context, <-chan error) {
 	runCtx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	s.stop = append(s.stop, func() { cancel(); <-done })
-	s.Simulator = &sim.Simulator{Kube: s.Fixture.Kube, Istio: s.Fixture.Istio, Dynamic: s.Fixture.Dynamic, Metrics: sim.NewMetrics(), Entries: opts.Entries, Refresh: opts.Refresh, Tracer: tracer}
 	simErr := make(chan error, 1)
 	go func() {
 		defer close(done)
 		simErr <- s.Simulator.Run(runCtx)
 	}()
-	go s.writeTargets(runCtx, targets, metricsAddr, opts.Refresh)
-	if err := s.startPrometheus(opts, targets); err != nil {
-		return nil, err
-	}
-	if err := s.waitForTraffic(ctx, simErr); err != nil {
-		return nil, err
-	}
-	ok = true
-	return s, nil
+	return runCtx, simErr
 }
 
 func (s *Sandbox) startCluster(ctx context.Context, opts Options) error {
@@ -232,8 +263,10 @@ func (s *Sandbox) serveMetrics() (string, error) {
 }
 
 // writeTargets keeps Prometheus's file-based discovery in step with the sidecars: one target
-// per pod with a proxy, as the kubernetes-pods job of an Istio install would find them.
-func (s *Sandbox) writeTargets(ctx context.Context, file, addr string, every time.Duration) {
+// per pod with a proxy, as the kubernetes-pods job of an Istio install would find them; only
+// cluster's pods when it is set (on their paths with the cluster), as a Prometheus in each
+// cluster would.
+func (s *Sandbox) writeTargets(ctx context.Context, file, addr string, every time.Duration, cluster string) {
 	if every == 0 {
 		every = time.Second
 	}
@@ -248,12 +281,16 @@ func (s *Sandbox) writeTargets(ctx context.Context, file, addr string, every tim
 			}
 			var groups []group
 			for _, w := range m.Workloads {
-				if !w.Sidecar {
+				if !w.Sidecar || (cluster != "" && w.Cluster != cluster) {
 					continue
 				}
 				for _, p := range w.Pods {
+					path := "/stats/prometheus/" + p.Namespace + "/" + p.Name
+					if cluster != "" {
+						path = sim.MetricsPath(cluster, p.Namespace, p.Name)
+					}
 					groups = append(groups, group{Targets: []string{addr}, Labels: map[string]string{
-						"__metrics_path__": "/stats/prometheus/" + p.Namespace + "/" + p.Name,
+						"__metrics_path__": path,
 						"namespace":        p.Namespace, "pod": p.Name,
 					}})
 				}
@@ -278,64 +315,26 @@ func (s *Sandbox) writeTargets(ctx context.Context, file, addr string, every tim
 }
 
 func (s *Sandbox) startPrometheus(opts Options, targets string) error {
-	bin := filepath.Join(opts.BinDir, "prometheus")
-	if _, err := os.Stat(bin); err != nil {
-		return fmt.Errorf("prometheus not found in %s: build it with `hack/build-test-components.sh prometheus`", opts.BinDir)
-	}
 	if err := os.WriteFile(targets, []byte("[]"), 0o644); err != nil {
 		return err
 	}
-	config := fmt.Sprintf(`global:
-  scrape_interval: %s
-  evaluation_interval: %s
-scrape_configs:
-- job_name: envoy-stats
-  file_sd_configs:
-  - files: [%q]
-    refresh_interval: 1s
-`, opts.Scrape, opts.Scrape, targets)
-	configFile := filepath.Join(opts.Dir, "prometheus.yml")
-	if err := os.WriteFile(configFile, []byte(config), 0o644); err != nil {
-		return err
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	url, err := s.runPrometheus(opts.BinDir, opts.Dir, scrapeConfig(opts.Scrape, targets, ""))
 	if err != nil {
 		return err
 	}
-	addr := l.Addr().String()
-	l.Close()
-	logFile, err := os.Create(filepath.Join(opts.Dir, "prometheus.log"))
-	if err != nil {
-		return err
-	}
-	cmd := exec.Command(bin,
-		"--config.file="+configFile,
-		"--storage.tsdb.path="+filepath.Join(opts.Dir, "prometheus-data"),
-		"--web.listen-address="+addr,
-		"--storage.tsdb.retention.time=1d",
-	)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	testcluster.DieWithParent(cmd)
-	if err := cmd.Start(); err != nil {
-		logFile.Close()
-		return fmt.Errorf("starting prometheus: %w", err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); logFile.Close(); close(exited) }()
-	s.stop = append(s.stop, func() { _ = cmd.Process.Signal(os.Interrupt); <-exited })
-	s.prometheus = cmd
-	s.PrometheusURL = "http://" + addr
+	s.PrometheusURL = url
 	return nil
 }
 
-// waitForTraffic polls Prometheus until request rates can be computed (two scrapes).
-func (s *Sandbox) waitForTraffic(ctx context.Context, simErr <-chan error) error {
+// waitForTraffic polls the Prometheus at base until request rates can be computed (two
+// scrapes).
+func waitForTraffic(ctx context.Context, base string, simErr <-chan error) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		n, err := s.Query(ctx, "sum(rate(istio_requests_total[1m]))")
+		n, err := QueryURL(ctx, base, "sum(rate(istio_requests_total[1m]))", time.Now())
 		if err == nil && n > 0 {
 			return nil
 		}
@@ -343,50 +342,10 @@ func (s *Sandbox) waitForTraffic(ctx context.Context, simErr <-chan error) error
 		case err := <-simErr:
 			return fmt.Errorf("the simulator stopped: %v", err)
 		case <-ctx.Done():
-			return fmt.Errorf("no traffic in Prometheus after 2m (last: %v)", err)
+			return fmt.Errorf("no traffic in Prometheus %s after 2m (last: %v)", base, err)
 		case <-tick.C:
 		}
 	}
-}
-
-// Query evaluates an instant PromQL query that yields one number (0 when it yields nothing).
-func (s *Sandbox) Query(ctx context.Context, promql string) (float64, error) {
-	return s.QueryAt(ctx, promql, time.Now())
-}
-
-// QueryAt is Query evaluated at an instant.
-func (s *Sandbox) QueryAt(ctx context.Context, promql string, at time.Time) (float64, error) {
-	q := url.Values{"query": {promql}, "time": {fmt.Sprintf("%.3f", float64(at.UnixMilli())/1000)}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.PrometheusURL+"/api/v1/query?"+q.Encode(), nil)
-	if err != nil {
-		return 0, err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	var body struct {
-		Status string `json:"status"`
-		Error  string `json:"error"`
-		Data   struct {
-			Result []struct {
-				Value [2]any `json:"value"`
-			} `json:"result"`
-		} `json:"data"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-		return 0, err
-	}
-	if body.Status != "success" {
-		return 0, errors.New(body.Error)
-	}
-	if len(body.Data.Result) == 0 {
-		return 0, nil
-	}
-	var v float64
-	_, err = fmt.Sscan(fmt.Sprint(body.Data.Result[0].Value[1]), &v)
-	return v, err
 }
 
 // Stop ends everything Start began, newest first.
