@@ -155,7 +155,7 @@ func parseHeaders(lines []string, from string) (http.Header, error) {
 		name, value = strings.TrimSpace(name), strings.TrimSpace(value)
 		switch {
 		case !ok || name == "":
-			return nil, fmt.Errorf("%s: %q is not 'Name: value' (e.g. 'X-Scope-OrgID: team-a')", from, headerName(line))
+			return nil, fmt.Errorf("%s: %s is not 'Name: value' (e.g. 'X-Scope-OrgID: team-a')", from, headerName(line))
 		case !validHeaderName(name):
 			return nil, fmt.Errorf("%s: %q is not a header name: letters, digits and -_.!#$%%&'*+^`|~ only", from, name)
 		case strings.ContainsAny(value, "\r\n\x00"):
@@ -167,16 +167,13 @@ func parseHeaders(lines []string, from string) (http.Header, error) {
 }
 
 // headerName is what a message may quote of a line that is not 'Name: value': the text
-// before any ':' or space, not a value that may be a secret.
+// before any ':' or space, never what may be a secret (a token given alone).
 func headerName(line string) string {
 	line = strings.TrimSpace(line)
 	if i := strings.IndexAny(line, ": \t"); i >= 0 {
-		return line[:i] + "..."
+		return strconv.Quote(line[:i] + "...")
 	}
-	if len(line) > 20 {
-		return line[:8] + "..."
-	}
-	return line
+	return fmt.Sprintf("a value of %d characters", len(line))
 }
 
 func validHeaderName(name string) bool {

@@ -140,6 +140,7 @@ func TestPrometheusHeadersTokenAndTLSFlags(t *testing.T) {
 	}{
 		{[]string{"--prometheus-header", "Bearer s3cret"}, "true", `--prometheus-header: "Bearer..." is not 'Name: value'`},
 		{[]string{"--prometheus-header", ": value"}, "true", `--prometheus-header: "..." is not 'Name: value'`},
+		{[]string{"--prometheus-header", "s3cretAloneAsAHeader"}, "true", `--prometheus-header: a value of 20 characters is not 'Name: value'`},
 		{[]string{"--prometheus-header", "X Y: z"}, "true", `--prometheus-header: "X Y" is not a header name`},
 		{nil, "yes please", `$MESH_PROMETHEUS_INSECURE_SKIP_TLS_VERIFY="yes please": give true or false`},
 		{[]string{"--prometheus-ca", "/ca.pem"}, "true", "--prometheus-ca and --prometheus-insecure-skip-tls-verify contradict each other"},
@@ -164,7 +165,7 @@ func TestCommandsTakeThePrometheusFlags(t *testing.T) {
 		{"why", "a", "b"},
 	} {
 		_, stderr, code := run(nil, append(args, "--prometheus-url", "http://x", "--prometheus-header", "nocolon")...)
-		if code != 1 || !strings.Contains(stderr, `--prometheus-header: "nocolon" is not 'Name: value'`) {
+		if code != 1 || !strings.Contains(stderr, `--prometheus-header: a value of 7 characters is not 'Name: value'`) {
 			t.Errorf("%s: exit %d, %s", args[0], code, stderr)
 		}
 	}
