@@ -36,15 +36,17 @@ e2e: test-components
 
 # The mesh sandbox: bookinfo on a real API server, Prometheus, Jaeger, simulated sidecars. Prints the
 # KUBECONFIG, MESH_PROMETHEUS_URL and MESH_JAEGER_URL to export, runs until Ctrl-C.
+# CLUSTERS=2: a mesh of two clusters (contexts east and west, a Prometheus each, a global one).
 # Built, then run as make's own child (no shell, no go run in between), so that Ctrl-C or a
 # SIGTERM to make reaches it and it stops everything it started.
 sandbox: test-components
 	$(GO) build -o .cache/sandbox ./hack/sandbox
-	.cache/sandbox
+	.cache/sandbox -clusters $(or $(CLUSTERS),1)
 
-# The Istio tutorial with kubectl mesh, in the sandbox, start to finish.
+# The Istio tutorial with kubectl mesh, in the sandbox, start to finish, then the same mesh over
+# two clusters. CLUSTERS=1 or CLUSTERS=2 runs only that part.
 demo: build test-components
-	PATH="$(KUBECTL_PATH)$$PATH" hack/demo.sh
+	PATH="$(KUBECTL_PATH)$$PATH" CLUSTERS="$(CLUSTERS)" hack/demo.sh
 
 # Every fuzz target for a few seconds (part of make test), or FUZZTIME each (make fuzz).
 fuzz-short:
