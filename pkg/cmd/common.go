@@ -90,6 +90,12 @@ func (o *clusterOptions) locatorFor(url string, clients *mesh.Clients) telemetry
 	if clients != nil {
 		l.Services, l.RESTConfig = clients.Core, clients.Config
 	}
+	if o.multiCluster() && clients != nil && clients.Config != nil {
+		// Each cluster's Prometheus is said, not only the first: the same Service name in
+		// every cluster would read as one.
+		host := output.RedactURL(clients.Config.Host)
+		l.Found = func(where string) { o.announce(fmt.Sprintf("Prometheus %s (API server %s)", where, host)) }
+	}
 	return l
 }
 

@@ -8,6 +8,10 @@ import (
 	"testing"
 
 	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/rest"
+
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/mesh"
 )
 
 // parsedPrometheusFlags parses args as a command's flags would be, then validates them.
@@ -196,5 +200,21 @@ func TestGraphSaysPartialAnswersOnce(t *testing.T) {
 	want := "warning: Prometheus at --prometheus-url " + srv.URL + ": partial answer: No StoreAPIs matched for this query\n"
 	if code != 0 || strings.Count(stderr, want) != 1 {
 		t.Errorf("exit %d, stderr %q, want %q once", code, stderr, want)
+	}
+}
+
+// With several clusters, the Prometheus found in each is said, each with its API server:
+// the same Service name in every cluster would otherwise read as one.
+func TestLocatorForSaysEachClustersPrometheus(t *testing.T) {
+	var errOut strings.Builder
+	o := clusterOptions{getter: &fakeCluster{}, streams: genericiooptions.IOStreams{ErrOut: &errOut}}
+	o.contexts = []string{"east", "west"}
+	for _, host := range []string{"https://east:6443", "https://west:6443"} {
+		o.locatorFor("", &mesh.Clients{Config: &rest.Config{Host: host}}).Found("istio-system/prometheus port 9090")
+	}
+	want := "telemetry: Prometheus istio-system/prometheus port 9090 (API server https://east:6443)\n" +
+		"telemetry: Prometheus istio-system/prometheus port 9090 (API server https://west:6443)\n"
+	if errOut.String() != want {
+		t.Errorf("stderr %q, want %q", errOut.String(), want)
 	}
 }
