@@ -139,3 +139,31 @@ func MeshWide(in Input, all []Input) Input {
 	}
 	return out
 }
+
+// SumFigures adds up the versions' figures of several clusters, each from its own
+// Prometheus (whose reports are disjoint): requests and rates add, the error rate is
+// weighted by requests, and p99 is the highest cluster's, a bound on the mesh's (quantiles
+// do not add).
+func SumFigures(parts []map[string]Figures) map[string]Figures {
+	sum := map[string]Figures{}
+	errs := map[string]float64{}
+	for _, part := range parts {
+		for version, f := range part {
+			s := sum[version]
+			s.RPS += f.RPS
+			s.Requests += f.Requests
+			errs[version] += f.ErrorRate * f.RPS
+			if f.HasP99 && (!s.HasP99 || f.P99Ms > s.P99Ms) {
+				s.P99Ms, s.HasP99 = f.P99Ms, true
+			}
+			sum[version] = s
+		}
+	}
+	for version, s := range sum {
+		if s.RPS > 0 {
+			s.ErrorRate = errs[version] / s.RPS
+		}
+		sum[version] = s
+	}
+	return sum
+}

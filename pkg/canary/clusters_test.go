@@ -133,3 +133,27 @@ func TestMeshWideCountsPodsOfEveryCluster(t *testing.T) {
 		t.Error("MeshWide changed its input")
 	}
 }
+
+// Each cluster's Prometheus holds its own proxies' reports: the figures add up, the error
+// rate is weighted by requests, p99 is the worst cluster's.
+func TestSumFiguresAddsClusters(t *testing.T) {
+	east := map[string]Figures{"v1": {RPS: 3, Requests: 180, ErrorRate: 0, P99Ms: 40, HasP99: true}, "v2": {RPS: 1, Requests: 60, ErrorRate: 0.5, P99Ms: 90, HasP99: true}}
+	west := map[string]Figures{"v2": {RPS: 1, Requests: 60, ErrorRate: 0, P99Ms: 300, HasP99: true}, "v3": {RPS: 2, Requests: 120}}
+	got := SumFigures([]map[string]Figures{east, west})
+	want := map[string]Figures{
+		"v1": {RPS: 3, Requests: 180, P99Ms: 40, HasP99: true},
+		"v2": {RPS: 2, Requests: 120, ErrorRate: 0.25, P99Ms: 300, HasP99: true},
+		"v3": {RPS: 2, Requests: 120},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	for v, w := range want {
+		if got[v] != w {
+			t.Errorf("%s: got %+v, want %+v", v, got[v], w)
+		}
+	}
+	if one := SumFigures([]map[string]Figures{east}); one["v2"] != east["v2"] {
+		t.Errorf("one cluster: got %+v, want %+v", one["v2"], east["v2"])
+	}
+}

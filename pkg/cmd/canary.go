@@ -33,6 +33,9 @@ type CanaryOptions struct {
 	// From Complete.
 	service istio.Service
 	dryRun  mesh.DryRun
+
+	// --contexts: the clusters, once every one has answered (canary_clusters.go).
+	clusters []mesh.Cluster
 }
 
 const canaryLong = `Shift a share of a service's traffic to a canary version, safely, on the route that carries
@@ -53,7 +56,19 @@ DestinationRules lack, a Service that does not exist, nothing ready behind it) u
 is given; in an ambient namespace, a split needs a waypoint. Writes carry the resourceVersion
 and are retried on conflict, so no concurrent edit is lost.
 
-With no PERCENT it prints the status: route, versions, weights and what is ready.`
+With no PERCENT it prints the status: route, versions, weights and what is ready.
+
+Several clusters (--contexts c1,c2): each primary's istiod reads its own cluster's routes, so
+the split is written in every cluster. The clusters are read in parallel; a step refuses when
+their routes for the service differ (route kind, rule, weights, canary record, subsets or
+version Services) and says how, per cluster, unless --force, which steps each cluster from
+its own route. Every cluster must answer before anything is written; the clusters are
+written one by one, and when one fails the clusters already written are put back. Ready pods
+count over every cluster, as a Service's endpoints merge across the clusters of a mesh
+(namespace sameness): a version with ready pods in any cluster is served, one with none in
+any cluster is refused. The status shows each cluster and whether they agree; --auto steps
+every cluster together and judges the canary on the telemetry of all of them (one
+--prometheus-url for the mesh is asked once; per-cluster Prometheus are summed).`
 
 const canaryExample = `  # Send 10% of reviews' traffic to the canary (v2 on bookinfo), 90% to stable (v1)
   kubectl mesh canary reviews 10
@@ -73,7 +88,11 @@ const canaryExample = `  # Send 10% of reviews' traffic to the canary (v2 on boo
   kubectl mesh canary reviews.bookinfo 10 --canary v3 --route default
 
   # No route yet: create an HTTPRoute over the version Services
-  kubectl mesh canary reviews 10 --api httproute`
+  kubectl mesh canary reviews 10 --api httproute
+
+  # Every cluster of a multi-primary mesh: where traffic goes in each, then a step in all
+  kubectl mesh canary reviews --contexts east,west
+  kubectl mesh canary reviews 10 --contexts east,west`
 
 // NewCmdCanary returns `kubectl mesh canary`.
 func NewCmdCanary(getter mesh.ClientGetter, streams genericiooptions.IOStreams) *cobra.Command {
@@ -108,6 +127,7 @@ func NewCmdCanary(getter mesh.ClientGetter, streams genericiooptions.IOStreams) 
 	o.addAutoFlags(f)
 	o.prom.addFlags(c, "Prometheus for live figures and --auto.")
 	o.addTelemetryNamespaceFlags(c, false)
+	o.addContextsFlag(c, "read each, write the split in every one or none, refuse routes that differ unless --force.")
 	return c
 }
 
@@ -136,6 +156,9 @@ func (o *CanaryOptions) Complete(args []string) error {
 // Validate checks that the flags and arguments make one request.
 func (o *CanaryOptions) Validate() error {
 	if err := o.prom.validate(); err != nil {
+		return err
+	}
+	if err := o.validateContexts(); err != nil {
 		return err
 	}
 	if _, _, ok := istio.ParseService(o.serviceArg, ""); !ok {
@@ -171,6 +194,11 @@ func (o *CanaryOptions) resolveService() error {
 	if err := o.completeCluster(); err != nil {
 		return err
 	}
+	return o.parseService()
+}
+
+// parseService reads SERVICE in the namespace already resolved.
+func (o *CanaryOptions) parseService() error {
 	svc, fromName, _ := istio.ParseService(o.serviceArg, o.namespace)
 	if fromName && o.namespaceExplicit && svc.Namespace != o.namespace {
 		return fmt.Errorf("SERVICE %q names namespace %q but -n says %q: give one", o.serviceArg, svc.Namespace, o.namespace)
@@ -209,6 +237,9 @@ func parsePercent(arg string) (int, error) {
 // Run plans against the cluster's current state and writes, re-reading and re-planning when
 // someone else changed the route in between. --auto runs the steps.
 func (o *CanaryOptions) Run(ctx context.Context) error {
+	if o.multiCluster() {
+		return o.runClusters(ctx)
+	}
 	if err := o.resolveService(); err != nil {
 		return err
 	}
@@ -225,6 +256,9 @@ func (o *CanaryOptions) Run(ctx context.Context) error {
 // apply plans req and writes the result, re-reading and re-planning on conflict; warnings
 // go to stderr. written is what was written, as stored: nothing when nothing changed.
 func (o *CanaryOptions) apply(ctx context.Context, req canary.Request) (plan *canary.Plan, written []change.Change, err error) {
+	if o.multiCluster() {
+		return o.applyEverywhere(ctx, req)
+	}
 	writer := mesh.NewWriter(o.clients, o.dryRun)
 	writer.Recovery = fmt.Sprintf("run the same command again, or `kubectl mesh canary %s -n %s --rollback` to send everything back to stable", o.service.Name, o.service.Namespace)
 	var readWarnings []string

@@ -73,13 +73,9 @@ func (o *autoOptions) validateAuto() error {
 func (o *CanaryOptions) runAuto(ctx context.Context) error {
 	// Plan the first step without writing it, to learn which versions will be judged and to
 	// refuse before any traffic moves when their telemetry cannot be told apart.
-	in, _, err := o.clients.ReadCanaryInput(ctx, o.service)
-	if err != nil {
-		return err
-	}
 	req := o.Request
 	req.Percent = &o.Steps[0]
-	first, err := canary.Compute(in, req)
+	first, err := o.planFirstStep(ctx, req)
 	if err != nil {
 		return err
 	}
@@ -90,10 +86,11 @@ func (o *CanaryOptions) runAuto(ctx context.Context) error {
 	if o.dryRun != mesh.DryRunNone {
 		return o.printAutoPlan(o.streams.Out, first, j)
 	}
-	prom, err := o.prometheus(ctx)
+	prom, err := o.autoPrometheus(ctx)
 	if err != nil {
 		return fmt.Errorf("--auto judges the canary by its telemetry: %w", err)
 	}
+	fmt.Fprint(o.streams.Out, o.autoClustersNote())
 	// From the first write on, the record on the route fixes the roles.
 	req.Canary = j.canary
 	for i, step := range o.Steps {
@@ -107,7 +104,7 @@ func (o *CanaryOptions) runAuto(ctx context.Context) error {
 		case err != nil:
 			return o.rollBack(fmt.Sprintf("step %d/%d could not be set: %v", i+1, len(o.Steps), err))
 		}
-		fmt.Fprintf(o.streams.Out, "step %d/%d: %s; holding %s\n", i+1, len(o.Steps), plan.Summary(), o.Interval)
+		fmt.Fprintf(o.streams.Out, "step %d/%d: %s; holding %s\n", i+1, len(o.Steps), o.stepSummary(plan), o.Interval)
 		if err := o.judgeStep(ctx, prom, plan, j, i, step); err != nil {
 			return err
 		}
@@ -116,7 +113,7 @@ func (o *CanaryOptions) runAuto(ctx context.Context) error {
 	if err != nil {
 		return o.rollBack(fmt.Sprintf("all %d steps passed, but promoting %s failed: %v", len(o.Steps), j.canary, err))
 	}
-	_, err = fmt.Fprintf(o.streams.Out, "all %d steps passed: %s\n", len(o.Steps), plan.Summary())
+	_, err = fmt.Fprintf(o.streams.Out, "all %d steps passed: %s\n", len(o.Steps), o.stepSummary(plan))
 	return err
 }
 
@@ -145,7 +142,7 @@ func newJudging(first *canary.Plan, limits canary.Limits) (*judging, error) {
 
 // judgeStep waits out the interval and judges the step, holding it while there are too few
 // requests. nil when it passed; otherwise the rollback's error.
-func (o *CanaryOptions) judgeStep(ctx context.Context, prom *telemetry.Prometheus, plan *canary.Plan, j *judging, index, weight int) error {
+func (o *CanaryOptions) judgeStep(ctx context.Context, prom versionFigures, plan *canary.Plan, j *judging, index, weight int) error {
 	window := fmt.Sprintf("%ds", int(o.Interval.Seconds()))
 	step := fmt.Sprintf("step %d/%d", index+1, len(o.Steps))
 	for holds := 0; ; holds++ {
@@ -221,6 +218,7 @@ func (o *CanaryOptions) printAutoPlan(w io.Writer, first *canary.Plan, j *judgin
 	for i, step := range o.Steps {
 		fmt.Fprintf(w, "  step %d/%d: %s %d%%, hold %s, then judge\n", i+1, len(o.Steps), j.canary, step, o.Interval)
 	}
+	fmt.Fprint(w, o.autoClustersNote())
 	fmt.Fprintf(w, "  then promote %s; a failed gate, Ctrl-C or a step that cannot be written rolls back to %s\n", j.canary, j.stable)
 	fmt.Fprintf(w, "gates, on each interval's requests: %s; at least %d canary requests (else hold, up to %d more intervals, then roll back)\n",
 		describeLimits(j.limits), j.limits.MinRequests, o.MaxHolds)
@@ -243,7 +241,7 @@ func (o *CanaryOptions) rollBack(reason string, next ...string) error {
 	if err != nil {
 		return fmt.Errorf("%s; rolling back failed too: %v\nonce the cluster answers: kubectl mesh canary %s -n %s --rollback", reason, err, o.service.Name, o.service.Namespace)
 	}
-	fmt.Fprintln(o.streams.Out, plan.Summary())
+	fmt.Fprintln(o.streams.Out, o.stepSummary(plan))
 	return errors.New(strings.Join(append([]string{reason + "; rolled back"}, next...), "\n"))
 }
 

@@ -2,7 +2,9 @@ package mesh
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	"golang.org/x/sync/errgroup"
@@ -12,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/canary"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/change"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/istio"
 )
 
@@ -179,4 +182,24 @@ func (c *Clients) listOptional(ctx context.Context, r IstioResource, namespace s
 		}
 		return err
 	}
+}
+
+// PutBack undoes changes this writer made (After as stored), newest first, each putting back
+// only what it did: how a change over several clusters is taken back from the clusters
+// already written when a later one fails. done names what was put back; the error, what
+// could not be.
+func (w *Writer) PutBack(ctx context.Context, applied []change.Change) (done []string, err error) {
+	var problems []string
+	for i := len(applied) - 1; i >= 0; i-- {
+		c := applied[i]
+		if err := w.undo(ctx, c); err != nil {
+			problems = append(problems, fmt.Sprintf("could not put back %s (%v): it stays %s", c.Ref(), Explain(err), c.Verb()))
+			continue
+		}
+		done = append(done, c.Ref())
+	}
+	if len(problems) > 0 {
+		return done, errors.New(strings.Join(problems, "; "))
+	}
+	return done, nil
 }
