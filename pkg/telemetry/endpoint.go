@@ -53,6 +53,10 @@ func (e *endpoint) get(ctx context.Context, path, hint string, read func(*http.R
 		if redirect, ok := mesh.AsRedirectError(err); ok {
 			return fmt.Errorf("%s at %s %v\n(if %s really is at %s, pass %s with its URL)", e.name, e.Where, redirect, e.name, redirect.Target, e.flag)
 		}
+		var token *tokenError
+		if errors.As(err, &token) { // the token file went away after the first request
+			return fmt.Errorf("Prometheus at %s: %v", e.Where, token)
+		}
 		if e.proxied == nil && e.name == "Prometheus" && untrusted(err) {
 			return fmt.Errorf("cannot reach Prometheus at %s: its TLS certificate is signed by an authority not trusted here\n(pass %s with the CA's PEM file, or %s)", e.Where, flagCA, flagInsecure)
 		}

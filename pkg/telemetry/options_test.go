@@ -96,10 +96,17 @@ func TestHeadersAndRotatedTokenReachPrometheus(t *testing.T) {
 	if a := got.last().Header.Get("Authorization"); a != "Bearer second-token" {
 		t.Errorf("after rotation: Authorization %q", a)
 	}
+	prom, err := l.Locate(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
 	_ = os.Remove(token)
-	err := query(t, l)
-	if err == nil || !strings.Contains(err.Error(), "--prometheus-token-file "+token+": cannot read it: no such file") {
-		t.Errorf("token file gone: %v", err)
+	_, err = prom.Query(context.Background(), "up", time.Now())
+	if want := "Prometheus at --prometheus-url " + srv.URL + ": --prometheus-token-file " + token + ": cannot read it: no such file"; err == nil || err.Error() != want {
+		t.Errorf("token file gone: %v\nwant %s", err, want)
+	}
+	if err := query(t, l); err == nil || !strings.Contains(err.Error(), "--prometheus-token-file "+token+": cannot read it: no such file") {
+		t.Errorf("token file gone before the first request: %v", err)
 	}
 }
 
