@@ -81,11 +81,13 @@ bench:
 
 # The graph at mesh scale: N namespaces of Istio-shaped telemetry, backfilled into a real
 # Prometheus with promtool (kept in .cache/benchscale for later runs); prints graph -A and
-# graph -n times beside their floors, the ratios and the plugin's peak RSS.
+# graph -n times beside their floors, the ratios and the plugin's peak RSS. CLUSTERS=2: graph
+# --contexts over two clusters (an API server and a Prometheus each) beside each one alone.
 N ?= 100
+CLUSTERS ?= 1
 bench-scale: build
-	hack/build-test-components.sh prometheus promtool
-	$(GO) run ./hack/benchscale -n $(N)
+	hack/build-test-components.sh prometheus promtool $(if $(filter 2,$(CLUSTERS)),etcd kube-apiserver)
+	$(GO) run ./hack/benchscale -n $(N) -clusters $(CLUSTERS)
 
 clean:
 	rm -rf bin dist

@@ -5,6 +5,7 @@
 // straight to Prometheus) and reports the ratios and the plugin's peak RSS.
 //
 //	go run ./hack/benchscale -n 100        (make bench-scale N=100)
+//	go run ./hack/benchscale -n 100 -clusters 2   (make bench-scale N=100 CLUSTERS=2)
 package main
 
 import (
@@ -30,6 +31,7 @@ type options struct {
 	graph      string // the kubectl-mesh binary
 	cache      string
 	save       string
+	clusters   int
 }
 
 func main() {
@@ -41,6 +43,7 @@ func main() {
 	flag.StringVar(&o.graph, "graph", "bin/kubectl-mesh", "the kubectl-mesh binary to measure")
 	flag.StringVar(&o.cache, "cache", ".cache/benchscale", "where generated meshes are kept, to be reused by later runs")
 	flag.StringVar(&o.save, "save", "", "directory to write the graph's JSON output to (graph-A.json, graph-n.json)")
+	flag.IntVar(&o.clusters, "clusters", 1, "1, or 2: graph --contexts over two clusters (two API servers, a Prometheus each) beside each cluster's graph alone")
 	flag.Parse()
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer cancel()
@@ -54,8 +57,15 @@ func (o options) run(ctx context.Context) error {
 	if o.namespaces < 1 {
 		return errors.New("-n: at least one namespace")
 	}
+	switch o.clusters {
+	case 1:
+	case 2:
+		return o.runTwoClusters(ctx)
+	default:
+		return fmt.Errorf("-clusters %d: 1 or 2", o.clusters)
+	}
 	dir := filepath.Join(o.cache, fmt.Sprintf("n%d", o.namespaces))
-	at, series, err := o.prepare(ctx, dir)
+	at, series, err := o.prepare(ctx, dir, defaultCluster)
 	if err != nil {
 		return err
 	}
@@ -101,7 +111,7 @@ func (o options) run(ctx context.Context) error {
 
 // prepare generates and backfills the mesh's telemetry into dir, unless an earlier run did;
 // it returns the instant the data ends, where the graph is evaluated.
-func (o options) prepare(ctx context.Context, dir string) (time.Time, int, error) {
+func (o options) prepare(ctx context.Context, dir, cluster string) (time.Time, int, error) {
 	stampFile := filepath.Join(dir, "ready")
 	if stamp, err := os.ReadFile(stampFile); err == nil {
 		var unix int64
@@ -124,7 +134,7 @@ func (o options) prepare(ctx context.Context, dir string) (time.Time, int, error
 	}
 	end := time.Now().Truncate(time.Minute)
 	start := end.Add(-window - time.Minute)
-	m := generate(o.namespaces)
+	m := generate(o.namespaces, cluster)
 	input := filepath.Join(dir, "telemetry.om")
 	f, err := os.Create(input)
 	if err != nil {

@@ -156,9 +156,14 @@ type run struct {
 
 func runGraph(ctx context.Context, bin, baseURL string, at time.Time, args ...string) (run, error) {
 	args = append([]string{"graph", "-o", "json", "--prometheus-url", baseURL, "--time", at.UTC().Format(time.RFC3339)}, args...)
-	cmd := exec.CommandContext(ctx, bin, args...)
 	// No cluster: the graph is drawn from Prometheus alone, without the PeerAuthentication check.
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+os.DevNull)
+	return runPlugin(ctx, bin, os.DevNull, args...)
+}
+
+// runPlugin runs the plugin once with a kubeconfig, timing it and reading its peak RSS.
+func runPlugin(ctx context.Context, bin, kubeconfig string, args ...string) (run, error) {
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()

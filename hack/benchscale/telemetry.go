@@ -55,6 +55,7 @@ type series struct {
 
 // mesh holds every series of the generated mesh, by metric family.
 type mesh struct {
+	cluster  string // source_cluster and destination_cluster of every series
 	families []family
 	series   int
 }
@@ -64,8 +65,10 @@ type family struct {
 	series     []series
 }
 
-func generate(namespaces int) *mesh {
-	m := &mesh{families: []family{
+// generate builds the mesh's telemetry as the proxies of cluster (the cluster ID their
+// istiod runs with) report it.
+func generate(namespaces int, cluster string) *mesh {
+	m := &mesh{cluster: cluster, families: []family{
 		{name: "istio_requests", kind: "counter"},
 		{name: "istio_request_duration_milliseconds", kind: "histogram"},
 		{name: "istio_tcp_sent_bytes", kind: "counter"},
@@ -99,12 +102,12 @@ func (m *mesh) addEdge(ns string, i int, e edge, reporter string) {
 		scrapeOf = src
 	}
 	base := fmt.Sprintf(`job="kubernetes-pods",namespace=%q,pod="%s-6d8f9c7b5-%05d",instance="10.%d.%d.%d:15020",reporter=%q,`+
-		`source_workload=%q,source_workload_namespace=%q,source_principal="spiffe://cluster.local/ns/%s/sa/bookinfo-%s",source_app=%q,source_version=%q,source_cluster="Kubernetes",source_canonical_service=%q,source_canonical_revision=%q,`+
-		`destination_workload=%q,destination_workload_namespace=%q,destination_principal="spiffe://cluster.local/ns/%s/sa/bookinfo-%s",destination_app=%q,destination_version=%q,destination_service="%s.%s.svc.cluster.local",destination_service_name=%q,destination_service_namespace=%q,destination_cluster="Kubernetes",destination_canonical_service=%q,destination_canonical_revision=%q,`+
+		`source_workload=%q,source_workload_namespace=%q,source_principal="spiffe://cluster.local/ns/%s/sa/bookinfo-%s",source_app=%q,source_version=%q,source_cluster=%q,source_canonical_service=%q,source_canonical_revision=%q,`+
+		`destination_workload=%q,destination_workload_namespace=%q,destination_principal="spiffe://cluster.local/ns/%s/sa/bookinfo-%s",destination_app=%q,destination_version=%q,destination_service="%s.%s.svc.cluster.local",destination_service_name=%q,destination_service_namespace=%q,destination_cluster=%q,destination_canonical_service=%q,destination_canonical_revision=%q,`+
 		`connection_security_policy=%q`,
 		ns, scrapeOf.name, i, i/250, i%250, e.dst*2+len(reporter)%2, reporter,
-		src.name, ns, ns, src.app, src.app, src.version, src.app, src.version,
-		dst.name, ns, ns, dst.app, dst.app, dst.version, e.service, ns, e.service, ns, dst.app, dst.version,
+		src.name, ns, ns, src.app, src.app, src.version, m.cluster, src.app, src.version,
+		dst.name, ns, ns, dst.app, dst.app, dst.version, e.service, ns, e.service, ns, m.cluster, dst.app, dst.version,
 		map[bool]string{true: "mutual_tls", false: "unknown"}[reporter == "destination"])
 	if e.protocol == "tcp" {
 		m.families[2].series = append(m.families[2].series, series{base + `,request_protocol="tcp",response_flags="-"`, counter(e.rps * 420)})
