@@ -36,11 +36,10 @@ func (o options) runTwoClusters(ctx context.Context) error {
 		if c.id != defaultCluster {
 			dir += "-" + c.id
 		}
-		end, _, err := o.prepare(ctx, dir, c.id)
-		if err != nil {
+		// The second mesh ends where the first does, so that one instant sees both.
+		if at, _, err = o.prepare(ctx, dir, c.id, at); err != nil {
 			return err
 		}
-		at = end // both meshes end on the same minute, unless a cached one is older: use the later
 		baseURL, stop, err := startPrometheus(ctx, filepath.Join(o.components, "prometheus"), filepath.Join(dir, "data"))
 		if err != nil {
 			return err

@@ -65,7 +65,7 @@ func (o options) run(ctx context.Context) error {
 		return fmt.Errorf("-clusters %d: 1 or 2", o.clusters)
 	}
 	dir := filepath.Join(o.cache, fmt.Sprintf("n%d", o.namespaces))
-	at, series, err := o.prepare(ctx, dir, defaultCluster)
+	at, series, err := o.prepare(ctx, dir, defaultCluster, time.Time{})
 	if err != nil {
 		return err
 	}
@@ -109,14 +109,15 @@ func (o options) run(ctx context.Context) error {
 	return nil
 }
 
-// prepare generates and backfills the mesh's telemetry into dir, unless an earlier run did;
+// prepare generates and backfills the mesh's telemetry into dir, ending at end (zero: this
+// minute), unless an earlier run did (ending at end, when it is given);
 // it returns the instant the data ends, where the graph is evaluated.
-func (o options) prepare(ctx context.Context, dir, cluster string) (time.Time, int, error) {
+func (o options) prepare(ctx context.Context, dir, cluster string, end time.Time) (time.Time, int, error) {
 	stampFile := filepath.Join(dir, "ready")
 	if stamp, err := os.ReadFile(stampFile); err == nil {
 		var unix int64
 		var series int
-		if _, err := fmt.Sscanf(string(stamp), "%d %d", &unix, &series); err == nil {
+		if _, err := fmt.Sscanf(string(stamp), "%d %d", &unix, &series); err == nil && (end.IsZero() || end.Unix() == unix) {
 			fmt.Fprintf(os.Stderr, "reusing the mesh of %d namespaces in %s\n", o.namespaces, dir)
 			return time.Unix(unix, 0), series, nil
 		}
@@ -132,7 +133,9 @@ func (o options) prepare(ctx context.Context, dir, cluster string) (time.Time, i
 	if err != nil {
 		return time.Time{}, 0, fmt.Errorf("-window %q: %v", o.window, err)
 	}
-	end := time.Now().Truncate(time.Minute)
+	if end.IsZero() {
+		end = time.Now().Truncate(time.Minute)
+	}
 	start := end.Add(-window - time.Minute)
 	m := generate(o.namespaces, cluster)
 	input := filepath.Join(dir, "telemetry.om")
