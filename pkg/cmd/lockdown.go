@@ -109,6 +109,7 @@ func NewCmdLockdown(getter mesh.ClientGetter, streams genericiooptions.IOStreams
 	f.BoolVar(&o.WhatIf, "what-if", false, "Write nothing: replay the traffic seen in --window against the plan and list the edges whose verdict it changes (-o table, json or yaml; see kubectl mesh what-if).")
 	addDryRunFlag(c, &o.dryRunArg)
 	addObjectOutputFlag(c, &o.Output, "Print the objects written: one of yaml, json, name (with --status: yaml or json).")
+	o.addContextsFlag(c, "lock the namespace down in every cluster or in none (--status: each cluster's, and where they differ; --undo: in every cluster).")
 	windowVar(f, &o.Window, "24h", "How far back telemetry counts as traffic to keep allowed (1h, 24h, 7d).")
 	o.prom.addFlags(c, "Prometheus to read observed callers from.")
 	o.addTelemetryNamespaceFlags(c, false)
@@ -141,7 +142,13 @@ func (o *LockdownOptions) Validate() error {
 	if err := o.prom.validate(); err != nil {
 		return err
 	}
+	if err := o.validateContexts(); err != nil {
+		return err
+	}
 	if o.WhatIf {
+		if o.multiCluster() {
+			return fmt.Errorf("--what-if reads one cluster: give --context (or no --contexts)")
+		}
 		return o.validateWhatIf()
 	}
 	switch {
@@ -162,6 +169,9 @@ func (o *LockdownOptions) Validate() error {
 
 // Run reads the namespace, plans, and applies all or nothing; with --status it only reads.
 func (o *LockdownOptions) Run(ctx context.Context) error {
+	if o.multiCluster() {
+		return o.runClusters(ctx)
+	}
 	namespace, err := o.resolveNamespace()
 	if err != nil {
 		return err
@@ -197,6 +207,11 @@ func (o *LockdownOptions) resolveNamespace() (string, error) {
 	if err := o.completeCluster(); err != nil {
 		return "", err
 	}
+	return o.chosenNamespace()
+}
+
+// chosenNamespace is NAMESPACE, else the namespace of -n or the kubeconfig, once read.
+func (o *LockdownOptions) chosenNamespace() (string, error) {
 	if o.namespaceArg == "" {
 		return o.namespace, nil
 	}
@@ -291,16 +306,17 @@ func (o *LockdownOptions) observe(ctx context.Context, namespace string) observa
 	for _, obs := range seen.callers {
 		if !obs.MTLS {
 			// Someone sends plaintext: name the candidates, from every namespace.
-			seen.outsideMesh = o.outsideMesh(ctx)
+			seen.outsideMesh = outsideMesh(ctx, o.clients)
 			break
 		}
 	}
 	return seen
 }
 
-// outsideMesh names the workloads of every namespace that are in the mesh neither with a
-// sidecar nor in ambient mode; nil when they cannot be read. Three reads, at once.
-func (o *LockdownOptions) outsideMesh(ctx context.Context) []string {
+// outsideMesh names the workloads of every namespace of a cluster that are in the mesh
+// neither with a sidecar nor in ambient mode; nil when they cannot be read. Three reads, at
+// once.
+func outsideMesh(ctx context.Context, clients *mesh.Clients) []string {
 	var (
 		pods       *corev1.PodList
 		namespaces *corev1.NamespaceList
@@ -308,9 +324,9 @@ func (o *LockdownOptions) outsideMesh(ctx context.Context) []string {
 		mc         istio.MeshConfig
 		wg         sync.WaitGroup
 	)
-	wg.Go(func() { pods, podsErr = o.clients.Core.Pods(metav1.NamespaceAll).List(ctx, metav1.ListOptions{}) })
-	wg.Go(func() { namespaces, _ = o.clients.Core.Namespaces().List(ctx, metav1.ListOptions{}) })
-	wg.Go(func() { mc, _ = o.clients.MeshConfig(ctx) })
+	wg.Go(func() { pods, podsErr = clients.Core.Pods(metav1.NamespaceAll).List(ctx, metav1.ListOptions{}) })
+	wg.Go(func() { namespaces, _ = clients.Core.Namespaces().List(ctx, metav1.ListOptions{}) })
+	wg.Go(func() { mc, _ = clients.MeshConfig(ctx) })
 	wg.Wait()
 	if podsErr != nil {
 		return nil
@@ -327,6 +343,12 @@ func (o *LockdownOptions) outsideMesh(ctx context.Context) []string {
 // checkCallerNamespaces: a namespace named in --allow-from must exist (a typo would silently
 // allow no one, and istioctl analyze flags it). One read per namespace, at once.
 func (o *LockdownOptions) checkCallerNamespaces(ctx context.Context) error {
+	return o.checkCallerNamespacesWith(ctx, o.clients.NamespaceExists)
+}
+
+// checkCallerNamespacesWith is checkCallerNamespaces asking namespaceExists (of one cluster,
+// or of any of several).
+func (o *LockdownOptions) checkCallerNamespacesWith(ctx context.Context, namespaceExists func(context.Context, string) (bool, error)) error {
 	var callers []lockdown.Caller // the first naming each namespace
 	for _, c := range o.callers {
 		if !slices.ContainsFunc(callers, func(seen lockdown.Caller) bool { return seen.Namespace == c.Namespace }) {
@@ -337,7 +359,7 @@ func (o *LockdownOptions) checkCallerNamespaces(ctx context.Context) error {
 	var wg sync.WaitGroup
 	for i, c := range callers {
 		wg.Go(func() {
-			exists, err := o.clients.NamespaceExists(ctx, c.Namespace)
+			exists, err := namespaceExists(ctx, c.Namespace)
 			if err == nil && !exists {
 				err = fmt.Errorf("--allow-from %s: namespace %q not found", c, c.Namespace)
 			}

@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/change"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/istio"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/lockdown"
 )
@@ -267,4 +268,18 @@ func (c *Clients) NamespaceExists(ctx context.Context, namespace string) (bool, 
 		return false, nil
 	}
 	return false, err
+}
+
+// RevertApplied undoes changes ApplyAll made (as it returned them), newest first, with the
+// machinery that reverts a failed ApplyAll: how a lockdown of several clusters puts back the
+// clusters already written when a later one fails. The error wraps why and says what was put
+// back and, when something could not be, what is in force and what to run.
+func (w *Writer) RevertApplied(applied []change.Change, why error) error {
+	return w.revert(applied, nil, why)
+}
+
+// LeftChanged tells whether a failed ApplyAll or RevertApplied left changes in force: its
+// report then says what ("in force now: ...").
+func LeftChanged(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "\nin force now: ")
 }

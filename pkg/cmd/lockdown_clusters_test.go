@@ -1,0 +1,198 @@
+package cmd
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	dynamicfake "k8s.io/client-go/dynamic/fake"
+	k8stesting "k8s.io/client-go/testing"
+)
+
+// twoLockdownClusters are the same namespace shop in two clusters, contexts east and west,
+// whose istiods run with cluster IDs cluster-east and cluster-west.
+func twoLockdownClusters(t *testing.T) (root, east, west *fakeCluster) {
+	east, west = withIstiod(t, newLockdownCluster(2, 1), "cluster-east"), withIstiod(t, newLockdownCluster(2, 1), "cluster-west")
+	root = newLockdownCluster(1, 1)
+	root.contexts = map[string]*fakeCluster{"east": east, "west": west}
+	return root, east, west
+}
+
+// withIstiod gives f an istiod Deployment running with CLUSTER_ID id: its dynamic client is
+// made again, with f's Istio objects and the Deployment.
+func withIstiod(t *testing.T, f *fakeCluster, id string) *fakeCluster {
+	t.Helper()
+	kinds := map[schema.GroupVersionResource]string{{Group: "apps", Version: "v1", Resource: "deployments"}: "DeploymentList"}
+	var objects []runtime.Object
+	for _, r := range []struct{ group, resource, kind string }{
+		{"networking.istio.io", "virtualservices", "VirtualServiceList"}, {"networking.istio.io", "gateways", "GatewayList"},
+		{"security.istio.io", "peerauthentications", "PeerAuthenticationList"}, {"security.istio.io", "authorizationpolicies", "AuthorizationPolicyList"},
+		{"gateway.networking.k8s.io", "gateways", "GatewayList"}, {"gateway.networking.k8s.io", "httproutes", "HTTPRouteList"},
+		{"gateway.networking.k8s.io", "grpcroutes", "GRPCRouteList"}, {"gateway.networking.k8s.io", "tlsroutes", "TLSRouteList"},
+		{"gateway.networking.k8s.io", "tcproutes", "TCPRouteList"},
+	} {
+		gvr := schema.GroupVersionResource{Group: r.group, Version: "v1", Resource: r.resource}
+		kinds[gvr] = r.kind
+		list, err := f.dynamic.Resource(gvr).List(t.Context(), metav1.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range list.Items {
+			objects = append(objects, &list.Items[i])
+		}
+	}
+	kinds[schema.GroupVersionResource{Group: "gateway.networking.k8s.io", Version: "v1beta1", Resource: "referencegrants"}] = "ReferenceGrantList"
+	istiod := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "apps/v1", "kind": "Deployment",
+		"metadata": map[string]any{"name": "istiod", "namespace": "istio-system", "labels": map[string]any{"app": "istiod"}},
+		"spec": map[string]any{"template": map[string]any{"spec": map[string]any{"containers": []any{map[string]any{
+			"name": "discovery", "env": []any{map[string]any{"name": "CLUSTER_ID", "value": id}},
+		}}}}},
+	}}
+	dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), kinds, istiod)
+	for _, obj := range objects {
+		u := obj.(*unstructured.Unstructured)
+		gvr := schema.GroupVersionResource{Group: u.GroupVersionKind().Group, Version: "v1", Resource: map[string]string{"Gateway": "gateways", "VirtualService": "virtualservices"}[u.GetKind()]}
+		if err := dyn.Tracker().Create(gvr, u, u.GetNamespace()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	recordManagers(dyn)
+	f.dynamic = dyn
+	return f
+}
+
+// writes counts the create, update and delete requests a fake cluster received.
+func writes(f *fakeCluster) int {
+	n := 0
+	for _, a := range f.dynamic.Actions() {
+		switch a.GetVerb() {
+		case "create", "update", "delete", "patch":
+			n++
+		}
+	}
+	return n
+}
+
+func ourObjects(t *testing.T, f *fakeCluster) []string {
+	t.Helper()
+	var names []string
+	for _, resource := range []string{"peerauthentications", "authorizationpolicies"} {
+		list, err := f.dynamic.Resource(schema.GroupVersionResource{Group: "security.istio.io", Version: "v1", Resource: resource}).Namespace("shop").List(t.Context(), metav1.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, item := range list.Items {
+			names = append(names, item.GetKind()+"/"+item.GetName())
+		}
+	}
+	return names
+}
+
+func TestLockdownContextsPlansAndWritesEveryCluster(t *testing.T) {
+	root, east, west := twoLockdownClusters(t)
+	stdout, stderr, code := run(root, "lockdown", "shop", "--contexts", "east,west")
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, stderr)
+	}
+	for _, want := range []string{"==> cluster cluster-east (context east) <==", "==> cluster cluster-west (context west) <==", "authorizationpolicy/kubectl-mesh-default-deny created"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, stdout)
+		}
+	}
+	if len(ourObjects(t, east)) != 3 || len(ourObjects(t, west)) != 3 {
+		t.Errorf("east has %v, west has %v", ourObjects(t, east), ourObjects(t, west))
+	}
+}
+
+// When the second cluster's write fails, the first is reverted, and the message says what
+// happened in each.
+func TestLockdownContextsRevertsTheFirstWhenTheSecondFails(t *testing.T) {
+	root, east, west := twoLockdownClusters(t)
+	west.dynamic.PrependReactor("create", "peerauthentications", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, errors.New("injected fault")
+	})
+	_, stderr, code := run(root, "lockdown", "shop", "--contexts", "east,west")
+	if code != 1 {
+		t.Fatalf("exit %d, want 1:\n%s", code, stderr)
+	}
+	if got := ourObjects(t, east); len(got) != 0 {
+		t.Errorf("east keeps %v", got)
+	}
+	if got := ourObjects(t, west); len(got) != 0 {
+		t.Errorf("west keeps %v", got)
+	}
+	for _, want := range []string{
+		"lockdown shop failed in cluster cluster-west (context west); every cluster is as it was:",
+		"cluster cluster-west (context west): peerauthentication/default create failed: injected fault\n    reverted, in this order: authorizationpolicy/kubectl-mesh-allow-app0-v1; nothing was left changed",
+		"cluster cluster-east (context east): written, then reverted because cluster-west failed\n    reverted, in this order: authorizationpolicy/kubectl-mesh-default-deny, peerauthentication/default, authorizationpolicy/kubectl-mesh-allow-app0-v1; nothing was left changed",
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+}
+
+// A cluster that does not answer: a write refuses and changes nothing; --status and a dry run
+// go on with the others and name it.
+func TestLockdownContextsUnreachable(t *testing.T) {
+	root, east, _ := twoLockdownClusters(t)
+	_, stderr, code := run(root, "lockdown", "shop", "--contexts", "east,gone")
+	if code != 1 || !strings.Contains(stderr, `"gone"`) || !strings.Contains(stderr, "nothing was changed") {
+		t.Errorf("exit %d:\n%s", code, stderr)
+	}
+	if n := writes(east); n != 0 {
+		t.Errorf("%d writes in east", n)
+	}
+	for _, args := range [][]string{{"--status"}, {"--dry-run"}} {
+		stdout, stderr, code := run(root, append([]string{"lockdown", "shop", "--contexts", "east,gone"}, args...)...)
+		if code != 0 || !strings.Contains(stdout, "==> cluster cluster-east (context east) <==") || !strings.Contains(stderr, `"gone"`) {
+			t.Errorf("%v: exit %d\n%s\n%s", args, code, stdout, stderr)
+		}
+	}
+	if n := writes(east); n != 0 {
+		t.Errorf("%d writes in east", n)
+	}
+}
+
+// A blocker in one cluster (a pod without a sidecar in west) stops the whole run before
+// anything is written anywhere, naming the cluster; a dry run shows both plans and the blocker.
+func TestLockdownContextsBlockerInOneClusterStopsAll(t *testing.T) {
+	root, east, west := twoLockdownClusters(t)
+	plain := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "legacy-0", Namespace: "shop", Labels: map[string]string{"app": "legacy"}},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "legacy"}}}}
+	if _, err := west.kube.CoreV1().Pods("shop").Create(t.Context(), plain, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, code := run(root, "lockdown", "shop", "--contexts", "east,west")
+	if code != 1 || !strings.Contains(stderr, "lockdown shop stops before writing anything in any cluster:\ncluster cluster-west (context west): 1 pods in namespace shop have no istio-proxy sidecar") {
+		t.Errorf("exit %d:\n%s", code, stderr)
+	}
+	if n := writes(east) + writes(west); n != 0 {
+		t.Errorf("%d writes", n)
+	}
+	stdout, stderr, code := run(root, "lockdown", "shop", "--contexts", "east,west", "--dry-run")
+	if code != 1 || strings.Count(stdout, "created (dry run)") != 6 || !strings.Contains(stderr, "\ncluster cluster-west (context west): 1 pods in namespace shop") {
+		t.Errorf("dry run: exit %d:\n%s\n%s", code, stdout, stderr)
+	}
+}
+
+// Undo in every cluster removes what lockdown made in each.
+func TestLockdownContextsUndo(t *testing.T) {
+	root, east, west := twoLockdownClusters(t)
+	if _, stderr, code := run(root, "lockdown", "shop", "--contexts", "east,west"); code != 0 {
+		t.Fatal(stderr)
+	}
+	stdout, stderr, code := run(root, "lockdown", "shop", "--contexts", "east,west", "--undo")
+	if code != 0 || strings.Count(stdout, "deleted: created by lockdown") != 6 {
+		t.Errorf("exit %d:\n%s\n%s", code, stdout, stderr)
+	}
+	if len(ourObjects(t, east))+len(ourObjects(t, west)) != 0 {
+		t.Errorf("east keeps %v, west %v", ourObjects(t, east), ourObjects(t, west))
+	}
+}
