@@ -95,6 +95,7 @@ func NewCmdWhatIf(getter mesh.ClientGetter, streams genericiooptions.IOStreams) 
 	f.StringVar(&o.Window, "window", "24h", "How far back observed traffic is replayed (a Prometheus duration).")
 	o.prom.addFlags(c, "Prometheus to read observed traffic from.")
 	o.addTelemetryNamespaceFlags(c, false)
+	o.addContextsFlag(c, "the change is made in every cluster, and each observed edge replayed against the policies of the cluster its destination ran in.")
 	if err := c.MarkFlagFilename("filename", "yaml", "yml", "json"); err != nil {
 		panic(err) // only a flag that does not exist fails: the command-tree test catches it
 	}
@@ -116,6 +117,9 @@ func (o *WhatIfOptions) Validate() error {
 	if len(o.Files) == 0 && len(o.Deletes) == 0 {
 		return fmt.Errorf("nothing to replay: give the change with -f FILE (objects applied) or --delete KIND/NAME")
 	}
+	if err := o.validateContexts(); err != nil {
+		return err
+	}
 	return validateWhatIfFlags(o.Output, o.FailOn, o.Window)
 }
 
@@ -134,6 +138,9 @@ func validateWhatIfFlags(format, failOn, window string) error {
 
 // Run reads the change, the cluster and the traffic, replays it, and prints what changes.
 func (o *WhatIfOptions) Run(ctx context.Context) error {
+	if o.multiCluster() {
+		return o.runClusters(ctx)
+	}
 	if err := o.completeCluster(); err != nil {
 		return err
 	}
@@ -199,7 +206,8 @@ func (o *clusterOptions) observedEdgesFrom(ctx context.Context, prometheusURL, w
 	if err == nil {
 		var edges []whatif.Observation
 		if edges, err = prom.ObservedEdges(ctx, namespaces, window, time.Now()); err == nil {
-			return edges, nil
+			// One cluster's policies decide every edge: the cluster labels are not read.
+			return whatif.WithoutClusters(edges), nil
 		}
 	}
 	return nil, fmt.Errorf("what-if replays the traffic Prometheus saw, and could not read it: %w", err)

@@ -14,8 +14,10 @@ import (
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/whatif"
 )
 
-// edgeLabels name an edge as the proxy that enforced policy for it saw it, and how it connected.
-const edgeLabels = "reporter, source_workload, source_workload_namespace, source_principal, destination_workload, destination_workload_namespace, destination_app, destination_version, destination_service_name, destination_service_namespace, connection_security_policy, request_protocol, response_flags"
+// edgeLabels name an edge as the proxy that enforced policy for it saw it, and how it connected;
+// the cluster IDs keep apart the same edge in two clusters of a mesh, decided by each one's
+// policies.
+const edgeLabels = "reporter, source_workload, source_workload_namespace, source_principal, source_cluster, destination_workload, destination_workload_namespace, destination_app, destination_version, destination_service_name, destination_service_namespace, destination_cluster, connection_security_policy, request_protocol, response_flags"
 
 // refused matches the response flags of what policy refused, as refusedFlags does in PromQL.
 var refused = regexp.MustCompile("^(?:" + refusedFlags + ")$")
@@ -78,9 +80,10 @@ func edgesOf(samples model.Vector) []whatif.Observation {
 		l := func(name string) string { return known(string(s.Metric[model.LabelName(name)])) }
 		o := whatif.Observation{
 			Reporter: l("reporter"),
-			Source:   whatif.Source{Workload: l("source_workload"), Namespace: l("source_workload_namespace"), Principal: strings.TrimPrefix(l("source_principal"), "spiffe://")},
+			Source: whatif.Source{Workload: l("source_workload"), Namespace: l("source_workload_namespace"),
+				Principal: strings.TrimPrefix(l("source_principal"), "spiffe://"), Cluster: l("source_cluster")},
 			Destination: whatif.Destination{Workload: l("destination_workload"), Namespace: l("destination_workload_namespace"),
-				App: l("destination_app"), Version: string(s.Metric["destination_version"]), Service: l("destination_service_name")},
+				App: l("destination_app"), Version: string(s.Metric["destination_version"]), Service: l("destination_service_name"), Cluster: l("destination_cluster")},
 			MTLS:     l("connection_security_policy") == "mutual_tls",
 			Protocol: l("request_protocol"),
 		}

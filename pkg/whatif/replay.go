@@ -250,7 +250,11 @@ func sortEdges(edges []Edge) {
 		if c := strings.Compare(x.Destination.String(), y.Destination.String()); c != 0 {
 			return c
 		}
-		return strings.Compare(x.Source.String(), y.Source.String())
+		if c := strings.Compare(x.Source.String(), y.Source.String()); c != 0 {
+			return c
+		}
+		// The same edge in several clusters of a mesh: by the cluster that decides it.
+		return strings.Compare(x.clusterOf(), y.clusterOf())
 	})
 }
 

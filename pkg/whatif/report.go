@@ -3,6 +3,7 @@ package whatif
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -22,6 +23,9 @@ type Report struct {
 	Replayed   int      `json:"replayed"`
 	Summary    Summary  `json:"summary"`
 	Edges      []Edge   `json:"edges"`
+	// Clusters are the clusters of a multi-cluster mesh replayed (--contexts), each with what
+	// the change does there; absent for one cluster.
+	Clusters []ClusterStatus `json:"clusters,omitempty"`
 }
 
 // Summary counts the edges by change.
@@ -65,21 +69,24 @@ func (r Report) Opens() bool { return r.Summary.NewlyAllowed+r.Summary.Mixed > 0
 // WriteTable prints the report for people: the change, what was replayed, one row per edge
 // whose verdict changes.
 func WriteTable(w io.Writer, r Report) error {
-	steps := make([]string, len(r.Changes))
-	for i, s := range r.Changes {
-		steps[i] = fmt.Sprintf("%s %s/%s %s", strings.ToLower(s.Kind), s.Namespace, s.Name, pastTense[s.Action])
-	}
-	fmt.Fprintf(w, "change: %s\n", output.Abbreviate(steps, 6))
+	fmt.Fprintf(w, "change: %s\n", stepsText(r.Changes))
 	scope := r.Scope
 	if scope != output.AllNamespaces {
 		scope = output.Abbreviate(r.Namespaces, 4)
 	}
 	fmt.Fprintf(w, "replayed %d %s seen into %s over %s: %s\n", r.Replayed, plural(r.Replayed, "edge"), scope, r.Window, r.Summary)
+	writeClusters(w, r.Clusters)
 	if len(r.Edges) == 0 {
 		return nil
 	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	cluster := func(Edge) string { return "" }
+	if len(r.Clusters) > 0 {
+		// Each edge is decided by its destination cluster's policies: the column says which.
+		cluster = func(e Edge) string { return e.clusterOf() + "\t" }
+		fmt.Fprint(tw, "CLUSTER\t")
+	}
 	fmt.Fprintln(tw, "CHANGE\tSOURCE\tDESTINATION\tPROTOCOL\tREQUESTS\tBEFORE\tAFTER\tAT\tDECIDED BY (AFTER)")
 	plaintext := false
 	for _, e := range r.Edges {
@@ -87,7 +94,7 @@ func WriteTable(w io.Writer, r Report) error {
 		if e.Refused > 0 {
 			requests += fmt.Sprintf(" (%d refused)", e.Refused)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", strings.ReplaceAll(e.Change, "-", " "), e.Source, e.Destination,
+		fmt.Fprintf(tw, "%s%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", cluster(e), strings.ReplaceAll(e.Change, "-", " "), e.Source, e.Destination,
 			e.Protocol, requests, e.Before, e.After, orUnset(e.EnforcedAt, "-"), e.decider())
 		plaintext = plaintext || !e.MTLS
 	}
@@ -139,4 +146,26 @@ func plural(n int, word string) string {
 		return word
 	}
 	return word + "s"
+}
+
+// writeClusters says, for a multi-cluster replay, how many edges each cluster replayed, and
+// what the change does there when that differs between clusters.
+func writeClusters(w io.Writer, clusters []ClusterStatus) {
+	for _, c := range clusters {
+		line := fmt.Sprintf("  %s: %d %s replayed", c.Name(), c.Replayed, plural(c.Replayed, "edge"))
+		if c.Note != "" {
+			line = fmt.Sprintf("  %s: %s", c.Name(), c.Note)
+		} else if !slices.Equal(c.Changes, clusters[0].Changes) {
+			line += ", change there: " + orUnset(stepsText(c.Changes), "nothing")
+		}
+		fmt.Fprintln(w, line)
+	}
+}
+
+func stepsText(steps []Step) string {
+	words := make([]string, len(steps))
+	for i, s := range steps {
+		words[i] = fmt.Sprintf("%s %s/%s %s", strings.ToLower(s.Kind), s.Namespace, s.Name, pastTense[s.Action])
+	}
+	return output.Abbreviate(words, 6)
 }

@@ -41,6 +41,8 @@ type Source struct {
 	// Principal is the caller's identity without spiffe:// (TRUSTDOMAIN/ns/NS/sa/SA); "" when
 	// the destination did not learn it.
 	Principal string `json:"principal,omitempty"`
+	// Cluster is the caller's cluster ID (source_cluster); "" in one cluster's replay.
+	Cluster string `json:"cluster,omitempty"`
 }
 
 // Destination is the workload called, and the Service the caller asked for.
@@ -52,6 +54,9 @@ type Destination struct {
 	App     string `json:"-"`
 	Version string `json:"-"`
 	Service string `json:"service,omitempty"` // a Service of Namespace; "" when unknown
+	// Cluster is the cluster ID the destination ran in (destination_cluster), whose policies
+	// decide; "" in one cluster's replay.
+	Cluster string `json:"cluster,omitempty"`
 }
 
 // Cluster is what the replay needs of the cluster besides policies: the pods (and their
