@@ -89,6 +89,7 @@ func NewCmdWhy(getter mesh.ClientGetter, streams genericiooptions.IOStreams) *co
 	o.prom.addFlags(c, "Prometheus to read the edge's traffic from.")
 	f.StringVarP(&o.Output, "output", "o", "table", "One of: table, json, yaml.")
 	o.addTelemetryNamespaceFlags(c, false)
+	o.addContextsFlag(c, "the request is explained along every path between them (the caller's routes from its cluster, the policies of the cluster whose pods serve it), and where the verdicts differ is said.")
 	c.ValidArgsFunction = completer{getter}.whyEnds
 	completeFlag(c, "output", fixedValues(whyFormats...))
 	return c
@@ -101,6 +102,9 @@ func (o *WhyOptions) Validate() error {
 	}
 	if len(o.args) != 2 {
 		return fmt.Errorf("give SOURCE and DESTINATION: kubectl mesh why SOURCE DESTINATION (got %d arguments)", len(o.args))
+	}
+	if err := o.validateContexts(); err != nil {
+		return err
 	}
 	if !contains(whyFormats, o.Output) {
 		return fmt.Errorf("unknown output format %q for -o: use one of %s", o.Output, strings.Join(whyFormats, ", "))
@@ -127,6 +131,9 @@ func (o *WhyOptions) Validate() error {
 
 // Run resolves both ends, reads the cluster, explains and prints.
 func (o *WhyOptions) Run(ctx context.Context) error {
+	if o.multiCluster() {
+		return o.runClusters(ctx)
+	}
 	if err := o.completeCluster(); err != nil {
 		return err
 	}

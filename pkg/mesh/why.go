@@ -2,6 +2,7 @@ package mesh
 
 import (
 	"context"
+	"fmt"
 	"slices"
 
 	corev1 "k8s.io/api/core/v1"
@@ -26,17 +27,64 @@ type WhyQuery struct {
 // Gateways (waypoints) and security policies, and the root namespace's policies. A waypoint
 // in another namespace costs one more list.
 func (c *Clients) ReadWhyInput(ctx context.Context, q WhyQuery) (why.Input, []string, error) {
-	in := why.Input{Namespace: q.Destination.Namespace}
-	w := warnings{namespace: q.Destination.Namespace, unreadableMeans: "Gateway API routes and waypoints are not considered"}
+	r, w, err := c.readWhy(ctx, q, false)
+	if err != nil {
+		return r.in, w.sorted(), err
+	}
+	if err := why.Resolve(&r.in, q.Source, q.Destination, r.srcPods, r.srcLabels); err != nil {
+		return r.in, w.sorted(), err
+	}
+	return r.in, w.sorted(), c.readRemoteWaypoints(ctx, &r.in, w)
+}
+
+// ReadWhyCluster reads one cluster of a multi-cluster mesh as ReadWhyInput does, except that
+// an end the cluster does not hold (its namespace, Service or pods) is said in the result,
+// not an error: a workload may run in some clusters only.
+func (c *Clients) ReadWhyCluster(ctx context.Context, q WhyQuery) (why.ClusterInput, []string, error) {
+	var out why.ClusterInput
+	r, w, err := c.readWhy(ctx, q, true)
+	out.Input = r.in
+	if err != nil {
+		return out, w.sorted(), err
+	}
+	out.NoSource, out.NoDestination = why.ResolveEnds(&out.Input, q.Source, q.Destination, r.srcPods, r.srcLabels)
+	if r.srcMissing {
+		out.NoSource = fmt.Sprintf("no namespace %s", q.Source.Namespace)
+	}
+	if r.dstMissing {
+		out.NoDestination = fmt.Sprintf("no namespace %s", q.Destination.Namespace)
+		return out, w.sorted(), nil
+	}
+	return out, w.sorted(), c.readRemoteWaypoints(ctx, &out.Input, w)
+}
+
+// whyRead is what ReadWhyInput reads before it resolves the request's ends; with missing
+// namespaces tolerated, which of the two were not found.
+type whyRead struct {
+	in                     why.Input
+	srcPods                []corev1.Pod
+	srcLabels              map[string]string
+	srcMissing, dstMissing bool
+}
+
+func (c *Clients) readWhy(ctx context.Context, q WhyQuery, tolerateMissing bool) (whyRead, *warnings, error) {
+	r := whyRead{in: why.Input{Namespace: q.Destination.Namespace}}
+	in := &r.in
+	w := &warnings{namespace: q.Destination.Namespace, unreadableMeans: "Gateway API routes and waypoints are not considered"}
 	mc, problem := c.MeshConfig(ctx)
 	if problem != "" {
 		w.add("%s", problem)
 	}
 	in.Mesh = mc
-	var srcPods, dstPods []corev1.Pod
-	var srcLabels map[string]string
+	missing := func(b *bool) *bool {
+		if tolerateMissing {
+			return b
+		}
+		return nil
+	}
+	var dstPods []corev1.Pod
 	reads := []func() error{
-		c.namespaceLabels(ctx, q.Destination.Namespace, &in.NamespaceLabels),
+		c.namespaceLabels(ctx, q.Destination.Namespace, &in.NamespaceLabels, missing(&r.dstMissing)),
 		c.podsInto(ctx, q.Destination.Namespace, &dstPods),
 		func() error {
 			list, err := c.Core.Services(in.Namespace).List(ctx, metav1.ListOptions{})
@@ -50,29 +98,26 @@ func (c *Clients) ReadWhyInput(ctx context.Context, q WhyQuery) (why.Input, []st
 			if err == nil {
 				in.EndpointSlices = list.Items
 			}
-			return forgiveForbidden(err, &w, "endpointslices")
+			return forgiveForbidden(err, w, "endpointslices")
 		},
 	}
-	policyReads, gather := c.whyPolicyReads(ctx, &in, &w, q)
+	policyReads, gather := c.whyPolicyReads(ctx, in, w, q)
 	reads = append(reads, policyReads...)
 	if !q.Source.Outside && q.Source.Principal == "" {
-		reads = append(reads, c.namespaceLabels(ctx, q.Source.Namespace, &srcLabels))
+		reads = append(reads, c.namespaceLabels(ctx, q.Source.Namespace, &r.srcLabels, missing(&r.srcMissing)))
 		if q.Source.Namespace != q.Destination.Namespace {
-			reads = append(reads, c.podsInto(ctx, q.Source.Namespace, &srcPods))
+			reads = append(reads, c.podsInto(ctx, q.Source.Namespace, &r.srcPods))
 		}
 	}
 	if err := inParallel(reads...); err != nil {
-		return in, w.sorted(), err
+		return r, w, err
 	}
 	gather()
 	in.Pods = dstPods
 	if q.Source.Namespace == q.Destination.Namespace {
-		srcPods = dstPods
+		r.srcPods = dstPods
 	}
-	if err := why.Resolve(&in, q.Source, q.Destination, srcPods, srcLabels); err != nil {
-		return in, w.sorted(), err
-	}
-	return in, w.sorted(), c.readRemoteWaypoints(ctx, &in, &w)
+	return r, w, nil
 }
 
 // whyPolicyReads are the routing and security lists of the destination's namespace (and the
@@ -129,9 +174,15 @@ func (c *Clients) readRemoteWaypoints(ctx context.Context, in *why.Input, w *war
 	return nil
 }
 
-func (c *Clients) namespaceLabels(ctx context.Context, namespace string, into *map[string]string) func() error {
+// namespaceLabels reads a namespace's labels; one not found is an error, or, given missing,
+// said there.
+func (c *Clients) namespaceLabels(ctx context.Context, namespace string, into *map[string]string, missing *bool) func() error {
 	return func() error {
 		ns, err := c.Core.Namespaces().Get(ctx, namespace, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) && missing != nil {
+			*missing = true
+			return nil
+		}
 		if apierrors.IsNotFound(err) {
 			return &NamespaceNotFoundError{Namespace: namespace}
 		}

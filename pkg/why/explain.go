@@ -2,6 +2,7 @@ package why
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -62,6 +63,11 @@ func Explain(in Input) Report {
 // settle takes the verdict of the worst outcome: unroutable, then denied, then allowed; when
 // the targets disagree, the verdict is partial and the steps say which gets what.
 func (r *Report) settle(outcomes []outcome) {
+	// A version served by another cluster's pods (verdict "") is judged there.
+	outcomes = slices.DeleteFunc(outcomes, func(o outcome) bool { return o.verdict == "" })
+	if len(outcomes) == 0 {
+		return
+	}
 	rank := map[string]int{Allowed: 0, Denied: 1, Unroutable: 2}
 	worst := outcomes[0]
 	for _, o := range outcomes[1:] {
@@ -91,6 +97,9 @@ func (in Input) follow(t target) (outcome, []Step) {
 		return o, []Step{{Step: "version", Object: t.Name, Detail: t.Missing + ": " + o.response}}
 	}
 	pods, ready := in.podsOf(t)
+	if ready == nil && in.ServedElsewhere {
+		return o, []Step{{Step: "version", Object: t.Name, Detail: "no ready pod in this cluster: served by the other clusters' pods"}}
+	}
 	if ready == nil {
 		o.verdict, o.response = Unroutable, "503 UH"
 		return o, []Step{{Step: "version", Object: t.Name, Detail: fmt.Sprintf("%s, none ready: Envoy answers 503 (UH, no healthy upstream)", podCount(len(pods)))}}
