@@ -70,8 +70,8 @@ func startPrometheus(ctx context.Context, bin, dataDir string) (baseURL string, 
 }
 
 // edgeLabels group the floor's queries: one result per edge and reporter, as the graph's.
-const edgeLabels = "reporter, source_workload, source_workload_namespace, source_app, source_version, " +
-	"destination_workload, destination_workload_namespace, destination_app, destination_version, destination_service, request_protocol"
+const edgeLabels = "reporter, source_workload, source_workload_namespace, source_app, source_version, source_cluster, " +
+	"destination_workload, destination_workload_namespace, destination_app, destination_version, destination_cluster, destination_service, request_protocol"
 
 // floorQueries are the five queries any graph of the mesh needs (request rate, TCP bytes sent
 // and received, p50 and p99, by edge); scoped to namespace's edges when it is set.

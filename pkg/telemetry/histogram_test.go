@@ -88,7 +88,7 @@ func TestHistogramSetGroupsBucketsByTheirOtherLabels(t *testing.T) {
 
 func TestScopeReadsOnlyTheNamespacesSeries(t *testing.T) {
 	q := Queries("5m", Scope{Namespace: "shop"})
-	want := `sum by (reporter, source_workload, source_workload_namespace, source_app, source_version, destination_workload, destination_workload_namespace, destination_app, destination_version, destination_service, request_protocol, le) ` +
+	want := `sum by (reporter, source_workload, source_workload_namespace, source_app, source_version, source_cluster, destination_workload, destination_workload_namespace, destination_app, destination_version, destination_cluster, destination_service, request_protocol, le) ` +
 		`(rate(istio_request_duration_milliseconds_bucket{destination_workload_namespace="shop"}[5m]) or rate(istio_request_duration_milliseconds_bucket{source_workload_namespace="shop"}[5m]))`
 	if q[QueryDurations] != want {
 		t.Errorf("durations query\n got %s\nwant %s", q[QueryDurations], want)
@@ -97,7 +97,7 @@ func TestScopeReadsOnlyTheNamespacesSeries(t *testing.T) {
 		t.Errorf("%d queries, want 5", len(q))
 	}
 	all := Queries("1h", Scope{})
-	if want := `sum by (reporter, source_workload, source_workload_namespace, source_app, source_version, destination_workload, destination_workload_namespace, destination_app, destination_version, destination_service, request_protocol, connection_security_policy) (rate(istio_tcp_sent_bytes_total[1h]))`; all[QueryTCPSent] != want {
+	if want := `sum by (reporter, source_workload, source_workload_namespace, source_app, source_version, source_cluster, destination_workload, destination_workload_namespace, destination_app, destination_version, destination_cluster, destination_service, request_protocol, connection_security_policy) (rate(istio_tcp_sent_bytes_total[1h]))`; all[QueryTCPSent] != want {
 		t.Errorf("mesh-wide tcpSent\n got %s\nwant %s", all[QueryTCPSent], want)
 	}
 	picked := Queries("5m", Scope{Selector: `reporter="waypoint"`})
