@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -25,12 +26,24 @@ type Jaeger struct {
 func (j *Jaeger) Stop() { j.stop() }
 
 // StartJaeger runs binDir/jaeger on loopback ports, logging into dir, and returns once its
-// query API answers.
+// query API answers. A Jaeger that exits first is started again on other ports: another
+// process may take a port between our pick and its bind (tests run side by side).
 func StartJaeger(ctx context.Context, binDir, dir string) (*Jaeger, error) {
 	bin := filepath.Join(binDir, "jaeger")
 	if _, err := os.Stat(bin); err != nil {
 		return nil, fmt.Errorf("jaeger not found in %s: build it with `hack/build-test-components.sh jaeger`", binDir)
 	}
+	var err error
+	for range 3 {
+		var j *Jaeger
+		if j, err = startJaeger(ctx, bin, dir); err == nil || !errors.Is(err, errExitedEarly) {
+			return j, err
+		}
+	}
+	return nil, err
+}
+
+func startJaeger(ctx context.Context, bin, dir string) (*Jaeger, error) {
 	var ports [3]string // query HTTP, query gRPC, OTLP/HTTP
 	for i := range ports {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -107,7 +120,7 @@ func (j *Jaeger) waitReady(ctx context.Context, exited <-chan struct{}) error {
 		}
 		select {
 		case <-exited:
-			return fmt.Errorf("jaeger exited before its API answered")
+			return fmt.Errorf("jaeger %w", errExitedEarly)
 		case <-ctx.Done():
 			return fmt.Errorf("jaeger's API did not answer within a minute")
 		case <-tick.C:

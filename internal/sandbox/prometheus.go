@@ -59,7 +59,9 @@ scrape_configs:
 }
 
 // runPrometheus starts a Prometheus with config in dir (prometheus.yml, prometheus.log,
-// prometheus-data) on a free loopback port, stopped by Stop, and returns its URL.
+// prometheus-data) on a free loopback port, stopped by Stop, and returns its URL once it
+// listens. A Prometheus that exits first is started again on another port: another process
+// may take the port between our pick and its bind (tests run side by side).
 func (s *Sandbox) runPrometheus(binDir, dir, config string) (string, error) {
 	bin := filepath.Join(binDir, "prometheus")
 	if _, err := os.Stat(bin); err != nil {
@@ -69,15 +71,35 @@ func (s *Sandbox) runPrometheus(binDir, dir, config string) (string, error) {
 	if err := os.WriteFile(configFile, []byte(config), 0o644); err != nil {
 		return "", err
 	}
+	var err error
+	for range 3 {
+		var url string
+		var stop func()
+		if url, stop, err = startPrometheus(bin, dir, configFile); err == nil {
+			s.stop = append(s.stop, stop)
+			return url, nil
+		}
+		if !errors.Is(err, errExitedEarly) {
+			return "", err
+		}
+	}
+	return "", err
+}
+
+// errExitedEarly is a component that exited before it answered, e.g. for want of its port.
+var errExitedEarly = errors.New("exited before it answered")
+
+// startPrometheus runs one Prometheus and waits until it answers HTTP.
+func startPrometheus(bin, dir, configFile string) (string, func(), error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	addr := l.Addr().String()
 	l.Close()
 	logFile, err := os.Create(filepath.Join(dir, "prometheus.log"))
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	cmd := exec.Command(bin,
 		"--config.file="+configFile,
@@ -89,12 +111,25 @@ func (s *Sandbox) runPrometheus(binDir, dir, config string) (string, error) {
 	testcluster.DieWithParent(cmd)
 	if err := cmd.Start(); err != nil {
 		logFile.Close()
-		return "", fmt.Errorf("starting prometheus: %w", err)
+		return "", nil, fmt.Errorf("starting prometheus: %w", err)
 	}
 	exited := make(chan struct{})
 	go func() { _ = cmd.Wait(); logFile.Close(); close(exited) }()
-	s.stop = append(s.stop, func() { _ = cmd.Process.Signal(os.Interrupt); <-exited })
-	return "http://" + addr, nil
+	stop := func() { _ = cmd.Process.Signal(os.Interrupt); <-exited }
+	url := "http://" + addr
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for !up(ctx, url+"/-/ready") {
+		select {
+		case <-exited:
+			return "", nil, fmt.Errorf("prometheus %w (log: %s)", errExitedEarly, logFile.Name())
+		case <-ctx.Done():
+			stop()
+			return "", nil, fmt.Errorf("prometheus did not answer within a minute (log: %s)", logFile.Name())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return url, stop, nil
 }
 
 // Query evaluates an instant PromQL query that yields one number (0 when it yields nothing).
