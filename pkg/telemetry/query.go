@@ -8,7 +8,9 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/common/model"
@@ -72,7 +74,12 @@ func (p *Prometheus) HasIstioMetrics(ctx context.Context, from, to time.Time) (b
 			return fmt.Errorf("Prometheus at %s answered with an error (HTTP %s): %s", p.Where, resp.Status, body.Error)
 		}
 		found = len(body.Data) > 0
-		return p.warned(body.Warnings)
+		if found {
+			// One series is the whole question: a truncated (limit=1) or partial answer that
+			// holds one still answers it.
+			return nil
+		}
+		return p.warned(slices.DeleteFunc(body.Warnings, func(w string) bool { return strings.HasPrefix(w, "results truncated due to limit") }))
 	})
 	return found, err
 }
