@@ -36,6 +36,19 @@ const doctorLong = `Look for what the Istio tutorial warns about, in the cluster
   mtls               namespaces still PERMISSIVE while others are STRICT, mTLS DISABLE, and
                      DestinationRules that send plaintext
 
+With --contexts c1,c2 (the clusters of one mesh), each cluster is checked as above, in
+parallel, and the clusters are compared; each finding names its clusters (CLUSTER column):
+
+  cluster            a cluster that did not answer (the others are still checked), or two
+                     clusters on one cluster ID
+  drift-version      istiod versions (image tags) or revisions that differ
+  drift-mesh-config  trust domain, mesh ID or root namespace that differ
+  drift-network      networks that differ; east-west-gateway: such a cluster without one
+  drift-lockdown     a namespace locked down (STRICT mTLS, default deny) in some clusters only
+  drift-route        VirtualServices, DestinationRules, HTTPRoutes that differ between
+                     primaries, or that some lack (each primary's istiod reads its own)
+  drift-waypoint     a waypoint in some of its namespace's clusters only
+
 Findings are about objects in the namespace (-n, or the kubeconfig's), or everywhere with -A;
 install problems, which break every namespace, are reported whatever the scope. It only reads.
 Exits 1 when a finding reaches --fail-on (error by default).`
@@ -50,7 +63,10 @@ const doctorExample = `  # The namespace of the current context
   kubectl mesh doctor -n shop -o json
 
   # Why each finding matters and how to fix it, in full
-  kubectl mesh doctor -o wide`
+  kubectl mesh doctor -o wide
+
+  # Two clusters of one mesh: each checked, and what differs between them
+  kubectl mesh doctor -n shop --contexts east,west`
 
 // doctorFormats are doctor's -o values.
 var doctorFormats = []string{"table", "wide", output.JSON, output.YAML}
@@ -75,6 +91,7 @@ func NewCmdDoctor(getter mesh.ClientGetter, streams genericiooptions.IOStreams) 
 	f.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "Look at every namespace.")
 	f.StringVarP(&o.Output, "output", "o", "table", "One of: table, wide (why and fix in full), json, yaml.")
 	f.StringVar(&o.FailOn, "fail-on", string(doctor.Error), "Exit 1 when a finding is at least this serious: error, warning or info.")
+	o.addContextsFlag(c, "check each, and what differs between them.")
 	c.ValidArgsFunction = cobra.NoFileCompletions
 	completeFlag(c, "output", fixedValues(doctorFormats...))
 	completeFlag(c, "fail-on", fixedValues(string(doctor.Error), string(doctor.Warning), string(doctor.Info)))
@@ -89,11 +106,14 @@ func (o *DoctorOptions) Validate() error {
 	if doctor.Severity(o.FailOn).Rank() < 0 {
 		return fmt.Errorf("--fail-on %q: use error, warning or info", o.FailOn)
 	}
-	return nil
+	return o.validateContexts()
 }
 
 // Run reads the cluster, checks it and prints the findings.
 func (o *DoctorOptions) Run(ctx context.Context) error {
+	if o.multiCluster() {
+		return o.runClusters(ctx)
+	}
 	if err := o.completeCluster(); err != nil {
 		return err
 	}
@@ -106,7 +126,12 @@ func (o *DoctorOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	report := doctor.NewReport(scope, doctor.Check(in))
+	return o.print(doctor.NewReport(scope, doctor.Check(in)))
+}
+
+// print writes the report as -o asks, and fails when a finding reaches --fail-on.
+func (o *DoctorOptions) print(report doctor.Report) error {
+	var err error
 	switch o.Output {
 	case output.JSON, output.YAML:
 		err = output.PrintValue(o.streams.Out, o.Output, report)
