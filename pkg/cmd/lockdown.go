@@ -64,7 +64,14 @@ cannot serve STRICT mTLS (--force goes ahead). Writes are all or nothing: when o
 ones already made are reverted. Running it again changes nothing.
 
 --undo deletes what lockdown created and restores the PeerAuthentication it changed (spec,
-labels, annotations). Policies it did not create are never touched.`
+labels, annotations). Policies it did not create are never touched.
+
+With --contexts c1,c2 it locks the namespace down in every cluster of a multi-cluster mesh (a
+namespace is the same namespace in every cluster). Each cluster is planned from its own
+objects, with the callers seen in any cluster's telemetry, and shown under its cluster ID and
+context. Every cluster must answer; they are written one after the other, and when one fails
+the clusters already written are reverted. --undo undoes it in every cluster; --status shows
+each cluster and where they differ.`
 
 const lockdownExample = `  # See what would be written, then do it
   kubectl mesh lockdown default --dry-run
@@ -80,7 +87,11 @@ const lockdownExample = `  # See what would be written, then do it
   kubectl mesh lockdown default --status
 
   # Back to how it was
-  kubectl mesh lockdown default --undo`
+  kubectl mesh lockdown default --undo
+
+  # Every cluster of a multi-cluster mesh, or none; then where the clusters differ
+  kubectl mesh lockdown default --contexts east,west
+  kubectl mesh lockdown default --contexts east,west --status`
 
 // NewCmdLockdown returns `kubectl mesh lockdown`.
 func NewCmdLockdown(getter mesh.ClientGetter, streams genericiooptions.IOStreams) *cobra.Command {
