@@ -52,6 +52,13 @@ namespaces the change touches are replayed (every namespace, for a change to the
 namespace's mesh-wide policy). Telemetry does not record methods, paths, headers or tokens:
 an edge that a rule decides only for some of them is "partial".
 
+Several clusters (--contexts c1,c2): the change is made in every cluster, as a multi-cluster
+user makes it, and each edge is replayed against the policies of the cluster its destination
+ran in (Istio's destination_cluster), where multi-primary Istio decides it. Edges are listed
+with their cluster (and the caller's, when it is another); a cluster that does not answer is
+named and the others are replayed. Telemetry comes from one Prometheus for the whole mesh, or
+each cluster's own (--prometheus-url CLUSTER=URL, else found in the cluster).
+
 It writes nothing. Exits 1 when --fail-on is met (for CI on a GitOps repository).`
 
 const whatIfExample = `  # What would tighter policies break?
@@ -62,6 +69,9 @@ const whatIfExample = `  # What would tighter policies break?
 
   # In CI: fail when observed traffic would be denied
   kubectl mesh what-if -f policies/ -n bookinfo --fail-on denied
+
+  # The same change in every cluster of a multi-primary mesh
+  kubectl mesh what-if -f tighter-policies.yaml -n bookinfo --contexts east,west
 
   # Lockdown's own plan, replayed
   kubectl mesh lockdown bookinfo --what-if`

@@ -47,7 +47,16 @@ the cluster does not hold. DESTINATION is a Service (NAME, svc/NAME, NAME.NAMESP
 workload. -n is the namespace of both unless a name says otherwise.
 
 With Prometheus reachable it adds what this edge saw in --window, by response code and flag,
-and says when that disagrees with the prediction. It only reads.`
+and says when that disagrees with the prediction. It only reads.
+
+Several clusters (--contexts c1,c2): in a multi-primary mesh each istiod reads its own
+cluster's config. The request is followed from the caller in each cluster that runs it, by
+that cluster's routes, to the destination's pods in each cluster that runs them, decided by
+that cluster's policies; each way is shown under a heading naming its clusters (those that go
+the same way step for step, once), then whether the verdicts differ and which policy a cluster
+lacks or holds otherwise. A cluster that does not answer is named, the others explained.
+Not modelled: locality and failover weights, east-west gateways and network addresses, and
+what Prometheus saw of the edge.`
 
 const whyExample = `  # Why does productpage get 403 from reviews?
   kubectl mesh why productpage reviews -n bookinfo --method GET --path /reviews/0
@@ -57,6 +66,9 @@ const whyExample = `  # Why does productpage get 403 from reviews?
 
   # A plaintext client outside the mesh
   kubectl mesh why outside svc/productpage -n bookinfo
+
+  # Does each cluster of the mesh decide it alike?
+  kubectl mesh why productpage reviews -n bookinfo --contexts east,west
 
   # For scripts
   kubectl mesh why productpage reviews -n bookinfo -o json`

@@ -105,6 +105,7 @@ func TestMultiClusterWhatIfReplaysEachClusterEdges(t *testing.T) {
 	east, west := edgesPrometheus(t, clusterSeen(ns, "", "")), edgesPrometheus(t, clusterSeen(ns, "", ""))
 	r = m.mesh(t, "mesh", "what-if", "-f", file, "-n", ns, "--contexts", "east,west",
 		"--prometheus-url", "east="+east, "--prometheus-url", westID+"="+west, "--fail-on", "denied")
+	t.Logf("kubectl mesh what-if --contexts east,west:\n%s", r.stdout)
 	if r.code != 1 || !strings.Contains(r.stderr, "2 newly denied (--fail-on denied)") {
 		t.Errorf("want exit 1 for 2 newly denied edges:\n%s", r)
 	}
@@ -132,6 +133,7 @@ metadata: {name: allow-productpage, namespace: %[1]s}
 spec: {selector: {matchLabels: {app: reviews}}, rules: [{from: [{source: {principals: [cluster.local/ns/%[1]s/sa/bookinfo-productpage]}}]}]}
 `, ns))
 	r := mustSucceed(t, m.mesh(t, "mesh", "why", "productpage", "reviews", "-n", ns, "--contexts", "east,west"))
+	t.Logf("kubectl mesh why productpage reviews --contexts east,west:\n%s", r.stdout)
 	for _, want := range []string{
 		"=== cluster cluster-east (context east), callers in cluster-east and cluster-west alike ===",
 		"=== cluster cluster-west (context west), callers in cluster-west and cluster-east alike ===",
