@@ -239,7 +239,7 @@ func p99Limit(l canary.Limits) string {
 func (o *CanaryOptions) rollBack(reason string, next ...string) error {
 	plan, _, err := o.apply(context.Background(), canary.Request{Rollback: true})
 	if err != nil {
-		return fmt.Errorf("%s; rolling back failed too: %v\nonce the cluster answers: kubectl mesh canary %s -n %s --rollback", reason, err, o.service.Name, o.service.Namespace)
+		return fmt.Errorf("%s; rolling back failed too: %v\n%s", reason, err, o.rollbackHint())
 	}
 	fmt.Fprintln(o.streams.Out, o.stepSummary(plan))
 	return errors.New(strings.Join(append([]string{reason + "; rolled back"}, next...), "\n"))

@@ -233,7 +233,13 @@ func canaryFailures(errs []error) []error {
 	return out
 }
 
-// canaryIndent indents every line of a message by two spaces.
+// canaryIndent indents every line of a message by two spaces, leaving empty lines empty.
 func canaryIndent(s string) string {
-	return "  " + strings.ReplaceAll(s, "\n", "\n  ")
+	lines := strings.Split(s, "\n")
+	for i, line := range lines {
+		if line != "" {
+			lines[i] = "  " + line
+		}
+	}
+	return strings.Join(lines, "\n")
 }

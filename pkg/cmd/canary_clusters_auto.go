@@ -120,12 +120,13 @@ func (o *CanaryOptions) applyEverywhere(ctx context.Context, req canary.Request)
 	return parts[0].plan, written, nil
 }
 
-// stepSummary is a plan's summary, and over several clusters where it was written.
+// stepSummary is a plan's summary, the same in every cluster over several (their routes
+// agree, and the clusters were named when --auto began).
 func (o *CanaryOptions) stepSummary(plan *canary.Plan) string {
 	if !o.multiCluster() {
 		return plan.Summary()
 	}
-	return plan.Summary() + " in " + o.clusterNames()
+	return plan.Summary() + ", in every cluster"
 }
 
 func (o *CanaryOptions) clusterNames() string {
@@ -142,7 +143,15 @@ func (o *CanaryOptions) autoClustersNote() string {
 		return ""
 	}
 	if o.dryRun == mesh.DryRunNone {
-		return fmt.Sprintf("every step is written in %s, all or none; the canary is judged on the figures of every cluster\n", o.clusterNames())
+		return fmt.Sprintf("every step is written in %s, all or none; the canary is judged on the figures of every cluster, summed\n", o.clusterNames())
 	}
 	return fmt.Sprintf("  in every cluster, all or none: %s; judged on the figures of every cluster, summed (one URL for the mesh: asked once)\n", o.clusterNames())
+}
+
+// rollbackHint says how to send the traffic back to stable by hand once --auto could not.
+func (o *CanaryOptions) rollbackHint() string {
+	if !o.multiCluster() {
+		return fmt.Sprintf("once the cluster answers: kubectl mesh canary %s -n %s --rollback", o.service.Name, o.service.Namespace)
+	}
+	return fmt.Sprintf("once the clusters answer: kubectl mesh canary %s -n %s --rollback --contexts %s", o.service.Name, o.service.Namespace, strings.Join(o.contexts, ","))
 }

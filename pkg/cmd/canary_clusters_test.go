@@ -3,8 +3,12 @@ package cmd
 import (
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -163,5 +167,75 @@ func TestCanaryContextsRefusesRoutesThatDiffer(t *testing.T) {
 		if got := canaryWeights(t, f); got != "v1 80, v2 20" {
 			t.Errorf("weights %q after --force, want v1 80, v2 20", got)
 		}
+	}
+}
+
+// fakeVersionsPrometheus answers --auto's queries: v1 and v2 at 10 requests per second
+// each, v2's with code v2Code; no latency buckets. queries counts its queries.
+func fakeVersionsPrometheus(t *testing.T, v2Code string, queries *atomic.Int32) string {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		queries.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		result := "[]"
+		if strings.Contains(r.URL.Query().Get("query"), "istio_requests_total") {
+			now := time.Now().Unix()
+			result = fmt.Sprintf(`[{"metric":{"destination_version":"v1","response_code":"200"},"value":[%d,"10"]},{"metric":{"destination_version":"v2","response_code":%q},"value":[%d,"10"]}]`, now, v2Code, now)
+		}
+		fmt.Fprintf(w, `{"status":"success","data":{"resultType":"vector","result":%s}}`, result)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// --auto over two clusters steps both together and judges the canary on both clusters'
+// figures summed: east's alone would pass, west's errors fail it, and both roll back.
+func TestCanaryContextsAutoJudgesEveryCluster(t *testing.T) {
+	root, east, west := twoCanaryClusters(t)
+	var eastQueries, westQueries atomic.Int32
+	args := []string{"canary", "reviews", "--auto", "--steps", "50,100", "--interval", "1s", "--min-requests", "1", "--max-error-rate", "10", "--contexts", "east,west",
+		"--prometheus-url", "cluster-east=" + fakeVersionsPrometheus(t, "200", &eastQueries),
+		"--prometheus-url", "cluster-west=" + fakeVersionsPrometheus(t, "503", &westQueries)}
+	stdout, stderr, code := run(root, args...)
+	if code != 1 || !strings.Contains(stderr, "canary v2 failed at step 1/2 (50%)") || !strings.Contains(stdout, "v2 over 1s: 20.00 req/s, errors 50.0%") {
+		t.Fatalf("want step 1 failed on west's errors, got exit %d:\n%s\n%s", code, stdout, stderr)
+	}
+	t.Logf("per-cluster Prometheus:\n%s%s", stdout, stderr)
+	if eastQueries.Load() == 0 || westQueries.Load() == 0 {
+		t.Errorf("queries: east %d, west %d; want both asked", eastQueries.Load(), westQueries.Load())
+	}
+	for _, f := range []*fakeCluster{east, west} {
+		if got := canaryWeights(t, f); got != "v1 100" {
+			t.Errorf("weights %q after the rollback, want v1 100", got)
+		}
+	}
+
+	// One Prometheus for the whole mesh is asked once per query, and a canary that passes is
+	// promoted in both clusters.
+	var global atomic.Int32
+	args = append(args[:len(args)-4], "--prometheus-url", fakeVersionsPrometheus(t, "200", &global))
+	stdout, stderr, code = run(root, args...)
+	if code != 0 || !strings.Contains(stdout, "all 2 steps passed: reviews: v2 100%") {
+		t.Fatalf("exit %d:\n%s\n%s", code, stdout, stderr)
+	}
+	t.Logf("one Prometheus for the mesh:\n%s%s", stdout, stderr)
+	if got := global.Load(); got != 4 {
+		t.Errorf("the global Prometheus got %d queries, want 4 (2 per step)", got)
+	}
+	for _, f := range []*fakeCluster{east, west} {
+		if got := canaryWeights(t, f); got != "v2 100" {
+			t.Errorf("weights %q after promotion, want v2 100", got)
+		}
+	}
+}
+
+// --auto --dry-run over two clusters plans every cluster, names them, and writes nothing.
+func TestCanaryContextsAutoDryRun(t *testing.T) {
+	root, east, west := twoCanaryClusters(t)
+	stdout, stderr, code := run(root, "canary", "reviews", "--auto", "--dry-run", "--contexts", "east,west", "--prometheus-url", "http://127.0.0.1:1")
+	if code != 0 || !strings.Contains(stdout, "  in every cluster, all or none: cluster cluster-east (context east), cluster cluster-west (context west)") {
+		t.Fatalf("exit %d:\n%s%s", code, stdout, stderr)
+	}
+	if writes(east)+writes(west) != 0 {
+		t.Error("--auto --dry-run wrote")
 	}
 }
