@@ -15,20 +15,21 @@ import (
 )
 
 // LoadTwoClusterBookinfo splits bookinfo over two clusters, in namespace default of each
-// (namespace sameness: one namespace): east runs the ingress gateway's routes, productpage,
-// details, ratings, reviews v1 and v2 and ratings' database; west runs reviews v3 (slower, as
-// in one cluster) and a ratings for it. So productpage's calls to reviews reach v3 across the
-// clusters. Both primaries hold the same DestinationRules (reviews names v1, v2 and v3) and
-// every Service, with no endpoints where the app does not run, as Istio's multi-cluster
-// guides ask, so that the clusters' configurations do not drift.
+// (namespace sameness: one namespace): east runs productpage, details, ratings, reviews v1 and
+// v2 and ratings' database; west runs reviews v3 (slower, as in one cluster) and a ratings for
+// it. So productpage's calls to reviews reach v3 across the clusters. Both primaries hold the
+// same configuration, as Istio's multi-cluster guides ask, so that nothing drifts: an ingress
+// gateway with bookinfo's Gateway and VirtualService (the sandbox's traffic enters through
+// east's), the same DestinationRules (reviews names v1, v2 and v3), and every Service, with
+// no endpoints where the app does not run.
 func LoadTwoClusterBookinfo(ctx context.Context, east, west *testcluster.Fixture) error {
 	for _, f := range []*testcluster.Fixture{east, west} {
 		if err := f.EnsureNamespace(ctx, "default", map[string]string{"istio-injection": "enabled"}); err != nil {
 			return err
 		}
-	}
-	if err := east.LoadIngressGateway(ctx); err != nil {
-		return err
+		if err := f.LoadIngressGateway(ctx); err != nil {
+			return err
+		}
 	}
 	var inEast, inWest []testcluster.Workload
 	for _, w := range testcluster.Bookinfo {
@@ -49,8 +50,10 @@ func LoadTwoClusterBookinfo(ctx context.Context, east, west *testcluster.Fixture
 	if err := west.LoadApp(ctx, "default", inWest...); err != nil {
 		return fmt.Errorf("west: %w", err)
 	}
-	if err := east.LoadBookinfoGateway(ctx, "default"); err != nil {
-		return err
+	for _, f := range []*testcluster.Fixture{east, west} {
+		if err := f.LoadBookinfoGateway(ctx, "default"); err != nil {
+			return err
+		}
 	}
 	if err := mirrorServices(ctx, east, west, "default"); err != nil {
 		return err
