@@ -2,17 +2,20 @@ package cmd
 
 import (
 	"encoding/json"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
+	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/doctor"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/mesh"
@@ -120,4 +123,20 @@ func TestDoctorClustersReadInParallel(t *testing.T) {
 			}
 		}
 	})
+}
+
+// What a user may not read in one cluster is said once, with the cluster, and the checks that
+// need it are skipped there rather than guessed.
+func TestDoctorClustersForbidden(t *testing.T) {
+	f := newDoctorClusters(t, "1.24.2")
+	for _, resource := range []string{"virtualservices", "httproutes"} {
+		f.contexts["west"].dynamic.PrependReactor("list", resource, func(action k8stesting.Action) (bool, runtime.Object, error) {
+			return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: resource}, "", errors.New("RBAC"))
+		})
+	}
+	_, stderr, code := run(f, "doctor", "-A", "--contexts", "fake,west")
+	want := "warning: cluster west: you may not list " + doctor.RouteReads + ": the checks that need them are skipped"
+	if code != 0 || strings.Count(stderr, want) != 1 {
+		t.Errorf("exit %d, want the warning %q once:\n%s", code, want, stderr)
+	}
 }

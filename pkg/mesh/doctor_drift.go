@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"maps"
+	"slices"
 	"sync"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -52,7 +53,8 @@ func (c *Clients) ReadClusterDoctorInput(ctx context.Context, scope string) (doc
 		in.Unknown = map[string]bool{}
 	}
 	maps.Copy(in.Unknown, r.in.Unknown)
-	warned = append(warned, r.w.sorted()...)
+	// Kinds read together (VirtualServices and HTTPRoutes) share one warning: say it once.
+	warned = append(warned, slices.Compact(r.w.sorted())...)
 	var missing *ErrIstioNotInstalled
 	if errors.As(driftErr, &missing) {
 		driftErr = nil // ReadDoctorInput said it: a finding, not an error
