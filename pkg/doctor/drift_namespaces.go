@@ -64,10 +64,15 @@ func lockdownDrift(clusters []ClusterInput) []Finding {
 				fixes = append(fixes, fmt.Sprintf("kubectl mesh lockdown %s --context %s", ns, c.Context))
 			}
 		}
+		fix := fmt.Sprintf("close it alike everywhere: %s (or, if it should be open, kubectl mesh lockdown %s --undo where it is closed)", strings.Join(fixes, "; "), ns)
+		if ns == shared[ns][0].Input.Mesh.RootNamespace {
+			// Its policies are mesh-wide, and lockdown refuses the root namespace.
+			fix = fmt.Sprintf("apply the same mesh-wide PeerAuthentication and AuthorizationPolicies in %s of every cluster", ns)
+		}
 		findings = append(findings, Finding{Severity: Warning, Check: CheckDriftLockdown, Object: Object{Kind: "Namespace", Name: ns}, Clusters: allOf(states),
 			Why: fmt.Sprintf("%s in %s%s; %s: one namespace by namespace sameness, yet where it is less closed its workloads take what the other cluster refuses",
 				closed.value, listClusters(closed.clusters), managedNote(shared[ns], ns, closed), describe(open)),
-			Fix: fmt.Sprintf("close it alike everywhere: %s (or, if it should be open, kubectl mesh lockdown %s --undo where it is closed)", strings.Join(fixes, "; "), ns)})
+			Fix: fix})
 	}
 	return findings
 }

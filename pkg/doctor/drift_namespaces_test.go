@@ -135,3 +135,17 @@ func TestDriftWaypoint(t *testing.T) {
 		t.Errorf("a waypoint in both: %q", got)
 	}
 }
+
+// The root namespace's policies are mesh-wide, and lockdown refuses it: the fix says so.
+func TestDriftLockdownRootNamespace(t *testing.T) {
+	strict := "apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: {name: default, namespace: istio-system}\nspec: {mtls: {mode: STRICT}}\n"
+	clusters := []ClusterInput{clusterOf(t, "cluster-east", namespace("istio-system", ""), strict), clusterOf(t, "cluster-west", namespace("istio-system", ""))}
+	for _, f := range Drift(clusters) {
+		if f.Check == CheckDriftLockdown && !strings.Contains(f.Fix, "mesh-wide PeerAuthentication") {
+			t.Errorf("fix for the root namespace: %s", f.Fix)
+		}
+	}
+	if got := driftOf(clusters, CheckDriftLockdown); len(got) != 1 {
+		t.Errorf("mesh-wide STRICT in east only: %q", got)
+	}
+}
