@@ -33,7 +33,7 @@ func (f *Fixture) LoadClusterControlPlane(ctx context.Context, replicas int32, i
 	if err := f.LoadControlPlane(ctx, replicas); err != nil {
 		return err
 	}
-	if err := f.setIstiodEnv(ctx, "CLUSTER_ID", id.ID); err != nil {
+	if err := f.SetIstiodEnv(ctx, "CLUSTER_ID", id.ID); err != nil {
 		return err
 	}
 	mesh := "trustDomain: cluster.local\nrootNamespace: " + IstioNamespace + "\n"
@@ -50,8 +50,8 @@ func (f *Fixture) LoadClusterControlPlane(ctx context.Context, replicas int32, i
 	return f.EnsureNamespace(ctx, IstioNamespace, map[string]string{NetworkLabel: id.Network})
 }
 
-// setIstiodEnv sets an environment variable of istiod's container, as an install's values do.
-func (f *Fixture) setIstiodEnv(ctx context.Context, name, value string) error {
+// SetIstiodEnv sets an environment variable of istiod's container, as an install's values do.
+func (f *Fixture) SetIstiodEnv(ctx context.Context, name, value string) error {
 	deployments := f.Kube.AppsV1().Deployments(IstioNamespace)
 	d, err := deployments.Get(ctx, "istiod", metav1.GetOptions{})
 	if err != nil {

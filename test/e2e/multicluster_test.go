@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
@@ -112,54 +110,25 @@ func (c *meshCluster) start(ctx context.Context) error {
 	if err := c.Fixture.LoadControlPlane(ctx, 1); err != nil {
 		return err
 	}
-	return c.setIstiodEnv(ctx, "CLUSTER_ID", c.ID)
+	return c.Fixture.SetIstiodEnv(ctx, "CLUSTER_ID", c.ID)
 }
 
-// setIstiodEnv sets an environment variable of istiod's container, as an install's values do.
-func (c *meshCluster) setIstiodEnv(ctx context.Context, name, value string) error {
-	d, err := c.Fixture.Kube.AppsV1().Deployments(testcluster.IstioNamespace).Get(ctx, "istiod", metav1.GetOptions{})
-	if err != nil {
-		return err
-	}
-	container := &d.Spec.Template.Spec.Containers[0]
-	for i := range container.Env {
-		if container.Env[i].Name == name {
-			container.Env[i].Value = value
-			_, err = c.Fixture.Kube.AppsV1().Deployments(testcluster.IstioNamespace).Update(ctx, d, metav1.UpdateOptions{})
-			return err
-		}
-	}
-	container.Env = append(container.Env, corev1.EnvVar{Name: name, Value: value})
-	_, err = c.Fixture.Kube.AppsV1().Deployments(testcluster.IstioNamespace).Update(ctx, d, metav1.UpdateOptions{})
-	return err
-}
-
-// writeKubeconfig merges both clusters' kubeconfigs into one, contexts renamed by cluster.
+// writeKubeconfig writes one kubeconfig of both clusters (contexts east, west, east-USER,
+// west-USER) and of gone, a cluster whose API server does not answer.
 func (m *twoClusters) writeKubeconfig() (string, error) {
-	merged := clientcmdapi.NewConfig()
-	for _, c := range []*meshCluster{m.East, m.West} {
-		cfg, err := clientcmd.LoadFromFile(c.Cluster.Kubeconfig)
-		if err != nil {
-			return "", err
-		}
-		for name, cluster := range cfg.Clusters {
-			merged.Clusters[c.Context+"-"+name] = cluster
-		}
-		for user, ctx := range cfg.Contexts {
-			merged.AuthInfos[c.Context+"-"+user] = cfg.AuthInfos[ctx.AuthInfo]
-			contextName := c.Context + "-" + user
-			if user == "admin" {
-				contextName = c.Context
-			}
-			merged.Contexts[contextName] = &clientcmdapi.Context{Cluster: c.Context + "-" + ctx.Cluster, AuthInfo: c.Context + "-" + user, Namespace: "default"}
-		}
+	path := filepath.Join(workDir, "kubeconfig-two-clusters")
+	members := []testcluster.MeshMember{{Context: m.East.Context, Cluster: m.East.Cluster}, {Context: m.West.Context, Cluster: m.West.Cluster}}
+	if err := testcluster.WriteMeshKubeconfig(path, members...); err != nil {
+		return "", err
 	}
-	// A cluster whose API server does not answer: nothing listens on port 1 of loopback.
+	merged, err := clientcmd.LoadFromFile(path)
+	if err != nil {
+		return "", err
+	}
+	// Nothing listens on port 1 of loopback.
 	merged.Clusters[goneContext] = &clientcmdapi.Cluster{Server: "https://127.0.0.1:1", InsecureSkipTLSVerify: true}
 	merged.AuthInfos[goneContext] = &clientcmdapi.AuthInfo{Token: "none"}
 	merged.Contexts[goneContext] = &clientcmdapi.Context{Cluster: goneContext, AuthInfo: goneContext, Namespace: "default"}
-	merged.CurrentContext = m.East.Context
-	path := filepath.Join(workDir, "kubeconfig-two-clusters")
 	return path, clientcmd.WriteToFile(*merged, path)
 }
 
