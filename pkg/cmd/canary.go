@@ -119,7 +119,7 @@ func NewCmdCanary(getter mesh.ClientGetter, streams genericiooptions.IOStreams) 
 	f.StringVar(&o.Request.API, "api", "", "Kind of route to create when there is none: virtualservice or httproute (default: as the namespace's versions are laid out).")
 	f.BoolVar(&o.Request.Promote, "promote", false, "Send all traffic to the canary, which becomes stable.")
 	f.BoolVar(&o.Request.Rollback, "rollback", false, "Send all traffic back to stable and drop the canary.")
-	f.BoolVar(&o.Request.Force, "force", false, "Send traffic even to a version that is missing or has nothing ready, or without a waypoint in ambient mode; change a route a GitOps tool applies (its next sync reverts the change).")
+	f.BoolVar(&o.Request.Force, "force", false, "Send traffic even to a version that is missing or has nothing ready, or without a waypoint in ambient mode; change a route a GitOps tool applies (its next sync reverts the change); with --contexts, step clusters whose routes differ, each from its own.")
 	completeFlag(c, "canary", completer{getter}.subsets)
 	completeFlag(c, "api", fixedValues(canary.APIVirtualService, canary.APIHTTPRoute))
 	addDryRunFlag(c, &o.dryRunArg)
@@ -287,17 +287,27 @@ func (o *CanaryOptions) prometheus(ctx context.Context) (*telemetry.Prometheus, 
 }
 
 // liveFigures are the versions' figures over the last minute, by version name; nil (with a
-// note) when there is no telemetry. Versions are told apart by the destination_version their
-// requests are reported under (plan.FigureVersion); those that cannot be have none.
+// note) when there is no telemetry.
 func (o *CanaryOptions) liveFigures(ctx context.Context, plan *canary.Plan) map[string]canary.Figures {
-	prom, err := o.prometheus(ctx)
-	var byVersion map[string]canary.Figures
-	if err == nil {
-		byVersion, err = prom.VersionFigures(ctx, figureScope(plan), "1m", time.Now())
-	}
+	figures, err := versionFiguresOf(ctx, o.locator(""), plan)
 	if err != nil {
 		fmt.Fprintf(o.streams.ErrOut, "note: no live figures (%v)\n", err)
 		return nil
+	}
+	return figures
+}
+
+// versionFiguresOf reads the plan's versions' figures over the last minute from the
+// Prometheus l finds, by version name. Versions are told apart by the destination_version
+// their requests are reported under (plan.FigureVersion); those that cannot be have none.
+func versionFiguresOf(ctx context.Context, l telemetry.Locator, plan *canary.Plan) (map[string]canary.Figures, error) {
+	prom, err := l.Locate(ctx)
+	if err != nil {
+		return nil, err
+	}
+	byVersion, err := prom.VersionFigures(ctx, figureScope(plan), "1m", time.Now())
+	if err != nil {
+		return nil, err
 	}
 	figures := map[string]canary.Figures{}
 	for _, b := range plan.Backends {
@@ -307,7 +317,7 @@ func (o *CanaryOptions) liveFigures(ctx context.Context, plan *canary.Plan) map[
 			}
 		}
 	}
-	return figures
+	return figures, nil
 }
 
 // figureScope is whose requests count for the plan's figures, and who reports them.

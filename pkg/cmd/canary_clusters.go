@@ -24,6 +24,8 @@ type clusterCanary struct {
 	split    canary.Split
 	plan     *canary.Plan
 	written  []change.Change
+	// live are the versions' figures from the cluster's own Prometheus (status).
+	live map[string]canary.Figures
 }
 
 // runClusters is Run over the clusters of --contexts.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/canary"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/mesh"
@@ -52,14 +53,19 @@ func (o *CanaryOptions) clustersStatus(ctx context.Context) error {
 			entry.Error = errs[i].Error()
 		} else {
 			o.warn(canaryClusterWarnings(p.Cluster, p.plan.Warnings)...)
-			status := p.plan.Report(nil)
-			entry.Status = &status
 			read = append(read, p)
 		}
 		report.Clusters = append(report.Clusters, entry)
 	}
 	if len(read) == 0 {
 		return joinClusterErrors(fmt.Sprintf("%s: no cluster's status could be read", o.service), errs)
+	}
+	o.clustersLive(ctx, read)
+	for i, p := range parts {
+		if errs[i] == nil {
+			status := p.plan.Report(p.live)
+			report.Clusters[i].Status = &status
+		}
 	}
 	if diff := o.differences(read); len(diff) > 0 {
 		report.Differences = diff
@@ -85,7 +91,7 @@ func (o *CanaryOptions) writeClustersStatus(parts []*clusterCanary, errs []error
 			continue
 		}
 		var b bytes.Buffer
-		if err := canary.WriteStatus(&b, p.plan, nil); err != nil {
+		if err := canary.WriteStatus(&b, p.plan, p.live); err != nil {
 			return err
 		}
 		fmt.Fprintf(w, "%s\n", canaryIndent(strings.TrimSuffix(b.String(), "\n")))
@@ -166,4 +172,31 @@ func (o *CanaryOptions) printClusterChanges(parts []*clusterCanary) error {
 		fmt.Fprintf(o.streams.Out, "%s: %s%s\n", p.Cluster, p.plan.Summary(), suffix)
 	}
 	return nil
+}
+
+// clustersLive reads, at once, each cluster's live figures from its own Prometheus (its
+// --prometheus-url entry, or the one found in it), which holds what its proxies reported:
+// the traffic its pods served. One Prometheus for the whole mesh cannot tell the clusters
+// apart here, so its figures are not shown per cluster. What is missing is said as a note.
+func (o *CanaryOptions) clustersLive(ctx context.Context, parts []*clusterCanary) {
+	if o.prom.given() && !o.prom.perCluster() {
+		fmt.Fprintf(o.streams.ErrOut, "note: no live figures per cluster: %s gives one Prometheus for the whole mesh; give --prometheus-url CLUSTER=URL per cluster, or none to use each cluster's own\n", o.prom.from)
+		return
+	}
+	notes := make([]error, len(parts))
+	var wg sync.WaitGroup
+	for i, p := range parts {
+		wg.Go(func() {
+			url, _ := o.prom.urlFor(p.ID, p.Context)
+			if p.live, notes[i] = versionFiguresOf(ctx, o.locatorFor(url, p.Clients), p.plan); notes[i] != nil {
+				p.live = nil
+			}
+		})
+	}
+	wg.Wait()
+	for i, err := range notes {
+		if err != nil {
+			fmt.Fprintf(o.streams.ErrOut, "note: %s: no live figures (%v)\n", parts[i].Cluster, err)
+		}
+	}
 }

@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -17,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	k8stesting "k8s.io/client-go/testing"
+	"sigs.k8s.io/yaml"
 )
 
 var virtualServices = schema.GroupVersionResource{Group: "networking.istio.io", Version: "v1", Resource: "virtualservices"}
@@ -237,5 +239,69 @@ func TestCanaryContextsAutoDryRun(t *testing.T) {
 	}
 	if writes(east)+writes(west) != 0 {
 		t.Error("--auto --dry-run wrote")
+	}
+}
+
+// -o over several clusters: the status as data per cluster with whether they agree, a
+// change's route per cluster, and -o name lines led by the cluster ID.
+func TestCanaryContextsOutput(t *testing.T) {
+	root, _, west := twoCanaryClusters(t)
+	if _, stderr, code := run(west, "canary", "reviews", "10"); code != 0 {
+		t.Fatal(stderr)
+	}
+	stdout, stderr, code := run(root, "canary", "reviews", "--contexts", "east,west", "-o", "json")
+	var status struct {
+		Agree       bool     `json:"agree"`
+		Differences []string `json:"differences"`
+		Clusters    []struct {
+			Cluster struct{ ID, Context string } `json:"cluster"`
+			Status  struct{ Canary string }      `json:"status"`
+		} `json:"clusters"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &status); code != 0 || err != nil {
+		t.Fatalf("exit %d, %v: %s\n%s", code, err, stderr, stdout)
+	}
+	if status.Agree || len(status.Differences) != 2 || len(status.Clusters) != 2 || status.Clusters[1].Cluster.ID != "cluster-west" || status.Clusters[1].Status.Canary != "v2" {
+		t.Errorf("status: %+v", status)
+	}
+	stdout, stderr, code = run(root, "canary", "reviews", "30", "--contexts", "east,west", "--force", "-o", "name")
+	want := "cluster-east virtualservice.networking.istio.io/reviews configured\ncluster-west virtualservice.networking.istio.io/reviews configured\n"
+	if code != 0 || stdout != want {
+		t.Errorf("-o name: exit %d, %q, want %q; %s", code, stdout, want, stderr)
+	}
+	stdout, stderr, code = run(root, "canary", "reviews", "40", "--contexts", "east,west", "-o", "yaml", "--dry-run")
+	var changes struct {
+		Clusters []struct {
+			Summary string         `json:"summary"`
+			Route   map[string]any `json:"route"`
+		} `json:"clusters"`
+	}
+	if err := yaml.Unmarshal([]byte(stdout), &changes); code != 0 || err != nil || len(changes.Clusters) != 2 ||
+		changes.Clusters[0].Summary != "reviews: v1 60%, v2 40% (was v1 70%, v2 30%)" || changes.Clusters[1].Route["kind"] != "VirtualService" {
+		t.Errorf("-o yaml: exit %d, %v: %s\n%s", code, err, stderr, stdout)
+	}
+}
+
+// The status shows each cluster's live figures from its own Prometheus; one Prometheus for
+// the whole mesh cannot tell the clusters apart, which a note says.
+func TestCanaryContextsStatusLiveFigures(t *testing.T) {
+	root, _, _ := twoCanaryClusters(t)
+	var eastQueries, westQueries atomic.Int32
+	stdout, stderr, code := run(root, "canary", "reviews", "--contexts", "east,west",
+		"--prometheus-url", "cluster-east="+fakeVersionsPrometheus(t, "200", &eastQueries),
+		"--prometheus-url", "west="+fakeVersionsPrometheus(t, "503", &westQueries))
+	for _, want := range []string{
+		"cluster cluster-east (context east):\n", "  v2       -        0%       1/1     10.00   0%       -\n",
+		"cluster cluster-west (context west):\n", "  v2       -        0%       1/1     10.00   100.0%   -\n",
+		"the 2 clusters agree\n",
+	} {
+		if code != 0 || !strings.Contains(stdout, want) {
+			t.Errorf("status lacks %q (exit %d):\n%s%s", want, code, stdout, stderr)
+		}
+	}
+	var global atomic.Int32
+	_, stderr, code = run(root, "canary", "reviews", "--contexts", "east,west", "--prometheus-url", fakeVersionsPrometheus(t, "200", &global))
+	if code != 0 || !strings.Contains(stderr, "note: no live figures per cluster: --prometheus-url gives one Prometheus for the whole mesh") || global.Load() != 0 {
+		t.Errorf("one Prometheus for the mesh: exit %d, %d queries, %s", code, global.Load(), stderr)
 	}
 }
