@@ -41,9 +41,10 @@ type ClusterStatus struct {
 }
 
 // StatusDifferences says where the clusters' statuses of one namespace differ: a namespace
-// locked down in some clusters only, mTLS modes, mesh-wide policy, and per workload running in
-// several clusters its mTLS mode and who may call it; last, the workloads that run in some
-// clusters only (their allow-lists are not compared). None when the clusters agree.
+// locked down in some clusters only, mTLS modes, mesh-wide policy, and for the workloads that
+// run in every cluster their mTLS mode and who may call them (workloads that differ alike are
+// said in one line); last, the workloads that run in some clusters only (their allow-lists are
+// not compared). None when the clusters agree.
 func StatusDifferences(clusters []ClusterStatus) []string {
 	if len(clusters) < 2 {
 		return nil
@@ -58,7 +59,7 @@ func StatusDifferences(clusters []ClusterStatus) []string {
 	add("mesh mTLS", func(s Status) string { return s.MeshMTLS })
 	add("namespace mTLS", func(s Status) string { return cmp.Or(s.NamespaceMTLS, "not set") })
 	add("mesh policies", func(s Status) string { return cmp.Or(strings.Join(s.MeshPolicies, ", "), "none") })
-	var only []string
+	var shared, only []string
 	for _, name := range workloadNames(clusters) {
 		var in []string
 		for _, c := range clusters {
@@ -68,12 +69,40 @@ func StatusDifferences(clusters []ClusterStatus) []string {
 		}
 		if len(in) < len(clusters) {
 			only = append(only, fmt.Sprintf("%s runs in %s only", name, strings.Join(in, ", ")))
+		} else {
+			shared = append(shared, name)
+		}
+	}
+	out = append(out, workloadDifferences(clusters, shared, "mTLS", func(w WorkloadStatus) string { return w.MTLS })...)
+	out = append(out, workloadDifferences(clusters, shared, "authorization", func(w WorkloadStatus) string { return w.Authorization })...)
+	return append(out, only...)
+}
+
+// workloadDifferences says, for the workloads of every cluster, where one property differs:
+// "mTLS of every workload: STRICT in c1; PERMISSIVE in c2", or one line per way it differs,
+// naming the workloads that differ so.
+func workloadDifferences(clusters []ClusterStatus, names []string, what string, value func(WorkloadStatus) string) []string {
+	var ways []string
+	who := map[string][]string{}
+	for _, name := range names {
+		d := differ(clusters, func(s Status) string { w, _ := workloadStatus(s, name); return value(w) })
+		if d == "" {
 			continue
 		}
-		add(name+" mTLS", func(s Status) string { w, _ := workloadStatus(s, name); return w.MTLS })
-		add(name+" authorization", func(s Status) string { w, _ := workloadStatus(s, name); return w.Authorization })
+		if _, ok := who[d]; !ok {
+			ways = append(ways, d)
+		}
+		who[d] = append(who[d], name)
 	}
-	return append(out, only...)
+	out := make([]string, len(ways))
+	for i, d := range ways {
+		subject := strings.Join(who[d], ", ")
+		if len(who[d]) == len(names) && len(names) > 1 {
+			subject = "every workload"
+		}
+		out[i] = fmt.Sprintf("%s of %s: %s", what, subject, d)
+	}
+	return out
 }
 
 // differ is "STRICT in c1, c3; PERMISSIVE in c2" when the clusters' values differ, else "".

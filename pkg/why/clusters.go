@@ -55,15 +55,22 @@ func (p Path) Where() string {
 	case p.From == p.To:
 		return "in " + p.To.ID // its callers from other clusters (AlsoFrom) alike
 	case len(p.AlsoFrom) > 0:
-		return fmt.Sprintf("in %s (callers in %s)", p.To.ID, strings.Join(p.callers(), " and "))
+		return fmt.Sprintf("in %s (callers in %s)", p.To.ID, strings.Join(p.callers(false), " and "))
 	}
 	return fmt.Sprintf("from %s to %s", p.From.ID, p.To.ID)
 }
 
-func (p Path) callers() []string {
-	out := []string{p.From.ID}
+// callers are the clusters of the path's callers, by ID, or (named) by ID and context.
+func (p Path) callers(named bool) []string {
+	name := func(c ClusterRef) string {
+		if named {
+			return c.Name()
+		}
+		return c.ID
+	}
+	out := []string{name(p.From)}
 	for _, c := range p.AlsoFrom {
-		out = append(out, c.ID)
+		out = append(out, name(c))
 	}
 	return out
 }
@@ -74,9 +81,9 @@ func (p Path) heading() string {
 	case p.From == p.To && len(p.AlsoFrom) == 0:
 		return "cluster " + p.To.Name()
 	case p.From == p.To:
-		return fmt.Sprintf("cluster %s, callers in %s alike", p.To.Name(), strings.Join(p.callers(), " and "))
+		return fmt.Sprintf("cluster %s, callers in %s alike", p.To.Name(), strings.Join(p.callers(false), " and "))
 	}
-	return fmt.Sprintf("served in cluster %s, caller in %s", p.To.Name(), strings.Join(p.callers(), " and "))
+	return fmt.Sprintf("served in cluster %s, caller in %s", p.To.Name(), strings.Join(p.callers(true), " and "))
 }
 
 // addPath adds p, or merges it into a path to the same cluster that goes the same way.

@@ -121,3 +121,25 @@ func TestResolveEnds(t *testing.T) {
 		t.Errorf("got %q, %q", noSource, noDestination)
 	}
 }
+
+// The same policy, written otherwise in one cluster, is named as differing; routes that
+// differ between callers' clusters are named when no policy tells.
+func TestExplainClustersNamesWhatDiffers(t *testing.T) {
+	e, w := bookinfo(t, false), bookinfo(t, false)
+	e.AuthorizationPolicies = append(e.AuthorizationPolicies, obj(t, fromProductpage))
+	w.AuthorizationPolicies = append(w.AuthorizationPolicies, obj(t, strings.Replace(fromProductpage, "bookinfo-productpage", "bookinfo-ratings", 1)))
+	text := clusterText(t, ExplainClusters([]ClusterInput{{ClusterRef: east, Input: e}, {ClusterRef: west, Input: w}}))
+	if !strings.Contains(text, "because AuthorizationPolicy shop/from-productpage differs between cluster-east and cluster-west") {
+		t.Errorf("the report does not name the differing policy:\n%s", text)
+	}
+
+	e, w = bookinfo(t, false), bookinfo(t, false)
+	e.Pods = nil // reviews runs in west only: east's caller takes east's routes there
+	e.VirtualServices = append(e.VirtualServices, reviewsRoute(t, `[{match: [{uri: {prefix: /admin}}], route: [{destination: {host: reviews, subset: v1}}]}]`))
+	text = clusterText(t, ExplainClusters([]ClusterInput{{ClusterRef: east, Input: e}, {ClusterRef: west, Input: w}}))
+	for _, want := range []string{"not routable (404 NR) from cluster-east to cluster-west", "because the callers' clusters route it differently: ", "cluster-east: virtualservice shop/reviews none of its 1 http routes matches"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the report does not say %q:\n%s", want, text)
+		}
+	}
+}

@@ -148,6 +148,8 @@ func TestMultiClusterLockdownStatusShowsDifferences(t *testing.T) {
 		"the clusters differ:",
 		"locked down: yes in cluster-east; no in cluster-west",
 		"namespace mTLS: STRICT in cluster-east; not set in cluster-west",
+		"mTLS of every workload: STRICT in cluster-east; PERMISSIVE in cluster-west",
+		"authorization of productpage-v1: allow from cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account in cluster-east; allow all (no ALLOW policy) in cluster-west",
 	} {
 		if !strings.Contains(status.stdout, want) {
 			t.Errorf("status lacks %q:\n%s", want, status)

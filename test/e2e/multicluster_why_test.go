@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/kubectl-mesh/kubectl-mesh/internal/testcluster"
 )
 
 // clusterSeen is an edge of bookinfo's as a proxy reports it in a multi-cluster mesh:
@@ -174,4 +176,54 @@ func TestMultiClusterWhyAndWhatIfGoOnWithoutAnUnreachableCluster(t *testing.T) {
 	if got := whatIfEdges(t, r); !strings.Contains(r.stderr, goneContext) || len(got) != 1 || got[0] != "cluster-east->cluster-east newly-denied" {
 		t.Errorf("what-if with an unreachable cluster: edges %q\n%s", got, r)
 	}
+}
+
+// productpage runs in east only, reviews v3 in west too, where a DENY refuses productpage:
+// why follows east's caller into west and says west's policy decides there; a what-if into a
+// namespace west does not hold replays east alone and says so.
+func TestMultiClusterWhyFollowsCallsAcrossClusters(t *testing.T) {
+	m := meshOfTwo(t)
+	ns := "mc-across"
+	if err := m.East.Fixture.LoadBookinfo(t.Context(), ns); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.West.Fixture.EnsureNamespace(t.Context(), ns, map[string]string{"istio-injection": "enabled"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.West.Fixture.LoadApp(t.Context(), ns, testcluster.Workload{App: "reviews", Version: "v3", ServiceAccount: "bookinfo-reviews", Replicas: 1, Ready: 1}); err != nil {
+		t.Fatal(err)
+	}
+	m.West.apply(t, strings.Replace(mustRead(t, denyProductpage(t, ns)), "deny-productpage", "deny-in-west", 1))
+	r := mustSucceed(t, m.mesh(t, "mesh", "why", "productpage", "reviews", "-n", ns, "--contexts", "east,west"))
+	for _, want := range []string{
+		"=== cluster cluster-east (context east) ===",
+		"=== served in cluster cluster-west (context west), caller in cluster-east (context east) ===",
+		"the clusters differ: allowed in cluster-east; denied (403 at the sidecar) from cluster-east to cluster-west",
+		"because cluster-east lacks AuthorizationPolicy " + ns + "/deny-in-west, which decides from cluster-east to cluster-west",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("why does not say %q:\n%s", want, r)
+		}
+	}
+
+	eastOnly := "mc-east-only"
+	if err := m.East.Fixture.LoadBookinfo(t.Context(), eastOnly); err != nil {
+		t.Fatal(err)
+	}
+	prom := edgesPrometheus(t, clusterSeen(eastOnly, eastID, eastID))
+	r = mustSucceed(t, m.mesh(t, "mesh", "what-if", "-f", denyProductpage(t, eastOnly), "-n", eastOnly, "--contexts", "east,west", "--prometheus-url", prom))
+	for _, want := range []string{"cluster-east (context east): 1 edge replayed", "cluster-west (context west): none of the namespaces replayed is in it", "cluster-east  newly denied"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("what-if does not say %q:\n%s", want, r)
+		}
+	}
+}
+
+func mustRead(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
 }
