@@ -235,6 +235,12 @@ func TestDoctorClusters(t *testing.T) {
 		t.Errorf("the table must show each finding's clusters:\n%s", table)
 	}
 	t.Logf("kubectl mesh doctor -n %s --contexts east,west\n%s%s", driftNamespace, table.stdout, table.stderr)
+	wide := m.mesh(t, "mesh", "doctor", "-n", driftNamespace, "--contexts", "east,west", "-o", "wide")
+	for _, says := range []string{"http[0].route[0].weight (90 vs 50), http[0].route[1].weight (10 vs 50)", "kubectl mesh lockdown " + driftNamespace + " --context west"} {
+		if !strings.Contains(wide.stdout, says) {
+			t.Errorf("-o wide does not say %q:\n%s", says, wide)
+		}
+	}
 
 	t.Run("a cluster that does not answer", func(t *testing.T) { doctorClusterGone(t, m) })
 }
