@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/kubectl/pkg/util/podutils"
 )
 
 // In a multi-primary mesh each cluster's istiod reads its own cluster's config. A request is
@@ -138,12 +139,13 @@ func ExplainClusters(clusters []ClusterInput) ClustersReport {
 		}
 	}
 	for _, d := range destinations {
+		elsewhere := elsewherePods(served, d)
 		// The destination's own cluster first: its callers' way is the one to compare with.
 		for _, s := range append([]ClusterInput{d}, sources...) {
 			if s.NoSource != "" || s.ClusterRef == d.ClusterRef && len(r.Paths) > 0 && r.Paths[len(r.Paths)-1].To == d.ClusterRef {
 				continue
 			}
-			if p, ok := explainPath(s, d, len(served) > 1); ok {
+			if p, ok := explainPath(s, d, elsewhere); ok {
 				r.Paths = addPath(r.Paths, p)
 			}
 		}
@@ -156,7 +158,7 @@ func ExplainClusters(clusters []ClusterInput) ClustersReport {
 // explainPath is the request from s's caller, by s's routes, to d's pods and policies; false
 // when it does not go that way (a caller with no pods enters each cluster alone; a path
 // whose every version is served by other clusters).
-func explainPath(s, d ClusterInput, elsewhere bool) (Path, bool) {
+func explainPath(s, d ClusterInput, elsewhere []corev1.Pod) (Path, bool) {
 	in := d.Input
 	if s.ClusterRef != d.ClusterRef {
 		if len(s.Input.Source.Pods) == 0 || s.NoDestination != "" {
@@ -165,22 +167,39 @@ func explainPath(s, d ClusterInput, elsewhere bool) (Path, bool) {
 		in.Source = s.Input.Source
 		in.VirtualServices, in.Routes, in.DestinationRules = s.Input.VirtualServices, s.Input.Routes, s.Input.DestinationRules
 	}
-	in.ServedElsewhere = elsewhere
+	in.ElsewherePods = elsewhere
 	report := Explain(in)
 	return Path{From: s.ClusterRef, To: d.ClusterRef, Report: report}, report.Verdict != ""
 }
 
-// hasDestinationPods: some running pod here is the destination's (the Service selects it, or
-// it is the destination workload's).
+// hasDestinationPods: some ready pod here is the destination's (the Service selects it, or it
+// is the destination workload's): Istio sends the destination's requests only to ready pods.
 func hasDestinationPods(in Input) bool {
-	if in.Service == nil {
-		return len(in.WorkloadPods) > 0
+	pods := in.WorkloadPods
+	if in.Service != nil {
+		if len(in.Service.Spec.Selector) == 0 {
+			return false
+		}
+		selector := labels.SelectorFromSet(in.Service.Spec.Selector)
+		pods = slices.DeleteFunc(slices.Clone(in.Pods), func(p corev1.Pod) bool { return !selector.Matches(labels.Set(p.Labels)) })
 	}
-	if len(in.Service.Spec.Selector) == 0 {
-		return false
+	return slices.ContainsFunc(pods, func(p corev1.Pod) bool { return p.DeletionTimestamp == nil && podutils.IsPodReady(&p) })
+}
+
+// elsewherePods are the destination's pods in the clusters of served other than d.
+func elsewherePods(served []ClusterInput, d ClusterInput) []corev1.Pod {
+	var out []corev1.Pod
+	for _, c := range served {
+		if c.ClusterRef == d.ClusterRef {
+			continue
+		}
+		if c.Input.Service != nil {
+			out = append(out, c.Input.Pods...)
+		} else {
+			out = append(out, c.Input.WorkloadPods...)
+		}
 	}
-	selector := labels.SelectorFromSet(in.Service.Spec.Selector)
-	return slices.ContainsFunc(in.Pods, func(p corev1.Pod) bool { return selector.Matches(labels.Set(p.Labels)) })
+	return out
 }
 
 // differences say where the paths' verdicts differ, and why where it can tell: a policy that

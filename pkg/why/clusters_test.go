@@ -143,3 +143,14 @@ func TestExplainClustersNamesWhatDiffers(t *testing.T) {
 		}
 	}
 }
+
+// A version ready in no cluster is Envoy's 503 in each, not served elsewhere.
+func TestExplainClustersVersionReadyNowhere(t *testing.T) {
+	e, w := bookinfo(t, false), bookinfo(t, false)
+	e.VirtualServices = append(e.VirtualServices, reviewsRoute(t, `[{route: [{destination: {host: reviews, subset: v3}}]}]`))
+	w.VirtualServices = e.VirtualServices
+	r := ExplainClusters([]ClusterInput{{ClusterRef: east, Input: e}, {ClusterRef: west, Input: w}})
+	if got, want := verdicts(r), "in cluster-east: unroutable, in cluster-west: unroutable"; got != want || r.Paths[0].Report.Response != "503 UH" {
+		t.Errorf("paths %q, want %q (503 UH):\n%s", got, want, clusterText(t, r))
+	}
+}

@@ -97,7 +97,7 @@ func (in Input) follow(t target) (outcome, []Step) {
 		return o, []Step{{Step: "version", Object: t.Name, Detail: t.Missing + ": " + o.response}}
 	}
 	pods, ready := in.podsOf(t)
-	if ready == nil && in.ServedElsewhere {
+	if ready == nil && in.servedElsewhere(t) {
 		return o, []Step{{Step: "version", Object: t.Name, Detail: "no ready pod in this cluster: served by the other clusters' pods"}}
 	}
 	if ready == nil {
@@ -117,6 +117,17 @@ func (in Input) follow(t target) (outcome, []Step) {
 	authz, asteps := in.authorize(ready, mtls, waypoint, waypointPrincipal)
 	authz.target = t
 	return authz, append(steps, asteps...)
+}
+
+// servedElsewhere: another cluster of the mesh has a ready pod of the target.
+func (in Input) servedElsewhere(t target) bool {
+	if len(in.ElsewherePods) == 0 {
+		return false
+	}
+	other := in
+	other.Pods, other.WorkloadPods = in.ElsewherePods, in.ElsewherePods
+	_, ready := other.podsOf(t)
+	return ready != nil
 }
 
 // podsOf are the destination pods a target reaches, and one ready pod to judge by (nil: none

@@ -59,10 +59,10 @@ type Input struct {
 	// Waypoints are the Gateway API Gateways of the namespaces a waypoint may live in.
 	Waypoints []*unstructured.Unstructured
 	Request   Request
-	// ServedElsewhere: other clusters of the mesh run pods of the destination, and Istio
-	// sends a version's requests to them when this cluster has no ready pod of it; such a
-	// version is left to the explanation of those clusters, not called a 503.
-	ServedElsewhere bool
+	// ElsewherePods are the destination's pods in the mesh's other clusters (the namespace's,
+	// or the workload's): Istio sends a version's requests to them when this cluster has no
+	// ready pod of it, so that version is left to those clusters' explanation, not a 503.
+	ElsewherePods []corev1.Pod
 }
 
 // Step is one stage of the request's way, for people and for JSON.
