@@ -9,7 +9,11 @@ import (
 	"sync"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/change"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/istio"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/lockdown"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/mesh"
 )
@@ -284,6 +288,33 @@ func (o *LockdownOptions) outsideMeshOfClusters(ctx context.Context, seen []lock
 	}
 	wg.Wait()
 	return slices.Concat(lists...)
+}
+
+// outsideMesh names the workloads of every namespace of a cluster that are in the mesh
+// neither with a sidecar nor in ambient mode; nil when they cannot be read. Three reads, at
+// once.
+func outsideMesh(ctx context.Context, clients *mesh.Clients) []string {
+	var (
+		pods       *corev1.PodList
+		namespaces *corev1.NamespaceList
+		podsErr    error
+		mc         istio.MeshConfig
+		wg         sync.WaitGroup
+	)
+	wg.Go(func() { pods, podsErr = clients.Core.Pods(metav1.NamespaceAll).List(ctx, metav1.ListOptions{}) })
+	wg.Go(func() { namespaces, _ = clients.Core.Namespaces().List(ctx, metav1.ListOptions{}) })
+	wg.Go(func() { mc, _ = clients.MeshConfig(ctx) })
+	wg.Wait()
+	if podsErr != nil {
+		return nil
+	}
+	labels := map[string]map[string]string{}
+	if namespaces != nil {
+		for _, ns := range namespaces.Items {
+			labels[ns.Name] = ns.Labels
+		}
+	}
+	return lockdown.OutsideMesh(pods.Items, labels, mc.RootNamespace)
 }
 
 // prefixed names the cluster in each of its warnings.
