@@ -1,11 +1,16 @@
 package doctor
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
+	"github.com/kubectl-mesh/kubectl-mesh/internal/golden"
 	"github.com/kubectl-mesh/kubectl-mesh/internal/manifest"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/istio"
 )
@@ -213,5 +218,52 @@ func TestCheckClustersReport(t *testing.T) {
 	}
 	if f := Unreachable(gone, "x"); !strings.Contains(f.Fix, "kubectl --context gone") {
 		t.Errorf("unreachable fix: %s", f.Fix)
+	}
+}
+
+// TestDriftReportGolden renders two clusters with one drift of each kind, as a table, wide,
+// and JSON.
+func TestDriftReportGolden(t *testing.T) {
+	var clusters []ClusterInput
+	for _, name := range []string{"east", "west"} {
+		data, err := os.ReadFile("testdata/drift." + name + ".in.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := clusterOf(t, "cluster-"+name, strings.Split(string(data), "\n---\n")...)
+		if name == "west" {
+			c.Input.Mesh = istio.MeshConfig{RootNamespace: "istio-system", TrustDomain: "west.example", MeshID: "mesh-west"}
+		}
+		clusters = append(clusters, c)
+	}
+	report := NewReport("shop", CheckClusters(clusters))
+	report.Clusters = []Cluster{clusters[0].Cluster, clusters[1].Cluster}
+	var table, wide bytes.Buffer
+	if err := WriteTable(&table, report, false); err != nil {
+		t.Fatal(err)
+	}
+	golden.Compare(t, "testdata/drift.table", table.String())
+	for i, line := range strings.Split(table.String(), "\n") {
+		if n := utf8.RuneCountInString(line); n > 200 {
+			t.Errorf("table line %d is %d columns wide, more than a terminal's 200: %q", i+1, n, line)
+		}
+	}
+	if err := WriteTable(&wide, report, true); err != nil {
+		t.Fatal(err)
+	}
+	golden.Compare(t, "testdata/drift.wide", wide.String())
+	out, err := json.MarshalIndent(report, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden.Compare(t, "testdata/drift.json", string(out)+"\n")
+	checks := map[string]bool{}
+	for _, f := range report.Findings {
+		checks[f.Check] = true
+	}
+	for _, check := range []string{CheckDriftVersion, CheckDriftMesh, CheckDriftNetwork, CheckEastWest, CheckDriftLockdown, CheckDriftRoute, CheckDriftWaypoint} {
+		if !checks[check] {
+			t.Errorf("the layout trips no %s finding", check)
+		}
 	}
 }

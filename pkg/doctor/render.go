@@ -48,6 +48,10 @@ func (r Report) Fails(threshold Severity) bool {
 // 200 columns with the others); -o wide shows why and the fix in full.
 const summaryWidth = 90
 
+// clusterSummaryWidth is summaryWidth beside a CLUSTER column (two cluster IDs wide), so
+// that the row still fits.
+const clusterSummaryWidth = 65
+
 // WriteTable prints one row per finding and a summary line: with wide, WHY and FIX in full;
 // otherwise WHY cut to summaryWidth.
 func WriteTable(w io.Writer, r Report, wide bool) error {
@@ -63,9 +67,9 @@ func WriteTable(w io.Writer, r Report, wide bool) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
-	clusterColumn := ""
+	clusterColumn, width := "", summaryWidth
 	if len(r.Clusters) > 0 {
-		clusterColumn = "CLUSTER\t"
+		clusterColumn, width = "CLUSTER\t", clusterSummaryWidth
 	}
 	if wide {
 		fmt.Fprintf(tw, "SEVERITY\tCHECK\t%sNAMESPACE\tOBJECT\tWHY\tFIX\n", clusterColumn)
@@ -79,7 +83,7 @@ func WriteTable(w io.Writer, r Report, wide bool) error {
 		if wide {
 			fmt.Fprintf(tw, "%s\t%s\t%s%s\t%s/%s\t%s\t%s\n", f.Severity, f.Check, clusterColumn, f.Object.namespaceColumn(), f.Object.Kind, f.Object.Name, f.Why, f.Fix)
 		} else {
-			fmt.Fprintf(tw, "%s\t%s\t%s%s\t%s/%s\t%s\n", f.Severity, f.Check, clusterColumn, f.Object.namespaceColumn(), f.Object.Kind, f.Object.Name, shorten(f.Why, summaryWidth))
+			fmt.Fprintf(tw, "%s\t%s\t%s%s\t%s/%s\t%s\n", f.Severity, f.Check, clusterColumn, f.Object.namespaceColumn(), f.Object.Kind, f.Object.Name, shorten(f.Why, width))
 		}
 	}
 	if err := tw.Flush(); err != nil {
