@@ -257,3 +257,56 @@ func TestMultiClusterLockdownUnreachableCluster(t *testing.T) {
 		}
 	}
 }
+
+// editorReadsLockdownInput lets user editor read, in every namespace of a cluster, all that a
+// lockdown reads, and write nothing.
+const editorReadsLockdownInput = `apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: mc-lockdown-reader}
+rules:
+- apiGroups: [""]
+  resources: [namespaces, pods, services, configmaps]
+  verbs: [get, list]
+- apiGroups: [apps]
+  resources: [deployments]
+  verbs: [get, list]
+- apiGroups: [security.istio.io, networking.istio.io, gateway.networking.k8s.io]
+  resources: ["*"]
+  verbs: [get, list]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: mc-lockdown-editor-reads}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: mc-lockdown-reader}
+subjects: [{kind: User, name: editor, apiGroup: rbac.authorization.k8s.io}]
+`
+
+// In west the user may read but not create AuthorizationPolicies: the lockdown is refused
+// there, and east, written first, is put back exactly as it was.
+func TestMultiClusterLockdownSecondClusterForbids(t *testing.T) {
+	t.Parallel()
+	m := meshOfTwo(t)
+	ns := m.exposedBookinfoInBoth(t, "mc-lockdown-forbidden")
+	m.West.apply(t, editorReadsLockdownInput)
+	eastBefore, westBefore := m.East.lockdownState(t, ns), m.West.lockdownState(t, ns)
+	r := m.mesh(t, "mesh", "lockdown", ns, "--contexts", "east,west-editor")
+	if r.code != 1 {
+		t.Fatalf("exit %d, want 1:\n%s", r.code, r)
+	}
+	assertNoStackTrace(t, r)
+	for _, want := range []string{
+		"lockdown mc-lockdown-forbidden failed in cluster cluster-west (context west-editor); every cluster is as it was:",
+		`User "editor" cannot create resource "authorizationpolicies"`,
+		"cluster cluster-east (context east): written, then reverted because cluster-west failed",
+	} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("the message lacks %q:\n%s", want, r)
+		}
+	}
+	if got := m.East.lockdownState(t, ns); got != eastBefore {
+		t.Errorf("east is not as it was:\n%s\nwant:\n%s", got, eastBefore)
+	}
+	if got := m.West.lockdownState(t, ns); got != westBefore {
+		t.Errorf("west changed:\n%s\nwant:\n%s", got, westBefore)
+	}
+}
