@@ -84,15 +84,16 @@ func noPathError(inputs []why.ClusterInput) error {
 	lines := make([]string, len(inputs))
 	for i, in := range inputs {
 		var lacks []string
-		for _, l := range []string{in.NoSource, in.NoDestination} {
-			if l != "" {
-				lacks = append(lacks, l)
-			}
+		if in.NoSource != "" {
+			lacks = append(lacks, "SOURCE: "+in.NoSource)
+		}
+		if in.NoDestination != "" {
+			lacks = append(lacks, "DESTINATION: "+in.NoDestination)
 		}
 		if len(lacks) == 0 {
-			lacks = []string{"holds both ends, but no path was found"}
+			lacks = []string{"runs the caller, but the destination's pods are in none of the clusters read"}
 		}
-		lines[i] = fmt.Sprintf("  cluster %s: SOURCE/DESTINATION: %s", in.Name(), strings.Join(lacks, "; "))
+		lines[i] = fmt.Sprintf("  cluster %s: %s", in.Name(), strings.Join(lacks, "; "))
 	}
 	return fmt.Errorf("no cluster of --contexts both runs the caller and reaches the destination:\n%s", strings.Join(lines, "\n"))
 }

@@ -227,3 +227,15 @@ func mustRead(t *testing.T, path string) string {
 	}
 	return string(data)
 }
+
+// A caller no cluster runs is an error that says, per cluster, what it lacks.
+func TestMultiClusterWhyNamesWhatEachClusterLacks(t *testing.T) {
+	m := meshOfTwo(t)
+	ns := m.bookinfoInBoth(t, "mc-why-missing")
+	r := m.mesh(t, "mesh", "why", "nosuch", "reviews", "-n", ns, "--contexts", "east,west")
+	for _, want := range []string{"cluster cluster-east (context east): SOURCE: no running pod of nosuch in namespace " + ns, "cluster cluster-west (context west): SOURCE"} {
+		if r.code != 1 || !strings.Contains(r.stderr, want) {
+			t.Errorf("why with a caller in no cluster does not say %q:\n%s", want, r)
+		}
+	}
+}
