@@ -97,7 +97,7 @@ func TestDoctorClustersDrift(t *testing.T) {
 
 // A cluster that cannot be reached is an error finding, and the others are checked.
 func TestDoctorClustersUnreachable(t *testing.T) {
-	stdout, stderr, code := run(newDoctorClusters(t, "1.24.2"), "doctor", "-A", "--contexts", "fake,nowhere")
+	stdout, stderr, code := run(newDoctorClusters(t, "1.24.2"), "doctor", "-A", "--contexts", "fake,nowhere", "-o", "wide")
 	if code != 1 || !strings.Contains(stdout, "cluster nowhere was not checked: context \"nowhere\" is not in the kubeconfig") ||
 		!strings.Contains(stdout, "ops-planning") || strings.Contains(stderr, ".go:") {
 		t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
