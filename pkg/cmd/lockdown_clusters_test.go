@@ -196,3 +196,48 @@ func TestLockdownContextsUndo(t *testing.T) {
 		t.Errorf("east keeps %v, west %v", ourObjects(t, east), ourObjects(t, west))
 	}
 }
+
+// An undo that fails in west puts east's lockdown back: every cluster stays locked down.
+func TestLockdownContextsUndoFailingInOneClusterRestoresTheOther(t *testing.T) {
+	root, east, west := twoLockdownClusters(t)
+	if _, stderr, code := run(root, "lockdown", "shop", "--contexts", "east,west"); code != 0 {
+		t.Fatal(stderr)
+	}
+	west.dynamic.PrependReactor("delete", "peerauthentications", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, errors.New("injected fault")
+	})
+	_, stderr, code := run(root, "lockdown", "shop", "--contexts", "east,west", "--undo")
+	if code != 1 || !strings.Contains(stderr, "lockdown --undo shop failed in cluster cluster-west (context west); every cluster is as it was:") {
+		t.Errorf("exit %d:\n%s", code, stderr)
+	}
+	if len(ourObjects(t, east)) != 3 || len(ourObjects(t, west)) != 3 {
+		t.Errorf("east has %v, west has %v", ourObjects(t, east), ourObjects(t, west))
+	}
+}
+
+// Each cluster is planned on its own policies: an ALLOW policy of west's decides for app0 there
+// (lockdown never widens it), while east gets lockdown's own.
+func TestLockdownContextsPlanEachClusterOnItsOwnPolicies(t *testing.T) {
+	root, _, west := twoLockdownClusters(t)
+	allow := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "security.istio.io/v1", "kind": "AuthorizationPolicy",
+		"metadata": map[string]any{"name": "team-allow", "namespace": "shop"},
+		"spec": map[string]any{"selector": map[string]any{"matchLabels": map[string]any{"app": "app0"}}, "action": "ALLOW",
+			"rules": []any{map[string]any{"from": []any{map[string]any{"source": map[string]any{"namespaces": []any{"shop"}}}}}}},
+	}}
+	gvr := schema.GroupVersionResource{Group: "security.istio.io", Version: "v1", Resource: "authorizationpolicies"}
+	if err := west.dynamic.Tracker().Create(gvr, allow, "shop"); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, code := run(root, "lockdown", "shop", "--contexts", "east,west", "--dry-run")
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, stderr)
+	}
+	eastPart, westPart, _ := strings.Cut(stdout, "==> cluster cluster-west (context west) <==")
+	if !strings.Contains(eastPart, "authorizationpolicy/kubectl-mesh-allow-app0-v1 created (dry run)") ||
+		strings.Contains(westPart, "kubectl-mesh-allow-app0-v1") ||
+		!strings.Contains(westPart, "app0-v1 <- unchanged: its own ALLOW policies decide, as before (shop/team-allow)") ||
+		!strings.Contains(westPart, "Not admitted, because that would allow what is denied today") {
+		t.Errorf("stdout:\n%s", stdout)
+	}
+}
