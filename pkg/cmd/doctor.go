@@ -43,11 +43,15 @@ parallel, and the clusters are compared; each finding names its clusters (CLUSTE
                      clusters on one cluster ID
   drift-version      istiod versions (image tags) or revisions that differ
   drift-mesh-config  trust domain, mesh ID or root namespace that differ
-  drift-network      networks that differ; east-west-gateway: such a cluster without one
+  drift-network      networks (topology.istio.io/network) that differ
+  east-west-gateway  a cluster on a network of its own without an east-west gateway
   drift-lockdown     a namespace locked down (STRICT mTLS, default deny) in some clusters only
   drift-route        VirtualServices, DestinationRules, HTTPRoutes that differ between
                      primaries, or that some lack (each primary's istiod reads its own)
   drift-waypoint     a waypoint in some of its namespace's clusters only
+
+Namespaces are compared where several clusters hold them (namespace sameness); what the
+clusters must agree on is reported whatever the scope.
 
 Findings are about objects in the namespace (-n, or the kubeconfig's), or everywhere with -A;
 install problems, which break every namespace, are reported whatever the scope. It only reads.
