@@ -250,3 +250,54 @@ func TestCanaryContextsUnreachableCluster(t *testing.T) {
 		t.Errorf("status with a cluster gone:\n%s", status)
 	}
 }
+
+// versionRequests are the request rates by version and code a cluster's Prometheus answers
+// --auto with (10 per second each): v2's answered with v2Code.
+func versionRequests(v2Code string) []series {
+	return []series{
+		{labels: map[string]string{"destination_version": "v1", "response_code": "200"}, value: 10},
+		{labels: map[string]string{"destination_version": "v2", "response_code": v2Code}, value: 10},
+	}
+}
+
+// --auto over both clusters: each step written in both, judged on both clusters' figures
+// summed; west's errors alone fail the canary, and both clusters roll back; once west is
+// healthy, the canary is promoted in both.
+func TestCanaryContextsAutoStepsEveryCluster(t *testing.T) {
+	t.Parallel()
+	m := meshOfTwo(t)
+	ns := m.bookinfoInBoth(t, "mc-canary-auto")
+	m.both(t, "applying reviews", func(c *meshCluster) error { c.apply(t, fmt.Sprintf(reviewsAllV1, ns)); return nil })
+	east, west := newAmbientPrometheus(t), newAmbientPrometheus(t)
+	east.requests.Store(versionRequests("200"))
+	west.requests.Store(versionRequests("503"))
+	args := []string{"mesh", "canary", "reviews", "-n", ns, "--auto", "--steps", "50,100", "--interval", "1s", "--min-requests", "1", "--max-error-rate", "10",
+		"--contexts", "east,west", "--prometheus-url", "cluster-east=" + east.URL, "--prometheus-url", "west=" + west.URL}
+
+	r := m.mesh(t, args...)
+	t.Logf("--auto, west failing:\n%s", r)
+	for _, want := range []string{
+		"step 1/2: reviews: v1 50%, v2 50% (was v1 100%), in every cluster; holding 1s",
+		"v2 over 1s: 20.00 req/s, errors 50.0%",
+		"rolled back to v1, in every cluster",
+	} {
+		if r.code != 1 || !strings.Contains(r.stdout, want) {
+			t.Errorf("stdout lacks %q (exit %d)", want, r.code)
+		}
+	}
+	for _, c := range []*meshCluster{m.East, m.West} {
+		assertCanaryWeightsIn(t, c, ns, "reviews", "v1 100")
+		assertNoCanaryRecordIn(t, c, ns, "reviews")
+	}
+
+	west.requests.Store(versionRequests("200"))
+	r = m.mesh(t, args...)
+	t.Logf("--auto, both healthy:\n%s", r)
+	if r.code != 0 || !strings.Contains(r.stdout, "all 2 steps passed: reviews: v2 100% (was v1 0%, v2 100%); v2 promoted, now stable, in every cluster") {
+		t.Errorf("want the canary promoted in both clusters:\n%s", r)
+	}
+	for _, c := range []*meshCluster{m.East, m.West} {
+		assertCanaryWeightsIn(t, c, ns, "reviews", "v2 100")
+		c.assertCanaryAnalyzeClean(t, ns)
+	}
+}
