@@ -59,6 +59,9 @@ func (o *LockdownOptions) runClusters(ctx context.Context) error {
 	if err := o.applyClusters(ctx, namespace, parts); err != nil {
 		return err
 	}
+	for _, p := range parts {
+		o.warn(prefixed(p.cluster, p.plan.Warnings)...)
+	}
 	if err := o.printClusters(parts); err != nil {
 		return err
 	}

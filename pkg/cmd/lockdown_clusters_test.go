@@ -241,3 +241,18 @@ func TestLockdownContextsPlanEachClusterOnItsOwnPolicies(t *testing.T) {
 		t.Errorf("stdout:\n%s", stdout)
 	}
 }
+
+// What a plan warns about is said, naming the cluster it is about.
+func TestLockdownContextsWarnNamingTheCluster(t *testing.T) {
+	root, _, west := twoLockdownClusters(t)
+	plain := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "legacy-0", Namespace: "shop", Labels: map[string]string{"app": "legacy"}},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "legacy"}}}}
+	if _, err := west.kube.CoreV1().Pods("shop").Create(t.Context(), plain, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, code := run(root, "lockdown", "shop", "--contexts", "east,west", "--force")
+	if code != 0 || !strings.Contains(stderr, "warning: cluster cluster-west (context west): 1 pods in namespace shop have no istio-proxy sidecar") ||
+		strings.Contains(stderr, "cluster cluster-east (context east): 1 pods") {
+		t.Errorf("exit %d:\n%s", code, stderr)
+	}
+}
