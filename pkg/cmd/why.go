@@ -55,8 +55,9 @@ that cluster's routes, to the destination's pods in each cluster that runs them,
 that cluster's policies; each way is shown under a heading naming its clusters (those that go
 the same way step for step, once), then whether the verdicts differ and which policy a cluster
 lacks or holds otherwise. A cluster that does not answer is named, the others explained.
-Not modelled: locality and failover weights, east-west gateways and network addresses, and
-what Prometheus saw of the edge.`
+Not modelled: locality and failover weights, east-west gateways and network addresses,
+ambient waypoints across clusters (the destination cluster's is taken), and what Prometheus
+saw of the edge.`
 
 const whyExample = `  # Why does productpage get 403 from reviews?
   kubectl mesh why productpage reviews -n bookinfo --method GET --path /reviews/0

@@ -31,6 +31,10 @@ func (o *WhyOptions) runClusters(ctx context.Context) error {
 	for i := range inputs {
 		inputs[i].Input.Request = req
 	}
+	if o.prom.given() {
+		// Said, not silently dropped: the edge's telemetry is read with one cluster only.
+		o.warn("with --contexts, what Prometheus saw of the edge is not shown: --prometheus-url is not read")
+	}
 	report := why.ExplainClusters(inputs)
 	if len(report.Paths) == 0 {
 		return noPathError(inputs)

@@ -333,7 +333,7 @@ func WriteClustersText(out io.Writer, r ClustersReport, req Request) error {
 	for _, n := range r.Notes {
 		fmt.Fprintf(out, "note: %s\n", n)
 	}
-	_, err := fmt.Fprintln(out, "not modelled: locality and failover weights between clusters, east-west gateways, multi-network addresses; each path is judged by its clusters' objects alone")
+	_, err := fmt.Fprintln(out, "not modelled: locality and failover weights between clusters, east-west gateways, multi-network addresses, ambient waypoints across clusters (the destination cluster's is taken); each path is judged by its clusters' objects alone")
 	return err
 }
 
