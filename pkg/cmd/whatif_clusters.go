@@ -41,6 +41,9 @@ func (o *WhatIfOptions) runClusters(ctx context.Context) error {
 	wg.Go(func() { inputs = o.readClustersInput(ctx, clusters, scope) })
 	wg.Go(func() { observed, promErr = o.observedAcross(ctx, clusters, promScope) })
 	wg.Wait()
+	if len(inputs) == 0 {
+		return fmt.Errorf("no cluster of --contexts could be read: see the warnings above")
+	}
 	all := false
 	for _, in := range inputs {
 		all = all || slices.Contains(scope, in.Cluster.Mesh.RootNamespace) && in.Note == ""
@@ -134,8 +137,8 @@ func readWhatIfCluster(ctx context.Context, c mesh.Cluster, scope []string) (wha
 func (o *WhatIfOptions) observedAcross(ctx context.Context, clusters []mesh.Cluster, namespaces []string) ([]whatif.Observation, error) {
 	type source struct {
 		url     string
-		cluster mesh.Cluster // whose own Prometheus; zero for a URL shared by clusters
-		shared  bool
+		cluster mesh.Cluster // the first cluster it serves, whose clients may find it
+		shared  bool         // it serves several clusters (or the whole mesh)
 	}
 	var sources []source
 	for _, c := range clusters {
@@ -145,7 +148,8 @@ func (o *WhatIfOptions) observedAcross(ctx context.Context, clusters []mesh.Clus
 			sources[i].shared = true
 			continue
 		}
-		sources = append(sources, source{url: url, cluster: c})
+		// One URL for the whole mesh names each edge's cluster; a cluster's own holds its edges.
+		sources = append(sources, source{url: url, cluster: c, shared: given && !o.prom.perCluster()})
 	}
 	found := make([][]whatif.Observation, len(sources))
 	errs := make([]error, len(sources))
@@ -167,7 +171,7 @@ func (o *WhatIfOptions) observedAcross(ctx context.Context, clusters []mesh.Clus
 		if errs[i] != nil {
 			where := fmt.Sprintf("Prometheus of %s", s.cluster)
 			if s.shared {
-				where = "Prometheus " + s.url
+				where = "Prometheus " + redactEntry(s.url) // never the URL's password
 			}
 			failed = append(failed, fmt.Errorf("%s: %w", where, errs[i]))
 		}

@@ -92,3 +92,13 @@ func TestWhatIfContextsPrometheusPerCluster(t *testing.T) {
 		t.Errorf("edges and clusters %s:\n%s", got, stdout)
 	}
 }
+
+// One Prometheus for the mesh that does not answer: the error names it, without the password
+// its URL holds.
+func TestWhatIfContextsGlobalPrometheusDown(t *testing.T) {
+	root, _, _ := twoWhyClusters(t, false)
+	_, stderr, code := run(root, "what-if", "-f", denyApp1(t), "--contexts", "east,west", "--prometheus-url", "http://user:secret@127.0.0.1:1")
+	if code != 1 || !strings.Contains(stderr, "could not read it") || strings.Contains(stderr, "secret") {
+		t.Errorf("exit %d, want 1 naming the Prometheus without its password:\n%s", code, stderr)
+	}
+}
