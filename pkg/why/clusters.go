@@ -131,7 +131,13 @@ func ExplainClusters(clusters []ClusterInput) ClustersReport {
 		}
 	}
 	if len(served) > 0 {
-		destinations = served // a cluster without pods of the destination sends it elsewhere
+		// A cluster without ready pods of the destination sends its requests to the others'.
+		for _, d := range destinations {
+			if !slices.ContainsFunc(served, func(c ClusterInput) bool { return c.ClusterRef == d.ClusterRef }) {
+				r.Notes = append(r.Notes, fmt.Sprintf("%s runs no ready pod of the destination: its callers' requests are served in the other clusters", d.Name()))
+			}
+		}
+		destinations = served
 	}
 	for _, s := range sources {
 		if s.NoDestination != "" && s.Input.Service == nil && len(served) > 0 {
@@ -150,8 +156,9 @@ func ExplainClusters(clusters []ClusterInput) ClustersReport {
 			}
 		}
 	}
-	r.Differences = differences(r.Paths, clusters)
-	r.Differ = len(r.Differences) > 0
+	if d := differences(r.Paths, clusters); len(d) > 0 {
+		r.Differences, r.Differ = d, true
+	}
 	return r
 }
 

@@ -1,6 +1,7 @@
 package why
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -73,6 +74,9 @@ func TestExplainClustersAgreeing(t *testing.T) {
 	if text := clusterText(t, r); r.Differ || !strings.Contains(text, "every cluster agrees: allowed") {
 		t.Errorf("want agreement:\n%s", text)
 	}
+	if data, _ := json.Marshal(r); !strings.Contains(string(data), `"differ":false,"differences":[],"notes":[]`) {
+		t.Errorf("JSON of an agreement: %s", data)
+	}
 }
 
 // The caller runs in east only, the destination's pods in west only: one path, east's caller
@@ -86,8 +90,12 @@ func TestExplainClustersAcrossClusters(t *testing.T) {
 		{ClusterRef: east, Input: e},
 		{ClusterRef: west, Input: w, NoSource: "no running pod of productpage-v1 in namespace shop"},
 	})
+	text := clusterText(t, r)
 	if got, want := verdicts(r), "from cluster-east to cluster-west: denied"; got != want {
-		t.Errorf("paths %q, want %q:\n%s", got, want, clusterText(t, r))
+		t.Errorf("paths %q, want %q:\n%s", got, want, text)
+	}
+	if !strings.Contains(text, "note: cluster-east (context east) runs no ready pod of the destination: its callers' requests are served in the other clusters") {
+		t.Errorf("the report does not say east serves none:\n%s", text)
 	}
 }
 
