@@ -120,6 +120,11 @@ func (o *LockdownOptions) planClusters(ctx context.Context, namespace string, cl
 	if err := namedErrors(clusters, planErrs); err != nil {
 		return nil, fmt.Errorf("lockdown %s stops before writing anything in any cluster:\n%w", namespace, err)
 	}
+	plans := make([]*lockdown.Plan, len(parts))
+	for i, p := range parts {
+		plans[i] = p.plan
+	}
+	lockdown.LocalVerdicts(plans)
 	return parts, nil
 }
 

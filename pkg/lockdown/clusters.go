@@ -32,6 +32,35 @@ func MergeObservations(lists ...[]Observation) []Observation {
 	return out
 }
 
+// LocalVerdicts leaves in each cluster's plan the observed edges into the workloads that run
+// there: every cluster keeps the callers seen in any, but an edge is shown where its
+// destination runs, not as "no running workload" in the clusters where it does not. An edge
+// into a workload that runs in no cluster is shown once, in the first plan.
+func LocalVerdicts(plans []*Plan) {
+	covered := map[Observation]bool{}
+	for _, p := range plans {
+		for _, v := range p.Observed {
+			if v.Why != notCovered {
+				covered[v.Observation] = true
+			}
+		}
+	}
+	shown := map[Observation]bool{}
+	for _, p := range plans {
+		var kept []Verdict
+		for _, v := range p.Observed {
+			if v.Why == notCovered {
+				if covered[v.Observation] || shown[v.Observation] {
+					continue
+				}
+				shown[v.Observation] = true
+			}
+			kept = append(kept, v)
+		}
+		p.Observed = kept
+	}
+}
+
 // ClusterStatus is one cluster's status of a namespace, named as Istio and kubeconfig name
 // the cluster.
 type ClusterStatus struct {

@@ -55,3 +55,16 @@ func TestStatusDifferences(t *testing.T) {
 		t.Errorf("output:\n%s", b.String())
 	}
 }
+
+// An edge is shown in the plan of the cluster where its destination runs; one into a workload
+// that runs nowhere, once.
+func TestLocalVerdicts(t *testing.T) {
+	v2 := Observation{DestinationApp: "reviews", DestinationVersion: "v2", SourcePrincipal: "cluster.local/ns/shop/sa/productpage", MTLS: true, Protocol: "http"}
+	gone := Observation{DestinationApp: "legacy", MTLS: true, Protocol: "http"}
+	east := &Plan{Observed: []Verdict{{Observation: v2, Workload: "reviews-v2", Allowed: true, Why: "allowed: seen in traffic"}, {Observation: gone, Workload: "legacy", Why: notCovered}}}
+	west := &Plan{Observed: []Verdict{{Observation: v2, Workload: "reviews", Why: notCovered}, {Observation: gone, Workload: "legacy", Why: notCovered}}}
+	LocalVerdicts([]*Plan{east, west})
+	if len(east.Observed) != 2 || len(west.Observed) != 0 {
+		t.Errorf("east shows %+v\nwest shows %+v", east.Observed, west.Observed)
+	}
+}

@@ -129,6 +129,9 @@ func (p *Plan) observedCallers(observed []Observation, outsideMesh []string) (pl
 	return plaintext
 }
 
+// notCovered is the verdict on an edge into a workload that does not run in the namespace.
+const notCovered = "no running workload: not covered"
+
 // Verdicts says, for every observed edge into the namespace, whether the planned lockdown
 // lets it through, as the evaluator reads the policies in force afterwards.
 func (p *Plan) Verdicts(in Input, observed []Observation) []Verdict {
@@ -136,7 +139,7 @@ func (p *Plan) Verdicts(in Input, observed []Observation) []Verdict {
 	for _, o := range observed {
 		targets := workloadsOfObservation(p.Workloads, o)
 		if len(targets) == 0 {
-			out = append(out, Verdict{Observation: o, Workload: o.DestinationApp, Why: "no running workload: not covered"})
+			out = append(out, Verdict{Observation: o, Workload: o.DestinationApp, Why: notCovered})
 		}
 		for _, w := range targets {
 			out = append(out, p.verdict(in, o, w))
