@@ -89,14 +89,25 @@ type clusterStatuses struct {
 	Clusters []lockdown.ClusterStatus `json:"clusters"`
 	// Differences say where the clusters differ; none when they agree.
 	Differences []string `json:"differences"`
+	// NotRead are the clusters that did not answer or whose namespace could not be read, each
+	// with why: they are not compared.
+	NotRead []string `json:"notRead"`
 }
 
 // statusClusters prints each cluster's status of the namespace and where they differ. A
 // cluster that does not answer, or whose namespace cannot be read, is named and left out.
 func (o *LockdownOptions) statusClusters(ctx context.Context) error {
-	clusters, err := o.readableClusters(ctx)
+	clusters, down, err := o.connectClusters(ctx)
 	if err != nil {
 		return err
+	}
+	if len(clusters) == 0 {
+		return joinClusterErrors("no cluster of --contexts answered", down)
+	}
+	notRead := []string{}
+	for _, e := range down {
+		o.warn(fmt.Sprintf("%s; going on with the other clusters", mesh.Explain(e)))
+		notRead = append(notRead, mesh.Explain(e).Error())
 	}
 	namespace, err := o.chosenNamespace()
 	if err != nil {
@@ -119,6 +130,7 @@ func (o *LockdownOptions) statusClusters(ctx context.Context) error {
 		o.warn(warnings[i]...)
 		if errs[i] != nil {
 			o.warn(fmt.Sprintf("%s: %v; going on with the other clusters", c, mesh.Explain(errs[i])))
+			notRead = append(notRead, fmt.Sprintf("%s: %v", c, mesh.Explain(errs[i])))
 			continue
 		}
 		read = append(read, statuses[i])
@@ -126,10 +138,19 @@ func (o *LockdownOptions) statusClusters(ctx context.Context) error {
 	if len(read) == 0 {
 		return fmt.Errorf("no cluster of --contexts could be read: %w", namedErrors(clusters, errs))
 	}
-	if o.Output == "" {
-		return lockdown.WriteClusterStatuses(o.streams.Out, read, func(s lockdown.ClusterStatus) string {
-			return clusterHeading(mesh.Cluster{ID: s.Cluster, Context: s.Context})
-		})
+	if o.Output != "" {
+		return output.PrintValue(o.streams.Out, o.Output, clusterStatuses{Clusters: read, Differences: lockdown.StatusDifferences(read), NotRead: notRead})
 	}
-	return output.PrintValue(o.streams.Out, o.Output, clusterStatuses{Clusters: read, Differences: lockdown.StatusDifferences(read)})
+	err = lockdown.WriteClusterStatuses(o.streams.Out, read, func(s lockdown.ClusterStatus) string {
+		return clusterHeading(mesh.Cluster{ID: s.Cluster, Context: s.Context})
+	})
+	if len(notRead) > 0 && err == nil {
+		// Said beside the comparison too: "the clusters agree" is about those read.
+		fmt.Fprintln(o.streams.Out, "\nnot compared (could not be read):")
+		for _, why := range notRead {
+			first, _, _ := strings.Cut(why, "\n")
+			fmt.Fprintf(o.streams.Out, "  %s\n", first)
+		}
+	}
+	return err
 }

@@ -155,6 +155,14 @@ func TestLockdownContextsUnreachable(t *testing.T) {
 			t.Errorf("%v: exit %d\n%s\n%s", args, code, stdout, stderr)
 		}
 	}
+	stdout, _, _ := run(root, "lockdown", "shop", "--contexts", "east,gone", "--status")
+	if !strings.Contains(stdout, "\nnot compared (could not be read):\n  context \"gone\" is not in the kubeconfig") {
+		t.Errorf("--status does not say which cluster it did not compare:\n%s", stdout)
+	}
+	stdout, _, _ = run(root, "lockdown", "shop", "--contexts", "east,gone", "--status", "-o", "json")
+	if !strings.Contains(stdout, `"notRead": [`+"\n"+`    "context \"gone\" is not in the kubeconfig"`) {
+		t.Errorf("-o json does not list the cluster not read:\n%s", stdout)
+	}
 	if n := writes(east); n != 0 {
 		t.Errorf("%d writes in east", n)
 	}

@@ -256,6 +256,10 @@ func TestMultiClusterLockdownUnreachableCluster(t *testing.T) {
 			t.Errorf("%v does not go on with east, or does not name gone:\n%s", args, r)
 		}
 	}
+	status := mustSucceed(t, m.mesh(t, "mesh", "lockdown", ns, "--contexts", "east,"+goneContext, "--status"))
+	if !strings.Contains(status.stdout, "\nnot compared (could not be read):\n  cluster gone: cannot reach the API server") {
+		t.Errorf("--status does not say it did not compare gone:\n%s", status)
+	}
 }
 
 // editorReadsLockdownInput lets user editor read, in every namespace of a cluster, all that a
