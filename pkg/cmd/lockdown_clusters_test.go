@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -262,5 +263,25 @@ func TestLockdownContextsWarnNamingTheCluster(t *testing.T) {
 	if code != 0 || !strings.Contains(stderr, "warning: cluster cluster-west (context west): 1 pods in namespace shop have no istio-proxy sidecar") ||
 		strings.Contains(stderr, "cluster cluster-east (context east): 1 pods") {
 		t.Errorf("exit %d:\n%s", code, stderr)
+	}
+}
+
+// A conflict in west (someone wrote a policy since it was read) re-reads and re-plans west
+// alone, and the lockdown goes through in both.
+func TestLockdownContextsConflictReplansThatCluster(t *testing.T) {
+	root, east, west := twoLockdownClusters(t)
+	conflicts := 0
+	west.dynamic.PrependReactor("create", "peerauthentications", func(k8stesting.Action) (bool, runtime.Object, error) {
+		if conflicts++; conflicts == 1 {
+			return true, nil, apierrors.NewConflict(schema.GroupResource{Group: "security.istio.io", Resource: "peerauthentications"}, "default", errors.New("changed"))
+		}
+		return false, nil, nil
+	})
+	_, stderr, code := run(root, "lockdown", "shop", "--contexts", "east,west")
+	if code != 0 || conflicts != 2 {
+		t.Fatalf("exit %d after %d tries:\n%s", code, conflicts, stderr)
+	}
+	if len(ourObjects(t, east)) != 3 || len(ourObjects(t, west)) != 3 {
+		t.Errorf("east has %v, west has %v", ourObjects(t, east), ourObjects(t, west))
 	}
 }
