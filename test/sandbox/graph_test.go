@@ -30,6 +30,7 @@ var (
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	stopMultiSandbox()
 	if pluginsDir != "" {
 		os.RemoveAll(pluginsDir)
 	}

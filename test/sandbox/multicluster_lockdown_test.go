@@ -45,7 +45,9 @@ func TestMultiClusterLockdownKeepsCrossClusterCallers(t *testing.T) {
 		t.Fatalf("lockdown --contexts east,west:\n%+v", r)
 	}
 	lockedAt := time.Now()
-	t.Cleanup(func() { meshKubectl(t, sb.Kubeconfig, "mesh", "lockdown", "default", "--contexts", "east,west", "--undo") })
+	t.Cleanup(func() {
+		meshKubectl(t, sb.Kubeconfig, "mesh", "lockdown", "default", "--contexts", "east,west", "--undo")
+	})
 	status := meshKubectl(t, sb.Kubeconfig, "mesh", "lockdown", "default", "--contexts", "east,west", "--status")
 	if status.code != 0 || strings.Count(status.stdout, "locked down:    yes") != 2 {
 		t.Errorf("status after the lockdown of both:\n%+v", status)

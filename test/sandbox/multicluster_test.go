@@ -5,9 +5,11 @@ package sandbox_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,28 +17,50 @@ import (
 	"github.com/kubectl-mesh/kubectl-mesh/internal/sim"
 )
 
-// multiSandbox starts a sandbox of two clusters (contexts east and west in sb.Kubeconfig,
+// multiSandbox is the sandbox of two clusters (contexts east and west in sb.Kubeconfig,
 // cluster IDs sandbox.EastID and sandbox.WestID): bookinfo in east, reviews-v3 and a ratings
 // in west, a Prometheus per cluster (sb.Members[i].PrometheusURL) and a global one federating
-// both (sb.GlobalPrometheusURL). It stops when the test ends; tests that want the same mesh
-// run as subtests of one test.
+// both (sb.GlobalPrometheusURL). It starts on first use and is shared by the tests of the
+// package, which run one after another and leave it as they found it; TestMain stops it.
 func multiSandbox(t *testing.T) *sandbox.Sandbox {
 	t.Helper()
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(t.Context(), 4*time.Minute)
-	defer cancel()
-	sb, err := sandbox.Start(ctx, sandbox.Options{
-		RepoRoot: root, Dir: t.TempDir(), Clusters: 2, Scrape: time.Second, Refresh: 500 * time.Millisecond, NoTracing: true,
-		Entries: []sim.Entry{{Cluster: sandbox.EastID, Namespace: "istio-system", App: "istio-ingressgateway", RPS: 30}},
+	multiOnce.Do(func() {
+		root, err := filepath.Abs("../..")
+		if err != nil {
+			multiErr = err
+			return
+		}
+		if multiDir, multiErr = os.MkdirTemp("", "kubectl-mesh-two-clusters-"); multiErr != nil {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+		defer cancel()
+		multi, multiErr = sandbox.Start(ctx, sandbox.Options{
+			RepoRoot: root, Dir: multiDir, Clusters: 2, Scrape: time.Second, Refresh: 500 * time.Millisecond, NoTracing: true,
+			Entries: []sim.Entry{{Cluster: sandbox.EastID, Namespace: "istio-system", App: "istio-ingressgateway", RPS: 30}},
+		})
 	})
-	if err != nil {
-		t.Fatalf("starting the two-cluster sandbox: %v", err)
+	if multiErr != nil {
+		t.Fatalf("starting the two-cluster sandbox: %v", multiErr)
 	}
-	t.Cleanup(sb.Stop)
-	return sb
+	return multi
+}
+
+var (
+	multiOnce sync.Once
+	multi     *sandbox.Sandbox
+	multiDir  string
+	multiErr  error
+)
+
+// stopMultiSandbox stops the two-cluster sandbox, when a test started it.
+func stopMultiSandbox() {
+	if multi != nil {
+		multi.Stop()
+	}
+	if multiDir != "" {
+		os.RemoveAll(multiDir)
+	}
 }
 
 // eventuallyAt polls queries, each on its own Prometheus (urls[i]), until ok accepts the
