@@ -305,3 +305,74 @@ func TestCanaryContextsStatusLiveFigures(t *testing.T) {
 		t.Errorf("one Prometheus for the mesh: exit %d, %d queries, %s", code, global.Load(), stderr)
 	}
 }
+
+// A conflict in the second cluster re-reads it: still agreeing, the step is written there;
+// changed meanwhile so that it differs, the step stops and the first cluster is put back.
+func TestCanaryContextsConflictRereadsTheCluster(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		meantime string // the weights someone else writes into west before its update
+		code     int
+		want     string // in both clusters afterwards
+	}{
+		{name: "still agreeing", code: 0, want: "v1 90, v2 10"},
+		{name: "now differing", meantime: "v1 60, v2 40", code: 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			root, east, west := twoCanaryClusters(t)
+			conflicted := false
+			west.dynamic.PrependReactor("update", "virtualservices", func(k8stesting.Action) (bool, runtime.Object, error) {
+				if conflicted {
+					return false, nil, nil
+				}
+				conflicted = true
+				if tt.meantime != "" {
+					setCanaryWeights(t, west, 60, 40)
+				}
+				return true, nil, apierrors.NewConflict(virtualServices.GroupResource(), "reviews", errors.New("changed"))
+			})
+			_, stderr, code := run(root, "canary", "reviews", "10", "--contexts", "east,west")
+			if code != tt.code {
+				t.Fatalf("exit %d, want %d: %s", code, tt.code, stderr)
+			}
+			if tt.code == 0 {
+				for _, f := range []*fakeCluster{east, west} {
+					if got := canaryWeights(t, f); got != tt.want {
+						t.Errorf("weights %q, want %q", got, tt.want)
+					}
+				}
+				return
+			}
+			if !strings.Contains(stderr, "its route changed while the split was being written and now differs") || !strings.Contains(stderr, "cluster cluster-east (context east): put back") {
+				t.Errorf("stderr: %s", stderr)
+			}
+			if got := canaryWeights(t, east); got != "v1 100" {
+				t.Errorf("east %q, want v1 100", got)
+			}
+			if got := canaryWeights(t, west); got != tt.meantime {
+				t.Errorf("west %q, want the other writer's %q", got, tt.meantime)
+			}
+		})
+	}
+}
+
+// setCanaryWeights writes v1 and v2 weights into the fake cluster's VirtualService reviews, as
+// another writer would.
+func setCanaryWeights(t *testing.T, f *fakeCluster, v1, v2 int64) {
+	t.Helper()
+	obj, err := f.dynamic.Tracker().Get(virtualServices, "default", "reviews") // not the client: reactors run under its lock
+	if err != nil {
+		t.Fatal(err)
+	}
+	vs := obj.(*unstructured.Unstructured).DeepCopy()
+	route := []any{
+		map[string]any{"destination": map[string]any{"host": "reviews", "subset": "v1"}, "weight": v1},
+		map[string]any{"destination": map[string]any{"host": "reviews", "subset": "v2"}, "weight": v2},
+	}
+	if err := unstructured.SetNestedSlice(vs.Object, []any{map[string]any{"route": route}}, "spec", "http"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.dynamic.Tracker().Update(virtualServices, vs, "default"); err != nil {
+		t.Fatal(err)
+	}
+}
