@@ -187,22 +187,36 @@ func meshConfigDrift(clusters []ClusterInput) []Finding {
 		{"root namespaces", "mesh-wide policy (PeerAuthentications, AuthorizationPolicies in the root namespace) is read from a different namespace in each cluster",
 			"set one rootNamespace in every cluster's mesh config (configmap istio in istio-system, key mesh)"},
 	}
-	values := []func(istio.MeshConfig) string{
-		func(mc istio.MeshConfig) string { return mc.TrustDomain },
-		func(mc istio.MeshConfig) string { return cmp.Or(mc.MeshID, mc.TrustDomain) }, // Istio's default
-		func(mc istio.MeshConfig) string { return mc.RootNamespace },
+	values := []func(Input) string{
+		func(in Input) string { return in.Mesh.TrustDomain },
+		func(in Input) string { return cmp.Or(meshIDOf(in), in.Mesh.TrustDomain) }, // Istio's default
+		func(in Input) string { return in.Mesh.RootNamespace },
 	}
 	var findings []Finding
 	for i, field := range fields {
-		if i == 1 && !slices.ContainsFunc(clusters, func(c ClusterInput) bool { return c.Input.Mesh.MeshID != "" }) {
+		if i == 1 && !slices.ContainsFunc(clusters, func(c ClusterInput) bool { return meshIDOf(c.Input) != "" }) {
 			continue // no mesh ID set: the trust domains stand for them, and are compared above
 		}
-		if vs := variantsOf(clusters, func(c ClusterInput) (string, bool) { return values[i](c.Input.Mesh), true }); len(vs) > 1 {
+		if vs := variantsOf(clusters, func(c ClusterInput) (string, bool) { return values[i](c.Input), true }); len(vs) > 1 {
 			findings = append(findings, Finding{Severity: Error, Check: CheckDriftMesh, Object: object, Clusters: allOf(vs),
 				Why: fmt.Sprintf("%s differ: %s; %s", field.name, describe(vs), field.why), Fix: field.fix})
 		}
 	}
 	return findings
+}
+
+// meshIDOf is the mesh ID a cluster sets: its mesh config's, else what its istiod's
+// environment gives the proxies (ISTIO_META_MESH_ID, MESH_ID); "" when none is set.
+func meshIDOf(in Input) string {
+	if in.Mesh.MeshID != "" {
+		return in.Mesh.MeshID
+	}
+	for _, d := range controlPlane(in, isIstiod) {
+		if id := cmp.Or(istiodEnv(d, "ISTIO_META_MESH_ID"), istiodEnv(d, "MESH_ID")); id != "" {
+			return id
+		}
+	}
+	return ""
 }
 
 // variant is one value and the clusters that have it.

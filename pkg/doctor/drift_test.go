@@ -106,6 +106,15 @@ func TestDriftControlPlane(t *testing.T) {
 	}
 }
 
+// A mesh ID set in istiod's environment only counts as the mesh config's would.
+func TestDriftMeshIDFromIstiod(t *testing.T) {
+	withID := strings.Replace(istiod("stable", "1.24.2"), "image: docker.io", "env: [{name: ISTIO_META_MESH_ID, value: mesh-east}], image: docker.io", 1)
+	clusters := []ClusterInput{clusterOf(t, "cluster-east", withID), clusterOf(t, "cluster-west", istiod("stable", "1.24.2"))}
+	if why := whyOf(t, clusters, CheckDriftMesh); !strings.HasPrefix(why, "mesh IDs differ: mesh-east in cluster cluster-east (context east); cluster.local in cluster cluster-west (context west)") {
+		t.Errorf("why: %s", why)
+	}
+}
+
 func TestDriftMeshConfig(t *testing.T) {
 	tests := []struct {
 		name       string
