@@ -53,3 +53,24 @@ func TestGraphContextsWithDocumentedRoles(t *testing.T) {
 		t.Errorf("--context with --contexts:\n%s", both)
 	}
 }
+
+// doctor --contexts compares routes, policies and gateways between clusters: its documented
+// role lets it read all of them, so no check is skipped for want of a right.
+func TestDoctorContextsWithDocumentedRoles(t *testing.T) {
+	m := meshOfTwo(t)
+	rbac, err := os.ReadFile(filepath.Join(repoRoot, "deploy", "rbac.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.both(t, "binding doctor's role", func(c *meshCluster) error {
+		c.apply(t, string(rbac)+"\n---\n"+binding("auditor", "kubectl-mesh-doctor", "")+"\n---\n"+binding("auditor", "kubectl-mesh-cluster-id", "istio-system"))
+		return nil
+	})
+	r := m.mesh(t, "mesh", "doctor", "-A", "--contexts", "east-auditor,west-auditor", "-o", "json")
+	if strings.Contains(r.stderr, "may not") || strings.Contains(r.stderr, "forbidden") {
+		t.Errorf("doctor --contexts with its documented role was refused something:\n%s", r)
+	}
+	if !strings.Contains(r.stdout, `"id": "`+eastID+`"`) || !strings.Contains(r.stdout, `"id": "`+westID+`"`) {
+		t.Errorf("doctor --contexts does not name both clusters by ID:\n%s", r)
+	}
+}
