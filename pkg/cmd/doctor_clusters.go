@@ -40,7 +40,7 @@ func (o *DoctorOptions) runClusters(ctx context.Context) error {
 		missing  []string // clusters without the namespace of the scope
 	)
 	for _, r := range reads {
-		ref := doctor.Cluster{ID: r.cluster.ID, Context: r.cluster.Context}
+		ref := r.cluster.Cluster
 		checked = append(checked, ref)
 		var notFound *mesh.NamespaceNotFoundError
 		switch {
@@ -81,7 +81,7 @@ func (o *DoctorOptions) readClusters(ctx context.Context, scope string) []cluste
 			var in doctor.Input
 			var drift doctor.DriftInput
 			in, drift, r.warnings, r.err = c.Clients.ReadClusterDoctorInput(ctx, scope)
-			r.input = doctor.ClusterInput{Cluster: doctor.Cluster{ID: c.ID, Context: c.Context}, Input: in, Drift: drift}
+			r.input = doctor.ClusterInput{Cluster: c.Cluster, Input: in, Drift: drift}
 		})
 	}
 	wg.Wait()

@@ -168,7 +168,7 @@ func (o *GraphOptions) drawClusters(ctx context.Context, w io.Writer, src *meshS
 	}
 	read := make([]graph.Cluster, len(src.clusters))
 	for i, c := range src.clusters {
-		read[i] = graph.Cluster{ID: c.ID, Context: c.Context}
+		read[i] = c.Cluster
 		if policy, ok := src.policies[c.ID]; ok {
 			graph.CheckMTLSIn(g, c.ID, policy.peerAuthentications, policy.rootNamespace)
 		}

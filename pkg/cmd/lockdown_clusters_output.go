@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/istio"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/lockdown"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/mesh"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/output"
@@ -142,7 +143,7 @@ func (o *LockdownOptions) statusClusters(ctx context.Context) error {
 		return output.PrintValue(o.streams.Out, o.Output, clusterStatuses{Clusters: read, Differences: lockdown.StatusDifferences(read), NotRead: notRead})
 	}
 	err = lockdown.WriteClusterStatuses(o.streams.Out, read, func(s lockdown.ClusterStatus) string {
-		return clusterHeading(mesh.Cluster{ID: s.Cluster, Context: s.Context})
+		return clusterHeading(mesh.Cluster{Cluster: istio.Cluster{ID: s.Cluster, Context: s.Context}})
 	})
 	if len(notRead) > 0 && err == nil {
 		// Said beside the comparison too: "the clusters agree" is about those read.

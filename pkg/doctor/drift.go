@@ -11,26 +11,8 @@ import (
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/istio"
 )
 
-// Cluster names one cluster of a mesh in a finding: the cluster ID its istiod runs with and
-// the kubeconfig context it was reached by.
-type Cluster struct {
-	ID      string `json:"id,omitempty"`
-	Context string `json:"context"`
-}
-
-// String names the cluster for people, as mesh.Cluster does.
-func (c Cluster) String() string {
-	switch {
-	case c.ID == "" || c.ID == c.Context:
-		return "cluster " + c.Context
-	case c.Context == "":
-		return "cluster " + c.ID
-	}
-	return fmt.Sprintf("cluster %s (context %s)", c.ID, c.Context)
-}
-
-// Name is the cluster's ID, else its context: what the table's CLUSTER column shows.
-func (c Cluster) Name() string { return cmp.Or(c.ID, c.Context) }
+// Cluster names one cluster of a mesh in a finding: its ID and the context it was reached by.
+type Cluster = istio.Cluster
 
 // DriftInput is what the drift checks read of a cluster besides Input: its routes and
 // AuthorizationPolicies in scope, and, everywhere, what makes an east-west gateway or a

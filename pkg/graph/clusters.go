@@ -46,14 +46,6 @@ func (g *Graph) AddClusters(read []Cluster) {
 	}
 }
 
-// String names the cluster for people: "cluster-east (context east)".
-func (c Cluster) String() string {
-	if c.Context == "" || c.Context == c.ID {
-		return c.ID
-	}
-	return c.ID + " (context " + c.Context + ")"
-}
-
 // clusterOf is the cluster a node's name begins with, "" for a node of no cluster.
 func clusterOf(g *Graph, node string) string {
 	for _, c := range g.Clusters {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/common/model"
 
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/istio"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/output"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/telemetry"
 )
@@ -94,10 +95,7 @@ type Graph struct {
 
 // Cluster is one cluster of the graph: the ID telemetry names it by, and the kubeconfig
 // context it was read through ("" when its telemetry came in without being asked for).
-type Cluster struct {
-	ID      string `json:"id"`
-	Context string `json:"context,omitempty"`
-}
+type Cluster = istio.Cluster
 
 // Build computes the graph from samples: HTTP and gRPC edges from the requests (each counted
 // once), TCP edges from the bytes and connections, the hops of waypoints folded into the

@@ -140,7 +140,7 @@ func table(w io.Writer, g *Graph, wide bool, style Style) error {
 	if len(g.Clusters) > 0 {
 		names := make([]string, len(g.Clusters))
 		for i, c := range g.Clusters {
-			names[i] = c.String()
+			names[i] = c.Label()
 		}
 		fmt.Fprintf(w, "clusters: %s\n", strings.Join(names, ", "))
 	}
@@ -185,7 +185,7 @@ func dot(w io.Writer, g *Graph) error {
 			continue
 		}
 		// Graphviz draws a subgraph whose name begins with "cluster" as a box around its nodes.
-		fmt.Fprintf(&b, "  subgraph \"cluster_%d\" {\n    label=%q;\n", i, c.String())
+		fmt.Fprintf(&b, "  subgraph \"cluster_%d\" {\n    label=%q;\n", i, c.Label())
 		for _, n := range groups[c.ID] {
 			fmt.Fprintf(&b, "    %q;\n", n)
 		}
@@ -224,7 +224,7 @@ func mermaid(w io.Writer, g *Graph) error {
 		if len(groups[c.ID]) == 0 {
 			continue
 		}
-		fmt.Fprintf(&b, "  subgraph cluster_%d[\"%s\"]\n", i, c.String())
+		fmt.Fprintf(&b, "  subgraph cluster_%d[\"%s\"]\n", i, c.Label())
 		for _, n := range groups[c.ID] {
 			fmt.Fprintf(&b, "    %s[\"%s\"]\n", id(n), n)
 		}

@@ -23,38 +23,15 @@ import (
 const DefaultClusterID = "Kubernetes"
 
 // Cluster is one cluster of a mesh as a command reaches it: the kubeconfig context it was
-// named by, the ID Istio knows it by, and its clients.
+// named by, the ID Istio knows it by (which need not be the context's name), and its clients.
 type Cluster struct {
-	// Context is the kubeconfig context.
-	Context string `json:"context"`
-	// ID is the cluster ID istiod runs with (its CLUSTER_ID): the name telemetry and Istio's
-	// multi-cluster config use, which need not be the context's.
-	ID      string   `json:"id"`
+	istio.Cluster
 	Clients *Clients `json:"-"`
 	// Err says why the cluster could not be reached or read; nil when it answered.
 	Err error `json:"-"`
 	// Note says how the ID was chosen when istiod did not say (no istiod in the cluster, or
 	// no right to read it).
 	Note string `json:"-"`
-}
-
-// String names the cluster for people: its ID, and the context when that differs.
-func (c Cluster) String() string {
-	switch {
-	case c.ID == "" || c.ID == c.Context:
-		return "cluster " + c.Context
-	case c.Context == "":
-		return "cluster " + c.ID
-	}
-	return fmt.Sprintf("cluster %s (context %s)", c.ID, c.Context)
-}
-
-// Name is the cluster's ID, else its context: the short name tables show.
-func (c Cluster) Name() string {
-	if c.ID != "" {
-		return c.ID
-	}
-	return c.Context
 }
 
 // ClustersGetter reaches the clusters named by kubeconfig contexts. ConfigFlags implements it.
@@ -102,7 +79,7 @@ func ConnectClusters(ctx context.Context, getter ClustersGetter, contexts []stri
 	var wg sync.WaitGroup
 	for i, name := range contexts {
 		wg.Go(func() {
-			c := Cluster{Context: name}
+			c := Cluster{Cluster: istio.Cluster{Context: name}}
 			defer func() { clusters[i] = c }()
 			if c.Clients, c.Err = getter.ClientsFor(name); c.Err != nil {
 				return

@@ -12,6 +12,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	clienttesting "k8s.io/client-go/testing"
+
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/istio"
 )
 
 // istiod is istiod's Deployment in istio-system, with env CLUSTER_ID when id is set.
@@ -76,7 +78,11 @@ func TestConnectClustersNamesClustersByTheirIstiod(t *testing.T) {
 	if s := clusters[0].String(); s != "cluster cluster-east (context east)" {
 		t.Errorf("String() = %q", s)
 	}
-	if dup := DuplicateIDs([]Cluster{{Context: "a", ID: "Kubernetes"}, {Context: "b", ID: "Kubernetes"}, {Context: "c", ID: "c"}}); len(dup) != 1 || !strings.Contains(dup[0], "a, b") {
+	if dup := DuplicateIDs([]Cluster{named("a", "Kubernetes"), named("b", "Kubernetes"), named("c", "c")}); len(dup) != 1 || !strings.Contains(dup[0], "a, b") {
 		t.Errorf("DuplicateIDs = %v", dup)
 	}
+}
+
+func named(context, id string) Cluster {
+	return Cluster{Cluster: istio.Cluster{Context: context, ID: id}}
 }
