@@ -31,13 +31,7 @@ func canaryCluster(t *testing.T, id string) *fakeCluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	istiod := &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": "apps/v1", "kind": "Deployment",
-		"metadata": map[string]any{"name": "istiod", "namespace": "istio-system", "labels": map[string]any{"app": "istiod"}},
-		"spec": map[string]any{"template": map[string]any{"spec": map[string]any{"containers": []any{map[string]any{
-			"name": "discovery", "env": []any{map[string]any{"name": "CLUSTER_ID", "value": id}},
-		}}}}},
-	}}
+	istiod := istiodDeployment(id)
 	f.dynamic = dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), map[schema.GroupVersionResource]string{
 		virtualServices: "VirtualServiceList",
 		{Group: "apps", Version: "v1", Resource: "deployments"}:                     "DeploymentList",

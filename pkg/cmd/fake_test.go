@@ -224,3 +224,15 @@ func newLockdownCluster(apps, pods int) *fakeCluster {
 	recordManagers(dyn)
 	return &fakeCluster{kube: kube, istio: istiofake.NewSimpleClientset(), dynamic: dyn}
 }
+
+// istiodDeployment is istiod's Deployment in istio-system, running with CLUSTER_ID id: what
+// --contexts reads a cluster's ID from.
+func istiodDeployment(id string) *unstructured.Unstructured {
+	return &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "apps/v1", "kind": "Deployment",
+		"metadata": map[string]any{"name": "istiod", "namespace": "istio-system", "labels": map[string]any{"app": "istiod"}},
+		"spec": map[string]any{"template": map[string]any{"spec": map[string]any{"containers": []any{map[string]any{
+			"name": "discovery", "env": []any{map[string]any{"name": "CLUSTER_ID", "value": id}},
+		}}}}},
+	}}
+}

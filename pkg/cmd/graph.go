@@ -295,15 +295,20 @@ func (o *GraphOptions) fetch(ctx context.Context, prom *telemetry.Prometheus, na
 	return samples, nil
 }
 
-func (o *GraphOptions) draw(ctx context.Context, w io.Writer, prom *telemetry.Prometheus, policyOf func() (meshPolicy, error)) error {
+// frame is what a frame shows: the instant (--time, else now) and the namespace ("" with -A).
+func (o *GraphOptions) frame() (time.Time, string) {
 	at := o.at
 	if at.IsZero() {
 		at = time.Now()
 	}
-	namespace := o.namespace
 	if o.AllNamespaces {
-		namespace = ""
+		return at, ""
 	}
+	return at, o.namespace
+}
+
+func (o *GraphOptions) draw(ctx context.Context, w io.Writer, prom *telemetry.Prometheus, policyOf func() (meshPolicy, error)) error {
+	at, namespace := o.frame()
 	samples, err := o.fetch(ctx, prom, namespace, at)
 	policy, istioErr := policyOf()
 	if istioErr != nil {

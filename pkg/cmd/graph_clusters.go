@@ -146,14 +146,7 @@ func (o *GraphOptions) fetchClusters(ctx context.Context, src *meshSources, name
 // drawClusters draws one frame of the graph of several clusters: edges keyed by cluster,
 // each edge's mTLS judged by its destination cluster's PeerAuthentications.
 func (o *GraphOptions) drawClusters(ctx context.Context, w io.Writer, src *meshSources) error {
-	at := o.at
-	if at.IsZero() {
-		at = time.Now()
-	}
-	namespace := o.namespace
-	if o.AllNamespaces {
-		namespace = ""
-	}
+	at, namespace := o.frame()
 	samples, err := o.fetchClusters(ctx, src, namespace, at)
 	if err != nil {
 		return err

@@ -48,13 +48,7 @@ func withIstiod(t *testing.T, f *fakeCluster, id string) *fakeCluster {
 		}
 	}
 	kinds[schema.GroupVersionResource{Group: "gateway.networking.k8s.io", Version: "v1beta1", Resource: "referencegrants"}] = "ReferenceGrantList"
-	istiod := &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": "apps/v1", "kind": "Deployment",
-		"metadata": map[string]any{"name": "istiod", "namespace": "istio-system", "labels": map[string]any{"app": "istiod"}},
-		"spec": map[string]any{"template": map[string]any{"spec": map[string]any{"containers": []any{map[string]any{
-			"name": "discovery", "env": []any{map[string]any{"name": "CLUSTER_ID", "value": id}},
-		}}}}},
-	}}
+	istiod := istiodDeployment(id)
 	dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), kinds, istiod)
 	for _, obj := range objects {
 		u := obj.(*unstructured.Unstructured)

@@ -20,40 +20,33 @@ func (s *Samples) Merge(other *Samples) {
 }
 
 func mergeVectors(into, from model.Vector) model.Vector {
-	if len(into) == 0 {
-		return from
-	}
-	index := make(map[model.Fingerprint]int, len(into))
-	for i, sample := range into {
-		index[sample.Metric.Fingerprint()] = i
-	}
-	for _, sample := range from {
-		i, dup := index[sample.Metric.Fingerprint()]
-		switch {
-		case !dup:
-			into = append(into, sample)
-		case sample.Value > into[i].Value:
-			into[i] = sample
-		}
-	}
-	return into
+	return mergeSeries(into, from, func(s *model.Sample) (model.Metric, float64) { return s.Metric, float64(s.Value) })
 }
 
 func mergeHistograms(into, from []*Histogram) []*Histogram {
+	return mergeSeries(into, from, func(h *Histogram) (model.Metric, float64) { return h.Metric, total(h) })
+}
+
+// mergeSeries appends from's series to into's, keeping one of each label set, the larger by
+// size.
+func mergeSeries[T any](into, from []T, identity func(T) (model.Metric, float64)) []T {
 	if len(into) == 0 {
 		return from
 	}
 	index := make(map[model.Fingerprint]int, len(into))
-	for i, h := range into {
-		index[h.Metric.Fingerprint()] = i
+	for i, series := range into {
+		m, _ := identity(series)
+		index[m.Fingerprint()] = i
 	}
-	for _, h := range from {
-		i, dup := index[h.Metric.Fingerprint()]
-		switch {
-		case !dup:
-			into = append(into, h)
-		case total(h) > total(into[i]):
-			into[i] = h
+	for _, series := range from {
+		m, size := identity(series)
+		i, dup := index[m.Fingerprint()]
+		if !dup {
+			into = append(into, series)
+			continue
+		}
+		if _, kept := identity(into[i]); size > kept {
+			into[i] = series
 		}
 	}
 	return into

@@ -63,8 +63,15 @@ type run struct {
 
 func kubectl(t *testing.T, path string, sb *sandbox.Sandbox, args ...string) run {
 	t.Helper()
+	return kubectlWith(t, path, sb.Cluster.Kubeconfig, args...)
+}
+
+// kubectlWith runs kubectl with PATH and a kubeconfig, and no Prometheus or Jaeger of the
+// environment's.
+func kubectlWith(t *testing.T, path, kubeconfig string, args ...string) run {
+	t.Helper()
 	cmd := exec.Command("kubectl", args...)
-	cmd.Env = append(os.Environ(), "PATH="+path, "KUBECONFIG="+sb.Cluster.Kubeconfig, "MESH_PROMETHEUS_URL=", "MESH_JAEGER_URL=")
+	cmd.Env = append(os.Environ(), "PATH="+path, "KUBECONFIG="+kubeconfig, "MESH_PROMETHEUS_URL=", "MESH_JAEGER_URL=")
 	var stdout, stderr strings.Builder
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()

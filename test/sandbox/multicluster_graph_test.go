@@ -5,8 +5,6 @@ package sandbox_test
 import (
 	"encoding/json"
 	"fmt"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -21,18 +19,7 @@ import (
 // meshKubectl runs kubectl (our plugins first on PATH) with a kubeconfig of the clusters.
 func meshKubectl(t *testing.T, kubeconfig string, args ...string) run {
 	t.Helper()
-	cmd := exec.Command("kubectl", args...)
-	cmd.Env = append(os.Environ(), "PATH="+plugins(t), "KUBECONFIG="+kubeconfig, "MESH_PROMETHEUS_URL=", "MESH_JAEGER_URL=")
-	var stdout, stderr strings.Builder
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	r := run{stdout: stdout.String(), stderr: stderr.String()}
-	if exit, ok := err.(*exec.ExitError); ok {
-		r.code = exit.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return r
+	return kubectlWith(t, plugins(t), kubeconfig, args...)
 }
 
 type clusterGraph struct {
