@@ -305,7 +305,15 @@ func versionFiguresOf(ctx context.Context, l telemetry.Locator, plan *canary.Pla
 	if err != nil {
 		return nil, err
 	}
-	byVersion, err := prom.VersionFigures(ctx, figureScope(plan), "1m", time.Now())
+	return versionFiguresIn(ctx, prom, plan, "")
+}
+
+// versionFiguresIn reads the plan's live figures from prom, of the requests served in cluster
+// when it is set (one Prometheus for the whole mesh), else of every request prom holds.
+func versionFiguresIn(ctx context.Context, prom *telemetry.Prometheus, plan *canary.Plan, cluster string) (map[string]canary.Figures, error) {
+	scope := figureScope(plan)
+	scope.Cluster = cluster
+	byVersion, err := prom.VersionFigures(ctx, scope, "1m", time.Now())
 	if err != nil {
 		return nil, err
 	}

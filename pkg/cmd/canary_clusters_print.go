@@ -9,6 +9,7 @@ import (
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/canary"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/mesh"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/telemetry"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/output"
 )
 
@@ -174,21 +175,30 @@ func (o *CanaryOptions) printClusterChanges(parts []*clusterCanary) error {
 	return nil
 }
 
-// clustersLive reads, at once, each cluster's live figures from its own Prometheus (its
-// --prometheus-url entry, or the one found in it), which holds what its proxies reported:
-// the traffic its pods served. One Prometheus for the whole mesh cannot tell the clusters
-// apart here, so its figures are not shown per cluster. What is missing is said as a note.
+// clustersLive reads, at once, each cluster's live figures: the traffic its pods served, from
+// its own Prometheus (its --prometheus-url entry, or the one found in it), which holds what
+// its proxies reported, or from one Prometheus for the whole mesh by destination_cluster.
+// What is missing is said as a note.
 func (o *CanaryOptions) clustersLive(ctx context.Context, parts []*clusterCanary) {
+	var global *telemetry.Prometheus
 	if o.prom.given() && !o.prom.perCluster() {
-		fmt.Fprintf(o.streams.ErrOut, "note: no live figures per cluster: %s gives one Prometheus for the whole mesh; give --prometheus-url CLUSTER=URL per cluster, or none to use each cluster's own\n", o.prom.from)
-		return
+		var err error
+		if global, err = o.locatorFor(o.prom.global, parts[0].Clients).Locate(ctx); err != nil {
+			fmt.Fprintf(o.streams.ErrOut, "note: no live figures (%v)\n", err)
+			return
+		}
 	}
 	notes := make([]error, len(parts))
 	var wg sync.WaitGroup
 	for i, p := range parts {
 		wg.Go(func() {
-			url, _ := o.prom.urlFor(p.ID, p.Context)
-			if p.live, notes[i] = versionFiguresOf(ctx, o.locatorFor(url, p.Clients), p.plan); notes[i] != nil {
+			if global != nil {
+				p.live, notes[i] = versionFiguresIn(ctx, global, p.plan, p.ID)
+			} else {
+				url, _ := o.prom.urlFor(p.ID, p.Context)
+				p.live, notes[i] = versionFiguresOf(ctx, o.locatorFor(url, p.Clients), p.plan)
+			}
+			if notes[i] != nil {
 				p.live = nil
 			}
 		})

@@ -183,6 +183,26 @@ func fakeVersionsPrometheus(t *testing.T, v2Code string, queries *atomic.Int32) 
 	return srv.URL
 }
 
+// fakeMeshPrometheus holds every cluster's requests: v1 answers 200 and v2 answers v2Code[c]
+// for the requests served in cluster c (destination_cluster); a query for no one cluster gets
+// nothing.
+func fakeMeshPrometheus(t *testing.T, v2Code map[string]string, queries *atomic.Int32) string {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		queries.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		result, query := "[]", r.URL.Query().Get("query")
+		for cluster, code := range v2Code {
+			if strings.Contains(query, "istio_requests_total") && strings.Contains(query, `destination_cluster="`+cluster+`"`) {
+				now := time.Now().Unix()
+				result = fmt.Sprintf(`[{"metric":{"destination_version":"v1","response_code":"200"},"value":[%d,"10"]},{"metric":{"destination_version":"v2","response_code":%q},"value":[%d,"10"]}]`, now, code, now)
+			}
+		}
+		fmt.Fprintf(w, `{"status":"success","data":{"resultType":"vector","result":%s}}`, result)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
 // --auto over two clusters steps both together and judges the canary on both clusters'
 // figures summed: east's alone would pass, west's errors fail it, and both roll back.
 func TestCanaryContextsAutoJudgesEveryCluster(t *testing.T) {
@@ -293,10 +313,17 @@ func TestCanaryContextsStatusLiveFigures(t *testing.T) {
 			t.Errorf("status lacks %q (exit %d):\n%s%s", want, code, stdout, stderr)
 		}
 	}
+	// One Prometheus for the whole mesh: each cluster's figures are the requests its pods
+	// served (destination_cluster), the same as from its own Prometheus.
 	var global atomic.Int32
-	_, stderr, code = run(root, "canary", "reviews", "--contexts", "east,west", "--prometheus-url", fakeVersionsPrometheus(t, "200", &global))
-	if code != 0 || !strings.Contains(stderr, "note: no live figures per cluster: --prometheus-url gives one Prometheus for the whole mesh") || global.Load() != 0 {
-		t.Errorf("one Prometheus for the mesh: exit %d, %d queries, %s", code, global.Load(), stderr)
+	stdout, stderr, code = run(root, "canary", "reviews", "--contexts", "east,west", "--prometheus-url", fakeMeshPrometheus(t, map[string]string{"cluster-east": "200", "cluster-west": "503"}, &global))
+	for _, want := range []string{
+		"cluster cluster-east (context east):\n", "  v2       -        0%       1/1     10.00   0%       -\n",
+		"cluster cluster-west (context west):\n", "  v2       -        0%       1/1     10.00   100.0%   -\n",
+	} {
+		if code != 0 || !strings.Contains(stdout, want) || global.Load() != 4 {
+			t.Errorf("one Prometheus for the mesh: status lacks %q (exit %d, %d queries, want 2 per cluster):\n%s%s", want, code, global.Load(), stdout, stderr)
+		}
 	}
 }
 

@@ -23,6 +23,9 @@ type VersionScope struct {
 	Namespace string
 	Services  []string
 	Reporter  string // "destination" or "waypoint"
+	// Cluster, when set, counts only the requests served in that cluster (destination_cluster):
+	// one Prometheus for the whole mesh then gives each cluster's figures.
+	Cluster string
 }
 
 func (s VersionScope) selector() string {
@@ -34,7 +37,11 @@ func (s VersionScope) selector() string {
 	if reporter == "" {
 		reporter = "destination"
 	}
-	return fmt.Sprintf(`reporter=%q,destination_service_name=~%q,destination_service_namespace=%q`, reporter, strings.Join(quoted, "|"), s.Namespace)
+	selector := fmt.Sprintf(`reporter=%q,destination_service_name=~%q,destination_service_namespace=%q`, reporter, strings.Join(quoted, "|"), s.Namespace)
+	if s.Cluster != "" {
+		selector += fmt.Sprintf(`,destination_cluster=%q`, s.Cluster)
+	}
+	return selector
 }
 
 // VersionQueries are the two PromQL queries VersionFigures runs: request rates by version
