@@ -66,7 +66,9 @@ With --contexts, one graph of several clusters: edges keyed by cluster (source_c
 destination_cluster), clusters named by the cluster ID their istiod runs with. A call between
 clusters is one edge, counted once, whether Prometheus is one per cluster (each holding its
 own proxies' reports) or one for the whole mesh. A cluster that does not answer is named on
-stderr and the graph is drawn from the others.`
+stderr and the graph is drawn from the others. Prometheus given per cluster
+(--prometheus-url c1=URL1 --prometheus-url c2=URL2) without --contexts: every one is read,
+without the mTLS policy check, which needs the clusters.`
 
 const graphExample = `  # Edges into or out of namespace default over the last 5 minutes, slowest first
   kubectl mesh graph -n default
@@ -178,8 +180,12 @@ func contains(list []string, s string) bool {
 // Run finds Prometheus, then draws once, or again every --interval with --watch.
 func (o *GraphOptions) Run(ctx context.Context) error {
 	var draw func(context.Context, io.Writer) error
-	if o.multiCluster() {
-		src, err := o.connectClusters(ctx)
+	if o.multiCluster() || o.prom.perCluster() {
+		connect := o.connectClusters
+		if !o.multiCluster() {
+			connect = o.connectEntries
+		}
+		src, err := connect(ctx)
 		if err != nil {
 			return err
 		}
@@ -334,6 +340,8 @@ func (o *GraphOptions) draw(ctx context.Context, w io.Writer, prom *telemetry.Pr
 	}
 	if len(g.ClusterIDs()) <= 1 {
 		g.DropClusters() // one cluster: naming it says nothing
+	} else {
+		g.AddClusters(nil) // a Prometheus holding several clusters: edges keyed by cluster
 	}
 	graph.CheckMTLS(g, policy.peerAuthentications, policy.rootNamespace)
 	if o.Traces {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -110,6 +112,25 @@ func (o *GraphOptions) locateClusterPrometheus(ctx context.Context, clusters []m
 		return nil, fmt.Errorf("no Prometheus found for any cluster of --contexts:\n%s", indentErrors(errs))
 	}
 	return found, nil
+}
+
+// connectEntries reads the Prometheus of every --prometheus-url CLUSTER=URL entry when no
+// --contexts names the clusters: the graph of the whole mesh's telemetry, edges keyed by the
+// clusters it names, without the PeerAuthentication check, which needs each cluster read.
+func (o *GraphOptions) connectEntries(ctx context.Context) (*meshSources, error) {
+	if err := o.completeCluster(); err != nil {
+		o.AllNamespaces = o.AllNamespaces || !o.namespaceExplicit // no cluster: -n or the whole mesh
+	}
+	o.warn("mTLS policy checks skipped: give --contexts to read each cluster's PeerAuthentications beside its Prometheus")
+	src := &meshSources{policies: map[string]meshPolicy{}}
+	for _, cluster := range slices.Sorted(maps.Keys(o.prom.byCluster)) {
+		prom, err := o.locatorFor(o.prom.byCluster[cluster], nil).Locate(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("cluster %s: %w", cluster, err)
+		}
+		src.proms = append(src.proms, prom)
+	}
+	return src, nil
 }
 
 func indentErrors(errs []error) string {

@@ -1,10 +1,12 @@
 package cmd
 
 import (
+	"fmt"
 	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/spf13/cobra"
@@ -178,9 +180,42 @@ func TestCommandsTakeThePrometheusFlags(t *testing.T) {
 // Per-cluster URLs given to a command that reads one cluster: the current context's entry
 // or a clear error, not a search of the cluster.
 func TestSingleClusterCommandWithPerClusterURLs(t *testing.T) {
-	_, stderr, code := run(nil, "graph", "-n", "shop", "--prometheus-url", "east=http://127.0.0.1:1")
-	if code != 1 || !strings.Contains(stderr, "--prometheus-url names Prometheus for clusters east, not for the current context") {
-		t.Errorf("exit %d, %s", code, stderr)
+	p, err := parsedPrometheusFlags(t, "--prometheus-url", "east=http://e:9090")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if url, err := p.single("east"); url != "http://e:9090" || err != nil {
+		t.Errorf("the current context's entry: %q, %v", url, err)
+	}
+	if _, err := p.single("west"); err == nil || !strings.Contains(err.Error(), "--prometheus-url names Prometheus for clusters east, not for the current context") {
+		t.Errorf("another context: %v", err)
+	}
+}
+
+// graph, which only reads, reads every cluster's Prometheus given per cluster, even without
+// --contexts: the whole mesh's telemetry, edges keyed by cluster.
+func TestGraphReadsEveryPerClusterPrometheus(t *testing.T) {
+	var asked atomic.Int32
+	answer := func(cluster string) string {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			asked.Add(1)
+			w.Header().Set("Content-Type", "application/json")
+			result := "[]"
+			if strings.Contains(r.URL.Query().Get("query"), "istio_requests_total") {
+				result = fmt.Sprintf(`[{"metric":{"reporter":"destination","source_workload":"productpage-v1","source_workload_namespace":"shop","source_cluster":"east","destination_workload":"reviews-v1","destination_workload_namespace":"shop","destination_cluster":%q,"request_protocol":"http","response_code":"200","connection_security_policy":"mutual_tls"},"value":[0,"2"]}]`, cluster)
+			}
+			fmt.Fprintf(w, `{"status":"success","data":{"resultType":"vector","result":%s}}`, result)
+		}))
+		t.Cleanup(srv.Close)
+		return srv.URL
+	}
+	stdout, stderr, code := run(nil, "graph", "-n", "shop", "--prometheus-url", "east="+answer("east"), "--prometheus-url", "west="+answer("west"))
+	if code != 0 || !strings.Contains(stdout, "east/shop/productpage-v1  east/shop/reviews-v1") || !strings.Contains(stdout, "east/shop/productpage-v1  west/shop/reviews-v1") {
+		t.Errorf("exit %d:\n%s%s", code, stdout, stderr)
+	}
+	// Five queries per Prometheus, and one look at how far back the first one's data goes.
+	if asked.Load() != 11 || !strings.Contains(stderr, "mTLS policy checks skipped: give --contexts") {
+		t.Errorf("%d requests (want 5 per Prometheus and 1); stderr:\n%s", asked.Load(), stderr)
 	}
 }
 
