@@ -9,8 +9,8 @@ import (
 
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/canary"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/mesh"
-	"github.com/kubectl-mesh/kubectl-mesh/pkg/telemetry"
 	"github.com/kubectl-mesh/kubectl-mesh/pkg/output"
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/telemetry"
 )
 
 // canaryClustersStatus is the status over several clusters for -o json|yaml: each cluster's
