@@ -30,8 +30,13 @@ func (g *Graph) ClusterIDs() []string {
 // naming it, and keeps the names and JSON of a single-cluster mesh.
 func (g *Graph) DropClusters() {
 	for i := range g.Edges {
-		g.Edges[i].Source.Cluster, g.Edges[i].Destination.Cluster = "", ""
-		g.Edges[i].CrossCluster = false
+		e := &g.Edges[i]
+		e.Source.Cluster, e.Destination.Cluster = "", ""
+		e.CrossCluster = false
+		// The waypoint was named as a workload of its cluster: cluster/namespace/name.
+		if parts := strings.SplitN(e.Waypoint, "/", 3); len(parts) == 3 {
+			e.Waypoint = parts[1] + "/" + parts[2]
+		}
 	}
 }
 

@@ -70,9 +70,10 @@ func TestOneClusterIsNotNamed(t *testing.T) {
 	g := Build(&telemetry.Samples{Requests: model.Vector{
 		inClusters(req("destination", productpage, reviews1, "reviews", "200", "-", "mutual_tls", 1), "Kubernetes", "Kubernetes"),
 	}}, "5m", "")
+	g.Edges[0].Waypoint = "Kubernetes/default/waypoint"
 	g.DropClusters()
-	if name := g.Edges[0].Source.Name(); name != "default/productpage-v1" {
-		t.Errorf("a graph of one cluster names %s", name)
+	if name := g.Edges[0].Source.Name(); name != "default/productpage-v1" || g.Edges[0].Waypoint != "default/waypoint" {
+		t.Errorf("a graph of one cluster names %s, through waypoint %s", name, g.Edges[0].Waypoint)
 	}
 	var out bytes.Buffer
 	if err := Render(&out, g, "json", Style{}); err != nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -58,6 +59,16 @@ func graphAcrossClusters(t *testing.T, sb *sandbox.Sandbox) {
 	east, west := sb.Member(sandbox.EastID), sb.Member(sandbox.WestID)
 	cross := fmt.Sprintf("%s/default/productpage-v1 -> %s/default/reviews-v3 http", sandbox.EastID, sandbox.WestID)
 	promql := fmt.Sprintf(`sum(rate(istio_requests_total{reporter="destination",source_cluster=%q,source_workload="productpage-v1",destination_cluster=%q,destination_workload="reviews-v3"}[30s])) or vector(0)`, sandbox.EastID, sandbox.WestID)
+	// Rates over the window agree only once every Prometheus holds a whole window of samples
+	// of every edge (the global one federates each cluster's from its first scrape on): wait
+	// for 25 of the 30 one-second scrapes of each cluster's series, in its own Prometheus and
+	// in the global one.
+	settled := func(cluster string) string {
+		return fmt.Sprintf(`min(count_over_time(istio_requests_total{response_code="200",destination_cluster=%q}[30s])) or vector(0)`, cluster)
+	}
+	eventuallyAt(t, "a whole window of samples in every Prometheus", func(v []float64) bool { return slices.Min(v) >= 25 },
+		[]string{east.PrometheusURL, west.PrometheusURL, sb.GlobalPrometheusURL, sb.GlobalPrometheusURL},
+		[]string{settled(sandbox.EastID), settled(sandbox.WestID), settled(sandbox.EastID), settled(sandbox.WestID)})
 	// An instant every Prometheus has scraped and the global one has federated.
 	var at time.Time
 	var want float64
