@@ -50,16 +50,7 @@ func (f *Fixture) LoadIngressGateway(ctx context.Context) error {
 	if _, err := f.Kube.CoreV1().Services(IngressNamespace).Create(ctx, svc, metav1.CreateOptions{}); err != nil {
 		return fmt.Errorf("ingress gateway service: %w", err)
 	}
-	pod := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: "istio-ingressgateway-0", Labels: IngressLabels, Annotations: map[string]string{"sidecar.istio.io/inject": "false"}},
-		Spec: corev1.PodSpec{
-			ServiceAccountName: IngressServiceAccount,
-			Containers: []corev1.Container{{
-				Name: "istio-proxy", Image: ProxyImage, Args: []string{"proxy", "router"},
-				Ports: []corev1.ContainerPort{{ContainerPort: 8080}, {ContainerPort: 8443}, {Name: "http-envoy-prom", ContainerPort: 15090}},
-			}},
-		},
-	}
+	pod := routerPod("istio-ingressgateway-0", IngressLabels, IngressServiceAccount, 8080, 8443)
 	_, err = f.runPod(ctx, IngressNamespace, pod, true)
 	return err
 }
@@ -94,3 +85,20 @@ func (f *Fixture) LoadBookinfoGateway(ctx context.Context, ns string) error {
 
 // BookinfoHost is the external host bookinfo of namespace ns is served on.
 func BookinfoHost(ns string) string { return ns + ".bookinfo.example.com" }
+
+// routerPod is a gateway's pod as Istio runs it: an istio-proxy in router mode, not injected,
+// listening on ports and serving its metrics on 15090.
+func routerPod(name string, labels map[string]string, serviceAccount string, ports ...int32) *corev1.Pod {
+	var containerPorts []corev1.ContainerPort
+	for _, p := range ports {
+		containerPorts = append(containerPorts, corev1.ContainerPort{ContainerPort: p})
+	}
+	containerPorts = append(containerPorts, corev1.ContainerPort{Name: "http-envoy-prom", ContainerPort: 15090})
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels, Annotations: map[string]string{"sidecar.istio.io/inject": "false"}},
+		Spec: corev1.PodSpec{
+			ServiceAccountName: serviceAccount,
+			Containers:         []corev1.Container{{Name: "istio-proxy", Image: ProxyImage, Args: []string{"proxy", "router"}, Ports: containerPorts}},
+		},
+	}
+}

@@ -101,16 +101,7 @@ func (f *Fixture) LoadEastWestGateway(ctx context.Context, network string) error
 	if _, err := f.Kube.CoreV1().Services(IstioNamespace).Create(ctx, svc, metav1.CreateOptions{}); err != nil {
 		return fmt.Errorf("east-west gateway service: %w", err)
 	}
-	pod := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: "istio-eastwestgateway-0", Labels: labels, Annotations: map[string]string{"sidecar.istio.io/inject": "false"}},
-		Spec: corev1.PodSpec{
-			ServiceAccountName: eastWestServiceAccount,
-			Containers: []corev1.Container{{
-				Name: "istio-proxy", Image: ProxyImage, Args: []string{"proxy", "router"},
-				Ports: []corev1.ContainerPort{{ContainerPort: 15443}, {Name: "http-envoy-prom", ContainerPort: 15090}},
-			}},
-		},
-	}
+	pod := routerPod("istio-eastwestgateway-0", labels, eastWestServiceAccount, 15443)
 	if _, err := f.runPod(ctx, IstioNamespace, pod, true); err != nil {
 		return err
 	}

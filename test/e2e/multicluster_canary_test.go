@@ -108,26 +108,13 @@ func TestCanaryContextsWritesEveryCluster(t *testing.T) {
 	}
 }
 
-const reviews90v1 = `apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: reviews, namespace: %s}
-spec:
-  hosts: [reviews]
-  http:
-  - route:
-    - destination: {host: reviews, subset: v1}
-      weight: 90
-    - destination: {host: reviews, subset: v2}
-      weight: 10
-`
-
 // Routes that differ: refused, saying how, with nothing changed; --force steps both.
 func TestCanaryContextsRefusesRoutesThatDiffer(t *testing.T) {
 	t.Parallel()
 	m := meshOfTwo(t)
 	ns := m.bookinfoInBoth(t, "mc-canary-differ")
 	m.East.apply(t, fmt.Sprintf(reviewsAllV1, ns))
-	m.West.apply(t, fmt.Sprintf(reviews90v1, ns))
+	m.West.apply(t, fmt.Sprintf(reviewsSplit, ns))
 	versions := func() [2]string {
 		return [2]string{m.East.canaryObject(t, ns, "virtualservice", "reviews").GetResourceVersion(), m.West.canaryObject(t, ns, "virtualservice", "reviews").GetResourceVersion()}
 	}
