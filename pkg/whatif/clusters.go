@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/istio"
 )
 
 // In a multi-primary mesh each cluster's istiod reads its own cluster's policies, and a
@@ -38,12 +40,7 @@ type ClusterStatus struct {
 // Name is how people read a cluster: its ID and, when it differs, its context.
 func (s ClusterStatus) Name() string { return clusterName(s.ID, s.Context) }
 
-func clusterName(id, context string) string {
-	if id == context || context == "" {
-		return id
-	}
-	return fmt.Sprintf("%s (context %s)", id, context)
-}
+func clusterName(id, context string) string { return istio.Cluster{ID: id, Context: context}.Label() }
 
 // ClustersResult is a replay over several clusters: the edges of all (each with its cluster),
 // each cluster's status, and the observed edges that end in no cluster read.

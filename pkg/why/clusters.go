@@ -11,6 +11,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/kubectl/pkg/util/podutils"
+
+	"github.com/kubectl-mesh/kubectl-mesh/pkg/istio"
 )
 
 // In a multi-primary mesh each cluster's istiod reads its own cluster's config. A request is
@@ -24,13 +26,8 @@ type ClusterRef struct {
 	Context string `json:"context"`
 }
 
-// Name is how people read a cluster.
-func (c ClusterRef) Name() string {
-	if c.Context == "" || c.Context == c.ID {
-		return c.ID
-	}
-	return fmt.Sprintf("%s (context %s)", c.ID, c.Context)
-}
+// Name is how people read a cluster: its ID and, when it differs, its context.
+func (c ClusterRef) Name() string { return istio.Cluster{ID: c.ID, Context: c.Context}.Label() }
 
 // ClusterInput is one cluster's objects for the request, and which ends it holds.
 type ClusterInput struct {
