@@ -67,7 +67,7 @@ namespace is the same namespace in every cluster). Each cluster is planned from 
 objects, with the callers seen in any cluster's telemetry, and shown under its cluster ID and
 context. Every cluster must answer; they are written one after the other, and when one fails
 the clusters already written are reverted. --undo undoes it in every cluster; --status shows
-each cluster and where they differ.`
+each cluster and where they differ; --what-if replays each cluster's plan on the edges into it.`
 
 const lockdownExample = `  # See what would be written, then do it
   kubectl mesh lockdown default --dry-run
@@ -153,9 +153,6 @@ func (o *LockdownOptions) Validate() error {
 		return err
 	}
 	if o.WhatIf {
-		if o.multiCluster() {
-			return fmt.Errorf("--what-if reads one cluster: give --context (or no --contexts)")
-		}
 		return o.validateWhatIf()
 	}
 	switch {
@@ -176,6 +173,9 @@ func (o *LockdownOptions) Validate() error {
 
 // Run reads the namespace, plans, and applies all or nothing; with --status it only reads.
 func (o *LockdownOptions) Run(ctx context.Context) error {
+	if o.multiCluster() && o.WhatIf {
+		return o.whatIfClusters(ctx)
+	}
 	if o.multiCluster() {
 		return o.runClusters(ctx)
 	}

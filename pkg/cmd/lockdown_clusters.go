@@ -26,6 +26,7 @@ import (
 // clusterLockdown is one cluster's part: what was read there, its plan, and what was written.
 type clusterLockdown struct {
 	cluster mesh.Cluster
+	input   lockdown.Input // what the plan was made from, for --what-if's replay
 	plan    *lockdown.Plan
 	written []change.Change
 	writer  *mesh.Writer
@@ -114,7 +115,7 @@ func (o *LockdownOptions) planClusters(ctx context.Context, namespace string, cl
 	opts := o.planOptions(traffic)
 	planErrs := make([]error, len(parts))
 	for i, p := range parts {
-		p.opts = opts
+		p.opts, p.input = opts, inputs[i]
 		p.plan, planErrs[i] = o.planCluster(inputs[i], opts)
 	}
 	if err := namedErrors(clusters, planErrs); err != nil {

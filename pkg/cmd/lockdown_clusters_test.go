@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -277,5 +278,44 @@ func TestLockdownContextsConflictReplansThatCluster(t *testing.T) {
 	}
 	if len(ourObjects(t, east)) != 3 || len(ourObjects(t, west)) != 3 {
 		t.Errorf("east has %v, west has %v", ourObjects(t, east), ourObjects(t, west))
+	}
+}
+
+// lockdown --what-if --contexts replays each cluster's own plan on the edges into it, from one
+// Prometheus for the mesh, and writes nothing anywhere.
+func TestLockdownContextsWhatIf(t *testing.T) {
+	root, east, west := twoLockdownClusters(t)
+	prom := app1CallsApp0(t, "cluster-east", "cluster-west")
+	stdout, stderr, code := run(root, "lockdown", "shop", "--what-if", "--contexts", "east,west", "--prometheus-url", prom, "-o", "json")
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s\n%s", code, stdout, stderr)
+	}
+	var report struct {
+		Clusters []struct {
+			ID       string            `json:"id"`
+			Replayed int               `json:"replayed"`
+			Changes  []json.RawMessage `json:"changes"`
+		} `json:"clusters"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &report); err != nil {
+		t.Fatalf("%v:\n%s", err, stdout)
+	}
+	if len(report.Clusters) != 2 || report.Clusters[0].ID != "cluster-east" || report.Clusters[1].ID != "cluster-west" {
+		t.Fatalf("clusters: %+v", report.Clusters)
+	}
+	for _, c := range report.Clusters {
+		if c.Replayed != 1 || len(c.Changes) == 0 {
+			t.Errorf("%s: %d edges replayed (want its 1), %d changes planned", c.ID, c.Replayed, len(c.Changes))
+		}
+	}
+	if writes(east) != 0 || writes(west) != 0 {
+		t.Errorf("--what-if wrote: %d in east, %d in west", writes(east), writes(west))
+	}
+	// The callers seen are kept by every cluster's plan: nothing they did is cut.
+	table, _, _ := run(root, "lockdown", "shop", "--what-if", "--contexts", "east,west", "--prometheus-url", prom)
+	for _, want := range []string{"replayed 2 edges seen into shop over 24h: no verdict changes", "cluster-east (context east): 1 edge replayed", "cluster-west (context west): 1 edge replayed"} {
+		if !strings.Contains(table, want) {
+			t.Errorf("the table lacks %q:\n%s", want, table)
+		}
 	}
 }

@@ -39,7 +39,7 @@ func (o *WhatIfOptions) runClusters(ctx context.Context) error {
 	// a cluster whose root namespace differs and is in scope has it asked again below.
 	promScope := scopeFor(scope, istio.DefaultRootNamespace)
 	wg.Go(func() { inputs = o.readClustersInput(ctx, clusters, scope) })
-	wg.Go(func() { observed, promErr = o.observedAcross(ctx, clusters, promScope) })
+	wg.Go(func() { observed, promErr = o.observedAcross(ctx, clusters, promScope, o.Window) })
 	wg.Wait()
 	if len(inputs) == 0 {
 		return fmt.Errorf("no cluster of --contexts could be read: see the warnings above")
@@ -49,7 +49,7 @@ func (o *WhatIfOptions) runClusters(ctx context.Context) error {
 		all = all || slices.Contains(scope, in.Cluster.Mesh.RootNamespace) && in.Note == ""
 	}
 	if all && promScope != nil {
-		observed, promErr = o.observedAcross(ctx, clusters, nil)
+		observed, promErr = o.observedAcross(ctx, clusters, nil, o.Window)
 	}
 	if promErr != nil {
 		return promErr
@@ -134,7 +134,7 @@ func readWhatIfCluster(ctx context.Context, c mesh.Cluster, scope []string) (wha
 // one query per distinct URL: one for the whole mesh (a global Prometheus names each edge's
 // cluster), else each cluster's own, whose edges end in that cluster. A Prometheus that does
 // not answer is named, and the others are replayed.
-func (o *WhatIfOptions) observedAcross(ctx context.Context, clusters []mesh.Cluster, namespaces []string) ([]whatif.Observation, error) {
+func (o *clusterOptions) observedAcross(ctx context.Context, clusters []mesh.Cluster, namespaces []string, window string) ([]whatif.Observation, error) {
 	type source struct {
 		url     string
 		cluster mesh.Cluster // the first cluster it serves, whose clients may find it
@@ -158,7 +158,7 @@ func (o *WhatIfOptions) observedAcross(ctx context.Context, clusters []mesh.Clus
 		wg.Go(func() {
 			prom, err := o.locatorFor(s.url, s.cluster.Clients).Locate(ctx)
 			if err == nil {
-				found[i], err = prom.ObservedEdges(ctx, namespaces, o.Window, time.Now())
+				found[i], err = prom.ObservedEdges(ctx, namespaces, window, time.Now())
 			}
 			if errs[i] = err; err == nil && !s.shared {
 				found[i] = whatif.InCluster(found[i], s.cluster.ID)

@@ -88,3 +88,59 @@ func lockdownCluster(in lockdown.Input) (whatif.Cluster, whatif.Policies) {
 	}
 	return c, p
 }
+
+// whatIfClusters is `lockdown NAMESPACE --what-if --contexts`: each cluster's plan, made as
+// lockdown makes it from that cluster's objects and not written, replayed on the edges seen
+// into the namespace there (those whose destination ran in that cluster), against its own
+// policies, then with its plan applied. A cluster that does not answer is named and left out.
+func (o *LockdownOptions) whatIfClusters(ctx context.Context) error {
+	clusters, err := o.readableClusters(ctx)
+	if err != nil {
+		return err
+	}
+	namespace, err := o.chosenNamespace()
+	if err != nil {
+		return err
+	}
+	o.dryRun = mesh.DryRunClient // plan past what stops lockdown without --force, as whatIf does
+	var (
+		parts   []*clusterLockdown
+		edges   []whatif.Observation
+		planErr error
+		promErr error
+		wg      sync.WaitGroup
+	)
+	wg.Go(func() { parts, planErr = o.planClusters(ctx, namespace, clusters) })
+	wg.Go(func() { edges, promErr = o.observedAcross(ctx, clusters, []string{namespace}, o.Window) })
+	wg.Wait()
+	if err := errors.Join(planErr, promErr); err != nil {
+		return err
+	}
+	inputs := make([]whatif.ClusterInput, len(parts))
+	var blockers []string
+	for i, p := range parts {
+		o.warn(prefixed(p.cluster, p.plan.Warnings)...)
+		cluster, before := lockdownCluster(p.input)
+		edit := whatif.EditOf(p.plan.Changes)
+		inputs[i] = whatif.ClusterInput{ID: p.cluster.ID, Context: p.cluster.Context, Cluster: cluster, Policies: before, Edit: &edit}
+		for _, b := range p.plan.Blockers {
+			blockers = append(blockers, fmt.Sprintf("%s: %s", p.cluster, b))
+		}
+	}
+	result, notes, err := whatif.ReplayClusters(inputs, whatif.Edit{}, edges, time.Now())
+	o.warn(notes...)
+	if err != nil {
+		return err
+	}
+	o.warn(result.Elsewhere...)
+	report := whatif.NewReport(o.Window, []string{namespace}, false, whatif.MergeSteps(result.Clusters), result.Result)
+	report.Clusters = result.Clusters
+	if err := o.printWhatIf(o.Output, report, result.Unresolved); err != nil {
+		return err
+	}
+	if len(blockers) > 0 {
+		return fmt.Errorf("without --force, lockdown %s would stop before writing anything in any cluster (the replay above is of the plans --force would write):\n%s",
+			namespace, strings.Join(blockers, "\n"))
+	}
+	return nil
+}

@@ -24,6 +24,9 @@ type ClusterInput struct {
 	// Note says why nothing of the cluster is replayed (none of the namespaces is in it); ""
 	// otherwise.
 	Note string
+	// Edit, when set, is this cluster's own change instead of the one every cluster is given:
+	// lockdown plans each cluster from its own objects.
+	Edit *Edit
 }
 
 // ClusterStatus is what a report says of each cluster read: how many edges into it were
@@ -65,7 +68,11 @@ func ReplayClusters(clusters []ClusterInput, edit Edit, observed []Observation, 
 	found := map[Ref]bool{}
 	for _, c := range clusters {
 		status := ClusterStatus{ID: c.ID, Context: c.Context, Changes: []Step{}, Note: c.Note}
-		e, missing := c.Policies.deletable(edit)
+		own := edit
+		if c.Edit != nil {
+			own = *c.Edit
+		}
+		e, missing := c.Policies.deletable(own)
 		for _, r := range missing {
 			notes = append(notes, fmt.Sprintf("cluster %s has no %s: nothing to delete there", clusterName(c.ID, c.Context), r))
 		}
