@@ -314,3 +314,39 @@ func TestMultiClusterLockdownSecondClusterForbids(t *testing.T) {
 		t.Errorf("west changed:\n%s\nwant:\n%s", got, westBefore)
 	}
 }
+
+// sidecarSaw is a request productpage's sidecar made to reviews-v1, as the destination's
+// sidecar in cluster reported it.
+func sidecarSaw(ns, cluster string) series {
+	return series{value: 120, labels: map[string]string{
+		"reporter": "destination", "request_protocol": "http", "response_code": "200", "response_flags": "-",
+		"source_workload": "productpage-v1", "source_workload_namespace": ns, "source_principal": "spiffe://cluster.local/ns/" + ns + "/sa/bookinfo-productpage",
+		"source_cluster": eastID, "destination_workload": "reviews-v1", "destination_workload_namespace": ns, "destination_app": "reviews",
+		"destination_version": "v1", "destination_service_name": "reviews", "destination_service_namespace": ns, "destination_cluster": cluster,
+		"connection_security_policy": "mutual_tls",
+	}}
+}
+
+// lockdown --what-if --contexts replays each cluster's plan on the edges into it and writes
+// nothing in either cluster.
+func TestMultiClusterLockdownWhatIf(t *testing.T) {
+	m := meshOfTwo(t)
+	ns := m.exposedBookinfoInBoth(t, "mc-lockdown-whatif")
+	prom := newAmbientPrometheus(t)
+	prom.requests.Store([]series{sidecarSaw(ns, eastID), sidecarSaw(ns, westID)})
+	before := m.East.lockdownState(t, ns) + m.West.lockdownState(t, ns)
+
+	r := mustSucceed(t, m.mesh(t, "mesh", "lockdown", ns, "--what-if", "--contexts", "east,west", "--prometheus-url", prom.URL))
+	for _, want := range []string{
+		"replayed 2 edges seen into " + ns, "no verdict changes",
+		eastID + " (context east): 1 edge replayed", westID + " (context west): 1 edge replayed",
+		"authorizationpolicy " + ns + "/kubectl-mesh-default-deny created",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("lockdown --what-if --contexts lacks %q:\n%s", want, r)
+		}
+	}
+	if after := m.East.lockdownState(t, ns) + m.West.lockdownState(t, ns); after != before {
+		t.Errorf("--what-if wrote:\nbefore %s\nafter %s", before, after)
+	}
+}
