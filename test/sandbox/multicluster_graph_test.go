@@ -59,29 +59,7 @@ func graphAcrossClusters(t *testing.T, sb *sandbox.Sandbox) {
 	east, west := sb.Member(sandbox.EastID), sb.Member(sandbox.WestID)
 	cross := fmt.Sprintf("%s/default/productpage-v1 -> %s/default/reviews-v3 http", sandbox.EastID, sandbox.WestID)
 	promql := fmt.Sprintf(`sum(rate(istio_requests_total{reporter="destination",source_cluster=%q,source_workload="productpage-v1",destination_cluster=%q,destination_workload="reviews-v3"}[30s])) or vector(0)`, sandbox.EastID, sandbox.WestID)
-	// Rates over the window agree only once every Prometheus holds a whole window of samples
-	// of every edge (the global one federates each cluster's from its first scrape on): wait
-	// for 25 of the 30 one-second scrapes of each cluster's series, in its own Prometheus and
-	// in the global one.
-	settled := func(cluster string) string {
-		return fmt.Sprintf(`min(count_over_time(istio_requests_total{response_code="200",destination_cluster=%q}[30s])) or vector(0)`, cluster)
-	}
-	eventuallyAt(t, "a whole window of samples in every Prometheus", func(v []float64) bool { return slices.Min(v) >= 25 },
-		[]string{east.PrometheusURL, west.PrometheusURL, sb.GlobalPrometheusURL, sb.GlobalPrometheusURL},
-		[]string{settled(sandbox.EastID), settled(sandbox.WestID), settled(sandbox.EastID), settled(sandbox.WestID)})
-	// An instant every Prometheus has scraped and the global one has federated.
-	var at time.Time
-	var want float64
-	for deadline := time.Now().Add(time.Minute); want <= 0 && time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
-		at = time.Now().Add(-3 * time.Second)
-		var err error
-		if want, err = sandbox.QueryURL(t.Context(), sb.GlobalPrometheusURL, promql, at); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if want <= 0 {
-		t.Fatalf("no cross-cluster traffic in the global Prometheus within a minute: %s", promql)
-	}
+	at, want := settledInstant(t, sb, promql)
 	stamp := fmt.Sprintf("%.3f", float64(at.UnixMilli())/1000)
 	graphVia := func(urls ...string) (clusterGraph, run) {
 		args := []string{"mesh", "graph", "-A", "--contexts", "east,west", "--window", "30s", "--time", stamp, "-o", "json"}
@@ -147,6 +125,35 @@ func graphAcrossClusters(t *testing.T, sb *sandbox.Sandbox) {
 	if down.code != 0 || !strings.Contains(down.stderr, "gone") || !strings.Contains(down.stdout, sandbox.WestID+"/default/reviews-v3") {
 		t.Errorf("graph with an unreachable cluster:\n%+v", down)
 	}
+}
+
+// settledInstant waits until every Prometheus holds a whole window of samples of every edge
+// (rates over the window agree only then; the global one federates each cluster's from its
+// first scrape on): 25 of the 30 one-second scrapes of each cluster's series, in its own
+// Prometheus and in the global one. It returns an instant every Prometheus has scraped and
+// the global one has federated, and promql's value there on the global one.
+func settledInstant(t *testing.T, sb *sandbox.Sandbox, promql string) (time.Time, float64) {
+	t.Helper()
+	east, west := sb.Member(sandbox.EastID), sb.Member(sandbox.WestID)
+	settled := func(cluster string) string {
+		return fmt.Sprintf(`min(count_over_time(istio_requests_total{response_code="200",destination_cluster=%q}[30s])) or vector(0)`, cluster)
+	}
+	eventuallyAt(t, "a whole window of samples in every Prometheus", func(v []float64) bool { return slices.Min(v) >= 25 },
+		[]string{east.PrometheusURL, west.PrometheusURL, sb.GlobalPrometheusURL, sb.GlobalPrometheusURL},
+		[]string{settled(sandbox.EastID), settled(sandbox.WestID), settled(sandbox.EastID), settled(sandbox.WestID)})
+	var at time.Time
+	var want float64
+	for deadline := time.Now().Add(time.Minute); want <= 0 && time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+		at = time.Now().Add(-3 * time.Second)
+		var err error
+		if want, err = sandbox.QueryURL(t.Context(), sb.GlobalPrometheusURL, promql, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if want <= 0 {
+		t.Fatalf("no cross-cluster traffic in the global Prometheus within a minute: %s", promql)
+	}
+	return at, want
 }
 
 // withGoneContext is a copy of kubeconfig with one more context, gone, whose API server does
