@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 )
@@ -73,4 +74,24 @@ func byCluster(g *Graph) (groups map[string][]string, loose []string) {
 		}
 	}
 	return groups, loose
+}
+
+// writeNodes writes the graph's nodes, one line each as node says, those of each cluster
+// between the lines open and close (indented under them), then the nodes of no cluster: the
+// shape DOT and Mermaid share.
+func writeNodes(b *strings.Builder, g *Graph, open func(int, Cluster) string, close string, node func(string) string) {
+	groups, loose := byCluster(g)
+	for i, c := range g.Clusters {
+		if len(groups[c.ID]) == 0 {
+			continue
+		}
+		fmt.Fprintf(b, "  %s\n", open(i, c))
+		for _, n := range groups[c.ID] {
+			fmt.Fprintf(b, "    %s\n", node(n))
+		}
+		fmt.Fprintf(b, "  %s\n", close)
+	}
+	for _, n := range loose {
+		fmt.Fprintf(b, "  %s\n", node(n))
+	}
 }

@@ -179,21 +179,11 @@ func nodes(g *Graph) []string {
 func dot(w io.Writer, g *Graph) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "digraph mesh {\n  label=%q;\n  rankdir=LR;\n  node [shape=box, style=rounded];\n", "Istio traffic, last "+g.Window)
-	groups, loose := byCluster(g)
-	for i, c := range g.Clusters {
-		if len(groups[c.ID]) == 0 {
-			continue
-		}
-		// Graphviz draws a subgraph whose name begins with "cluster" as a box around its nodes.
-		fmt.Fprintf(&b, "  subgraph \"cluster_%d\" {\n    label=%q;\n", i, c.Label())
-		for _, n := range groups[c.ID] {
-			fmt.Fprintf(&b, "    %q;\n", n)
-		}
-		b.WriteString("  }\n")
-	}
-	for _, n := range loose {
-		fmt.Fprintf(&b, "  %q;\n", n)
-	}
+	// Graphviz draws a subgraph whose name begins with "cluster" as a box around its nodes.
+	writeNodes(&b, g, func(i int, c Cluster) string {
+		return fmt.Sprintf("subgraph \"cluster_%d\" {\n    label=%q;", i, c.Label())
+	},
+		"}", func(n string) string { return fmt.Sprintf("%q;", n) })
 	for _, e := range g.Edges {
 		attrs := []string{fmt.Sprintf("label=%q", edgeLabel(e))}
 		if e.MTLS != nil && *e.MTLS < 1 {
@@ -219,20 +209,8 @@ func mermaid(w io.Writer, g *Graph) error {
 	var b strings.Builder
 	b.WriteString("flowchart LR\n")
 	id := func(n string) string { return "n_" + mermaidID.ReplaceAllString(n, "_") }
-	groups, loose := byCluster(g)
-	for i, c := range g.Clusters {
-		if len(groups[c.ID]) == 0 {
-			continue
-		}
-		fmt.Fprintf(&b, "  subgraph cluster_%d[\"%s\"]\n", i, c.Label())
-		for _, n := range groups[c.ID] {
-			fmt.Fprintf(&b, "    %s[\"%s\"]\n", id(n), n)
-		}
-		b.WriteString("  end\n")
-	}
-	for _, n := range loose {
-		fmt.Fprintf(&b, "  %s[\"%s\"]\n", id(n), n)
-	}
+	writeNodes(&b, g, func(i int, c Cluster) string { return fmt.Sprintf("subgraph cluster_%d[\"%s\"]", i, c.Label()) },
+		"end", func(n string) string { return fmt.Sprintf("%s[\"%s\"]", id(n), n) })
 	for _, e := range g.Edges {
 		arrow := "-->"
 		switch {
