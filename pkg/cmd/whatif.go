@@ -146,6 +146,15 @@ func validateWhatIfFlags(format, failOn, window string) error {
 	return nil
 }
 
+// scopeOf is the namespaces replayed: those the change touches, and -n's when given.
+func (o *WhatIfOptions) scopeOf(edit whatif.Edit) []string {
+	scope := edit.Namespaces()
+	if o.namespaceExplicit && !slices.Contains(scope, o.namespace) {
+		scope = append(scope, o.namespace)
+	}
+	return scope
+}
+
 // Run reads the change, the cluster and the traffic, replays it, and prints what changes.
 func (o *WhatIfOptions) Run(ctx context.Context) error {
 	if o.multiCluster() {
@@ -158,10 +167,7 @@ func (o *WhatIfOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	scope := edit.Namespaces()
-	if o.namespaceExplicit && !slices.Contains(scope, o.namespace) {
-		scope = append(scope, o.namespace)
-	}
+	scope := o.scopeOf(edit)
 	// A change to the root namespace's policies applies everywhere: every namespace is read.
 	// Istio's default root namespace is assumed until the mesh config, read with the rest,
 	// says otherwise (then the reads are made again, with the right scope).

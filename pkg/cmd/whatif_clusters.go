@@ -25,10 +25,7 @@ func (o *WhatIfOptions) runClusters(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	scope := edit.Namespaces()
-	if o.namespaceExplicit && !slices.Contains(scope, o.namespace) {
-		scope = append(scope, o.namespace)
-	}
+	scope := o.scopeOf(edit)
 	var (
 		inputs   []whatif.ClusterInput
 		observed []whatif.Observation
