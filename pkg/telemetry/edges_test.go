@@ -39,14 +39,7 @@ func edgeLabelsOf(reporter, source, principal, destination, security, protocol s
 // summed, "unknown" is no value, and a waypoint's refusal (no destination workload) is
 // known by its Service's namespace. Two queries, whatever the answer.
 func TestObservedEdgesKeepsRefusedTraffic(t *testing.T) {
-	var mu sync.Mutex
-	var queries []string
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		q := r.URL.Query().Get("query")
-		mu.Lock()
-		queries = append(queries, q)
-		mu.Unlock()
-		var result []string
+	got, queries := observedEdgesAnswering(t, []string{"shop"}, "24h", func(q string) (result []string) {
 		if strings.Contains(q, "istio_requests_total") {
 			result = []string{
 				sample(90, edgeLabelsOf("destination", "web-v1", "spiffe://cluster.local/ns/shop/sa/web", "api-v1", "mutual_tls", "http", "response_code", "200", "response_flags", "-")...),
@@ -60,18 +53,8 @@ func TestObservedEdgesKeepsRefusedTraffic(t *testing.T) {
 		} else {
 			result = []string{sample(6, edgeLabelsOf("destination", "api-v1", "spiffe://cluster.local/ns/shop/sa/api", "db-v1", "mutual_tls", "", "response_flags", "DENY")...)}
 		}
-		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprintf(w, `{"status":"success","data":{"resultType":"vector","result":[%s]}}`, strings.Join(result, ","))
-	}))
-	defer srv.Close()
-	prom, err := Locator{FlagURL: srv.URL}.Locate(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := prom.ObservedEdges(context.Background(), []string{"shop"}, "24h", time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
+		return result
+	})
 	web := whatif.Source{Workload: "web-v1", Namespace: "shop", Principal: "cluster.local/ns/shop/sa/web"}
 	api := whatif.Destination{Workload: "api-v1", Namespace: "shop", App: "api", Version: "v1", Service: "api"}
 	want := []whatif.Observation{
@@ -92,6 +75,32 @@ func TestObservedEdgesKeepsRefusedTraffic(t *testing.T) {
 			t.Errorf("query %q does not ask for namespace shop over 24h", q)
 		}
 	}
+}
+
+// observedEdgesAnswering asks ObservedEdges of a Prometheus that answers each query with the
+// samples answer gives, and returns the edges and the queries it was sent.
+func observedEdgesAnswering(t *testing.T, namespaces []string, window string, answer func(query string) []string) ([]whatif.Observation, []string) {
+	t.Helper()
+	var mu sync.Mutex
+	var queries []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query().Get("query")
+		mu.Lock()
+		queries = append(queries, q)
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"status":"success","data":{"resultType":"vector","result":[%s]}}`, strings.Join(answer(q), ","))
+	}))
+	defer srv.Close()
+	prom, err := Locator{FlagURL: srv.URL}.Locate(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := prom.ObservedEdges(context.Background(), namespaces, window, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got, queries
 }
 
 func TestNamespaceMatcher(t *testing.T) {
