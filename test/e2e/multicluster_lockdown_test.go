@@ -29,6 +29,22 @@ func (m *twoClusters) exposedBookinfoInBoth(t *testing.T, ns string) string {
 	return ns
 }
 
+// lockdownStates are lockdownState of ns in east and in west.
+func (m *twoClusters) lockdownStates(t *testing.T, ns string) [2]string {
+	t.Helper()
+	return [2]string{m.East.lockdownState(t, ns), m.West.lockdownState(t, ns)}
+}
+
+// assertLockdownStates fails the test for each cluster whose ns is not as before.
+func (m *twoClusters) assertLockdownStates(t *testing.T, ns string, before [2]string) {
+	t.Helper()
+	for i, got := range m.lockdownStates(t, ns) {
+		if got != before[i] {
+			t.Errorf("%s is not as it was:\n%s\nwant:\n%s", []string{"east", "west"}[i], got, before[i])
+		}
+	}
+}
+
 // lockdownState is what lockdown writes in ns of one cluster, one line per object: kind/name,
 // labels and spec, without what the API server adds.
 func (c *meshCluster) lockdownState(t *testing.T, ns string) string {
@@ -203,7 +219,7 @@ metadata: {name: team-mtls, namespace: %s, labels: {team: books}}
 spec: {mtls: {mode: PERMISSIVE}}
 `, ns))
 	kubeconfig, proxy := m.kubeconfigWithFaultyWest(t)
-	eastBefore, westBefore := m.East.lockdownState(t, ns), m.West.lockdownState(t, ns)
+	before := m.lockdownStates(t, ns)
 	for _, n := range []int{1, 2, 3} {
 		t.Run(fmt.Sprintf("write %d in west fails", n), func(t *testing.T) {
 			proxy.Set(&faultproxy.Rule{Match: faultproxy.Writes, Nth: n, Fault: faultproxy.Fault{Status: 500}})
@@ -223,12 +239,7 @@ spec: {mtls: {mode: PERMISSIVE}}
 					t.Errorf("the message lacks %q:\n%s", want, r)
 				}
 			}
-			if got := m.East.lockdownState(t, ns); got != eastBefore {
-				t.Errorf("east is not as it was:\n%s\nwant:\n%s", got, eastBefore)
-			}
-			if got := m.West.lockdownState(t, ns); got != westBefore {
-				t.Errorf("west is not as it was:\n%s\nwant:\n%s", got, westBefore)
-			}
+			m.assertLockdownStates(t, ns, before)
 		})
 	}
 }
@@ -292,7 +303,7 @@ func TestMultiClusterLockdownSecondClusterForbids(t *testing.T) {
 	m := meshOfTwo(t)
 	ns := m.exposedBookinfoInBoth(t, "mc-lockdown-forbidden")
 	m.West.apply(t, editorReadsLockdownInput)
-	eastBefore, westBefore := m.East.lockdownState(t, ns), m.West.lockdownState(t, ns)
+	before := m.lockdownStates(t, ns)
 	r := m.mesh(t, "mesh", "lockdown", ns, "--contexts", "east,west-editor")
 	if r.code != 1 {
 		t.Fatalf("exit %d, want 1:\n%s", r.code, r)
@@ -307,12 +318,7 @@ func TestMultiClusterLockdownSecondClusterForbids(t *testing.T) {
 			t.Errorf("the message lacks %q:\n%s", want, r)
 		}
 	}
-	if got := m.East.lockdownState(t, ns); got != eastBefore {
-		t.Errorf("east is not as it was:\n%s\nwant:\n%s", got, eastBefore)
-	}
-	if got := m.West.lockdownState(t, ns); got != westBefore {
-		t.Errorf("west changed:\n%s\nwant:\n%s", got, westBefore)
-	}
+	m.assertLockdownStates(t, ns, before)
 }
 
 // sidecarSaw is a request productpage's sidecar made to reviews-v1, as the destination's
@@ -334,7 +340,7 @@ func TestMultiClusterLockdownWhatIf(t *testing.T) {
 	ns := m.exposedBookinfoInBoth(t, "mc-lockdown-whatif")
 	prom := newAmbientPrometheus(t)
 	prom.requests.Store([]series{sidecarSaw(ns, eastID), sidecarSaw(ns, westID)})
-	before := m.East.lockdownState(t, ns) + m.West.lockdownState(t, ns)
+	before := m.lockdownStates(t, ns)
 
 	r := mustSucceed(t, m.mesh(t, "mesh", "lockdown", ns, "--what-if", "--contexts", "east,west", "--prometheus-url", prom.URL))
 	for _, want := range []string{
@@ -346,7 +352,5 @@ func TestMultiClusterLockdownWhatIf(t *testing.T) {
 			t.Errorf("lockdown --what-if --contexts lacks %q:\n%s", want, r)
 		}
 	}
-	if after := m.East.lockdownState(t, ns) + m.West.lockdownState(t, ns); after != before {
-		t.Errorf("--what-if wrote:\nbefore %s\nafter %s", before, after)
-	}
+	m.assertLockdownStates(t, ns, before)
 }
