@@ -205,26 +205,38 @@ func runThrough(t *testing.T, kubeconfig string, args []string, started func(*os
 func meshState(t *testing.T, ns string) string {
 	t.Helper()
 	r := mustSucceed(t, kubectl(t, "get", "virtualservices.networking.istio.io,destinationrules.networking.istio.io,peerauthentications.security.istio.io,authorizationpolicies.security.istio.io", "-n", ns, "-o", "json"))
+	return stateOf(t, r.stdout, false)
+}
+
+// stateOf is a kubectl get -o json list as one sorted line per object: kind/name, labels
+// (and, with annotations, the annotations but kubectl apply's own) and spec.
+func stateOf(t *testing.T, listJSON string, annotations bool) string {
+	t.Helper()
 	var list struct {
 		Items []struct {
 			Kind     string
 			Metadata struct {
-				Name   string
-				Labels map[string]string
+				Name        string
+				Labels      map[string]string
+				Annotations map[string]string
 			}
 			Spec json.RawMessage
 		}
 	}
-	if err := json.Unmarshal([]byte(r.stdout), &list); err != nil {
+	if err := json.Unmarshal([]byte(listJSON), &list); err != nil {
 		t.Fatal(err)
 	}
 	var lines []string
 	for _, item := range list.Items {
-		labels, _ := json.Marshal(item.Metadata.Labels)
+		meta, _ := json.Marshal(item.Metadata.Labels)
+		if annotations {
+			delete(item.Metadata.Annotations, "kubectl.kubernetes.io/last-applied-configuration")
+			meta, _ = json.Marshal(item.Metadata)
+		}
 		var spec any
 		_ = json.Unmarshal(item.Spec, &spec)
 		canonical, _ := json.Marshal(spec)
-		lines = append(lines, fmt.Sprintf("%s/%s %s %s", item.Kind, item.Metadata.Name, labels, canonical))
+		lines = append(lines, fmt.Sprintf("%s/%s %s %s", item.Kind, item.Metadata.Name, meta, canonical))
 	}
 	sort.Strings(lines)
 	return strings.Join(lines, "\n")

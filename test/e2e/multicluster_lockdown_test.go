@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 
@@ -50,29 +49,7 @@ func (m *twoClusters) assertLockdownStates(t *testing.T, ns string, before [2]st
 func (c *meshCluster) lockdownState(t *testing.T, ns string) string {
 	t.Helper()
 	r := mustSucceed(t, c.kubectl(t, "get", "peerauthentications.security.istio.io,authorizationpolicies.security.istio.io", "-n", ns, "-o", "json"))
-	var list struct {
-		Items []struct {
-			Kind     string
-			Metadata struct {
-				Name        string
-				Labels      map[string]string
-				Annotations map[string]string
-			}
-			Spec any
-		}
-	}
-	if err := json.Unmarshal([]byte(r.stdout), &list); err != nil {
-		t.Fatal(err)
-	}
-	var lines []string
-	for _, item := range list.Items {
-		delete(item.Metadata.Annotations, "kubectl.kubernetes.io/last-applied-configuration")
-		meta, _ := json.Marshal(item.Metadata)
-		spec, _ := json.Marshal(item.Spec)
-		lines = append(lines, fmt.Sprintf("%s/%s %s %s", item.Kind, item.Metadata.Name, meta, spec))
-	}
-	sort.Strings(lines)
-	return strings.Join(lines, "\n")
+	return stateOf(t, r.stdout, true)
 }
 
 // assertAnalyzeCleanIn: istioctl analyze, run on one context of kubeconfig, finds no error
